@@ -1,0 +1,39 @@
+/**
+ * The seam between the generic core and one provider's SDK. A provider folder implements
+ * `ProviderAdapter`; the core calls it and never looks inside a chunk itself.
+ */
+import type { RequestDescription } from './model.js';
+import type { RequestRecord } from './record.js';
+import type { EncodingName, TokenCounter } from './tokenizer.js';
+
+/** Turns the provider's chunks and response bodies into observations on the record. */
+export interface ResponseReader {
+  /** Reads one streamed chunk; returns false when the consumer must not see it. */
+  readChunk(chunk: unknown, record: RequestRecord): boolean;
+  /** Reads a non-streaming response body. */
+  readResponse(body: unknown, record: RequestRecord): void;
+}
+
+/** Counts what the provider did not report. */
+export interface UsageEstimator {
+  readonly encoding: EncodingName;
+  /** Input tokens of the request as sent. */
+  estimateInput(counter: TokenCounter): number;
+  /** From locally counted output tokens to the provider's count (1 where the tokenizer is the provider's). */
+  readonly outputFactor: number;
+}
+
+export interface PlannedCall {
+  readonly description: RequestDescription;
+  /** The body to send: the user's own object, or a copy with the usage option added. */
+  readonly body: unknown;
+  readonly reader: ResponseReader;
+  readonly estimator: UsageEstimator;
+}
+
+export interface AdapterOptions {
+  readonly injectStreamUsage: boolean;
+}
+
+/** One SDK method: reads the call's arguments and plans what to observe. */
+export type PlanCall = (body: unknown, resource: unknown, options: AdapterOptions) => PlannedCall | undefined;

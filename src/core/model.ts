@@ -1,0 +1,99 @@
+/**
+ * The neutral vocabulary of the core: what a request is, how its stream ended, and where
+ * each number came from. Nothing in here knows a particular SDK.
+ */
+import type { Attributes } from '@opentelemetry/api';
+
+/** Where a number came from: the provider said so, or this package counted it locally. */
+export type UsageSource = 'reported' | 'estimated';
+
+export interface UsageValue {
+  readonly value: number;
+  readonly source: UsageSource;
+}
+
+/** `unpriced`: the price data has no entry for the model, so no USD figure is given at all. */
+export type CostSource = UsageSource | 'unpriced';
+
+/**
+ * How a request ended, decided exactly once.
+ * - completed: the provider finished the response (its terminal event arrived);
+ * - broken: the consumer stopped reading (`break`, `return()`, a readable stream cancelled);
+ * - cancelled: an abort signal, `stream.controller.abort()`, a helper's `.abort()`;
+ * - error: HTTP or API error, a dropped connection, an error event;
+ * - truncated: the stream ended cleanly but without its terminal event;
+ * - abandoned: the response was never consumed (idle timeout or garbage collection);
+ * - budget_exceeded: a budget stopped the request.
+ */
+export type StreamOutcome =
+  | 'completed'
+  | 'broken'
+  | 'cancelled'
+  | 'error'
+  | 'truncated'
+  | 'abandoned'
+  | 'budget_exceeded';
+
+export type Operation = 'chat' | 'text_completion' | 'embeddings';
+
+/**
+ * Token counts as the provider reported them, already in the conventions' sense:
+ * `input` includes cache reads and cache writes, `output` includes reasoning.
+ */
+export interface ReportedUsage {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheCreation?: number;
+  reasoning?: number;
+}
+
+/** What the provider adapter reads from a request before it is sent. */
+export interface RequestDescription {
+  readonly provider: string;
+  readonly operation: Operation;
+  readonly model: string | undefined;
+  readonly stream: boolean;
+  /** Request parameters and server attributes, set on the span when it starts. */
+  readonly attributes: Attributes;
+}
+
+export interface ResolvedUsage {
+  readonly input: UsageValue;
+  readonly output: UsageValue;
+  readonly cacheRead?: UsageValue;
+  readonly cacheCreation?: UsageValue;
+  readonly reasoning?: UsageValue;
+}
+
+export type PricedCost =
+  | {
+      readonly source: UsageSource;
+      readonly totalUsd: number;
+      readonly inputUsd: number;
+      readonly outputUsd: number;
+      /** The price-data model id the request was priced as. */
+      readonly priceModel: string;
+    }
+  | { readonly source: 'unpriced' };
+
+/** The final record of one request, handed to `onCost` and written to the span and metrics. */
+export interface CostRecord {
+  readonly provider: string;
+  readonly operation: Operation;
+  readonly requestModel: string | undefined;
+  readonly responseModel: string | undefined;
+  readonly responseId: string | undefined;
+  readonly stream: boolean;
+  readonly outcome: StreamOutcome;
+  /** Set when the outcome is `error`: the error's class name. */
+  readonly errorType: string | undefined;
+  readonly usage: ResolvedUsage;
+  readonly cost: PricedCost;
+  readonly finishReasons: readonly string[];
+  readonly chunks: number;
+  readonly durationMs: number;
+  readonly timeToFirstChunkMs: number | undefined;
+  readonly traceId: string;
+  readonly spanId: string;
+}

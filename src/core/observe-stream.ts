@@ -1,0 +1,120 @@
+/**
+ * Watches an SDK stream without changing what it is. Both SDKs' `Stream` reads chunks
+ * through its own `iterator` factory: `[Symbol.asyncIterator]`, `tee()`,
+ * `toReadableStream()`, the `.stream()` helpers, openai 7's normalising iterator and
+ * Anthropic's native tracing all go through it. Replacing that one own property (no
+ * Proxy, no new object) is therefore the single point that sees every chunk, every
+ * `return()` and every error, whichever API the consumer uses.
+ */
+import type { ResponseReader } from './adapter.js';
+import type { StreamOutcome } from './model.js';
+import { nowMs, type RequestRecord } from './record.js';
+import { logInternalError } from './safely.js';
+import { watchCollected, watchIdle } from './watchdog.js';
+
+/** The parts of an SDK `Stream` this module touches. */
+export interface SdkStream {
+  iterator: (...args: unknown[]) => AsyncIterator<unknown>;
+  controller: AbortController;
+}
+
+export function isSdkStream(value: unknown): value is SdkStream {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<SdkStream>;
+  return typeof candidate.iterator === 'function' && typeof candidate.controller?.signal === 'object';
+}
+
+/** Errors the SDKs raise when the request was aborted on purpose. */
+export function isAbortError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const name = (error as { name?: unknown }).name;
+  const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
+  return name === 'AbortError' || name === 'APIUserAbortError' || ctor === 'APIUserAbortError';
+}
+
+export function observeStream(stream: SdkStream, record: RequestRecord, reader: ResponseReader, idleMs: number): void {
+  const signal = stream.controller.signal;
+  const source = stream.iterator;
+  let claimed = false;
+  stream.iterator = function observedIterator(this: unknown, ...args: unknown[]) {
+    const inner = source.apply(this, args);
+    // The SDK refuses a second iteration itself; only the first one is ours to watch.
+    if (claimed) return inner;
+    claimed = true;
+    return observeIterator(inner, record, reader, signal);
+  };
+
+  // With a read in flight, let that read decide: the SDK aborts its own controller while
+  // unwinding from a network error too, and the read then rejects with the real cause.
+  const onAbort = () => {
+    if (record.pending === 0) record.finish('cancelled');
+  };
+  if (signal.aborted) onAbort();
+  else {
+    signal.addEventListener('abort', onAbort, { once: true });
+    record.onFinish(() => signal.removeEventListener('abort', onAbort));
+  }
+  watchIdle(record, idleMs);
+  watchCollected(stream, record);
+}
+
+function observeIterator(
+  inner: AsyncIterator<unknown>,
+  record: RequestRecord,
+  reader: ResponseReader,
+  signal: AbortSignal,
+): AsyncIterableIterator<unknown> {
+  const endedBy = (fallback: StreamOutcome): StreamOutcome => (signal.aborted ? 'cancelled' : fallback);
+
+  const observed: AsyncIterableIterator<unknown> = {
+    async next(...args: [] | [unknown]) {
+      record.pending++;
+      try {
+        for (;;) {
+          let step: IteratorResult<unknown>;
+          try {
+            step = await inner.next(...args);
+          } catch (error) {
+            record.finish(isAbortError(error) ? 'cancelled' : 'error', error);
+            throw error;
+          }
+          if (step.done) {
+            record.finish(endedBy(record.sawTerminal ? 'completed' : 'truncated'));
+            return step;
+          }
+          if (readChunk(step.value, record, reader)) {
+            record.chunks++;
+            return step;
+          }
+        }
+      } finally {
+        record.pending--;
+      }
+    },
+    async return(value?: unknown) {
+      record.finish(endedBy('broken'));
+      return inner.return ? inner.return(value) : { done: true, value };
+    },
+    async throw(error?: unknown) {
+      record.finish(endedBy('broken'));
+      if (inner.throw) return inner.throw(error);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return observed;
+    },
+  };
+  return observed;
+}
+
+/** The per-chunk hot path: one counter bump and the adapter's reader. */
+function readChunk(chunk: unknown, record: RequestRecord, reader: ResponseReader): boolean {
+  record.activity++;
+  if (record.firstChunkAt === undefined) record.firstChunkAt = nowMs();
+  try {
+    return reader.readChunk(chunk, record);
+  } catch (error) {
+    logInternalError('reading a stream chunk', error);
+    return true;
+  }
+}

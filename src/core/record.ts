@@ -1,0 +1,112 @@
+/**
+ * One record per request: everything observed about it, and the single place where its
+ * outcome is decided. `finish` runs once; later calls are ignored, so whichever exit
+ * path fires first (done, return, error, abort event, idle timer, GC) wins.
+ */
+import type { Span } from '@opentelemetry/api';
+import type { PlannedCall } from './adapter.js';
+import type { ReportedUsage, StreamOutcome } from './model.js';
+
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** The record frozen at the moment its outcome was decided. */
+export interface FinishedRequest {
+  readonly call: PlannedCall;
+  readonly span: Span;
+  readonly startedAt: number;
+  readonly firstChunkAt: number | undefined;
+  readonly endedAt: number;
+  readonly responseModel: string | undefined;
+  readonly responseId: string | undefined;
+  readonly finishReasons: readonly string[];
+  readonly reported: Readonly<ReportedUsage>;
+  readonly outputText: string;
+  readonly chunks: number;
+  readonly outcome: StreamOutcome;
+  readonly error: unknown;
+}
+
+export class RequestRecord {
+  readonly startedAt = nowMs();
+  firstChunkAt: number | undefined;
+  responseModel: string | undefined;
+  responseId: string | undefined;
+  readonly finishReasons: string[] = [];
+  readonly reported: ReportedUsage = {};
+  /**
+   * Received text (content, tool arguments, reasoning), kept only to estimate output
+   * tokens if the provider never reports them. One string: appends are cheap ropes.
+   */
+  outputText = '';
+  /** Chunks handed to the consumer. */
+  chunks = 0;
+  /** The provider's terminal event (finish reason, message_stop, response.completed) arrived. */
+  sawTerminal = false;
+  /** Bumped on every chunk; the idle watchdog compares it between its ticks. */
+  activity = 0;
+  /** Reads in flight (a pending `next()` or HTTP response): not idle while above zero. */
+  pending = 0;
+  outcome: StreamOutcome | undefined;
+  private cleanups: (() => void)[] = [];
+
+  constructor(
+    readonly call: PlannedCall,
+    readonly span: Span,
+    private readonly onFinished: (done: FinishedRequest) => void,
+  ) {}
+
+  get finished(): boolean {
+    return this.outcome !== undefined;
+  }
+
+  /** Registers work to undo when the request ends (listeners, timers). */
+  onFinish(cleanup: () => void): void {
+    if (this.finished) cleanup();
+    else this.cleanups.push(cleanup);
+  }
+
+  reportUsage(usage: ReportedUsage): void {
+    for (const key of Object.keys(usage) as (keyof ReportedUsage)[]) {
+      const value = usage[key];
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) this.reported[key] = value;
+    }
+  }
+
+  addOutput(text: unknown): void {
+    if (typeof text === 'string') this.outputText += text;
+  }
+
+  addFinishReason(reason: unknown): void {
+    if (typeof reason === 'string' && reason.length > 0) this.finishReasons.push(reason);
+  }
+
+  finish(outcome: StreamOutcome, error?: unknown): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    const endedAt = nowMs();
+    const cleanups = this.cleanups;
+    this.cleanups = [];
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch {
+        // cleanup is best effort; the outcome stands
+      }
+    }
+    this.onFinished({
+      call: this.call,
+      span: this.span,
+      startedAt: this.startedAt,
+      firstChunkAt: this.firstChunkAt,
+      endedAt,
+      responseModel: this.responseModel,
+      responseId: this.responseId,
+      finishReasons: [...this.finishReasons],
+      reported: { ...this.reported },
+      outputText: this.outputText,
+      chunks: this.chunks,
+      outcome,
+      error,
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/** Request attributes every provider shares: the server, and the usual sampling parameters. */
+import type { Attributes } from '@opentelemetry/api';
+import * as sc from '../semconv.js';
+import { asDict, asNumber, asString, type Dict } from './values.js';
+
+/**
+ * `server.address` and `server.port` from the client's base URL. Only host and port are
+ * kept: never credentials, path or query string.
+ */
+export function serverAttributes(resource: unknown): Attributes {
+  const baseURL = asString(asDict(asDict(resource)?._client)?.baseURL);
+  if (!baseURL) return {};
+  try {
+    const url = new URL(baseURL);
+    const port = url.port ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
+    return { [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: port };
+  } catch {
+    return {};
+  }
+}
+
+/** Numeric request parameters, copied when present and numeric. */
+export function numericParameters(body: Dict, names: Readonly<Record<string, string>>): Attributes {
+  const attributes: Attributes = {};
+  for (const [field, attribute] of Object.entries(names)) {
+    const value = asNumber(body[field]);
+    if (value !== undefined) attributes[attribute] = value;
+  }
+  return attributes;
+}
+
+export function stopSequences(value: unknown): Attributes {
+  if (typeof value === 'string') return { [sc.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES]: [value] };
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+    return { [sc.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES]: value as string[] };
+  }
+  return {};
+}

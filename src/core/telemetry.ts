@@ -1,0 +1,205 @@
+/**
+ * Writes a finished request to its span, the metrics and the user's `onCost` callback.
+ * This is the only module that knows attribute and metric names (from `semconv.ts`).
+ */
+import { SpanStatusCode, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
+import * as sc from '../semconv.js';
+import type { CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
+import { priceUsage } from './price.js';
+import type { FinishedRequest } from './record.js';
+import { logInternalError } from './safely.js';
+import { resolveUsage } from './usage.js';
+
+interface Instruments {
+  tokenUsage: Histogram;
+  duration: Histogram;
+  timeToFirstChunk: Histogram;
+  spend: Counter;
+}
+
+export type CostCallback = (record: CostRecord) => void;
+
+export class CostTelemetry {
+  private instruments: Instruments | undefined;
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(private readonly costCallback: () => CostCallback | undefined) {}
+
+  useMeter(meter: Meter): void {
+    this.instruments = {
+      tokenUsage: meter.createHistogram(sc.METRIC_GEN_AI_CLIENT_TOKEN_USAGE, {
+        description: 'Tokens used per request, by token type and by whether the provider reported or we estimated them',
+        unit: '{token}',
+        advice: { explicitBucketBoundaries: sc.TOKEN_USAGE_BUCKETS },
+      }),
+      duration: meter.createHistogram(sc.METRIC_GEN_AI_CLIENT_OPERATION_DURATION, {
+        description: 'Duration of GenAI requests, until the stream ended however it ended',
+        unit: 's',
+        advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS },
+      }),
+      timeToFirstChunk: meter.createHistogram(sc.METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, {
+        description: 'Time from the request to the first streamed chunk',
+        unit: 's',
+        advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS },
+      }),
+      spend: meter.createCounter(sc.METRIC_LLM_COST_SPEND, {
+        description: 'USD cost of GenAI requests, by token type and by whether it rests on reported or estimated tokens',
+        unit: 'USD',
+      }),
+    };
+  }
+
+  /** Writes the request out; the span ends exactly once, even if our own code fails. */
+  complete(done: FinishedRequest): void {
+    const writing: Promise<void> = this.write(done).finally(() => this.writing.delete(writing));
+    this.writing.add(writing);
+  }
+
+  /** Resolves once every finished request has been written (estimates can be asynchronous). */
+  async flush(): Promise<void> {
+    while (this.writing.size > 0) await Promise.allSettled([...this.writing]);
+  }
+
+  private async write(done: FinishedRequest): Promise<void> {
+    let record: CostRecord | undefined;
+    try {
+      const usage = await resolveUsage(done);
+      const { description } = done.call;
+      const cost = priceUsage(description.provider, [done.responseModel, description.model], usage);
+      record = toCostRecord(done, usage, cost);
+      done.span.setAttributes(spanAttributes(record));
+    } catch (error) {
+      logInternalError('writing span attributes', error);
+    } finally {
+      endSpan(done);
+    }
+    if (!record) return;
+    try {
+      this.recordMetrics(record);
+    } catch (error) {
+      logInternalError('recording metrics', error);
+    }
+    const callback = this.costCallback();
+    if (callback) {
+      try {
+        callback(record);
+      } catch (error) {
+        logInternalError('the onCost callback', error);
+      }
+    }
+  }
+
+  private recordMetrics(record: CostRecord): void {
+    const instruments = this.instruments;
+    if (!instruments) return;
+    const common: Attributes = {
+      [sc.ATTR_GEN_AI_OPERATION_NAME]: record.operation,
+      [sc.ATTR_GEN_AI_PROVIDER_NAME]: record.provider,
+      [sc.ATTR_LLM_COST_STREAM_OUTCOME]: record.outcome,
+    };
+    if (record.requestModel) common[sc.ATTR_GEN_AI_REQUEST_MODEL] = record.requestModel;
+    if (record.responseModel) common[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
+
+    const durationAttributes = record.errorType ? { ...common, [sc.ATTR_ERROR_TYPE]: record.errorType } : common;
+    instruments.duration.record(record.durationMs / 1000, durationAttributes);
+    if (record.timeToFirstChunkMs !== undefined) {
+      instruments.timeToFirstChunk.record(record.timeToFirstChunkMs / 1000, common);
+    }
+
+    const byType = (type: 'input' | 'output', usage: UsageValue): Attributes => ({
+      ...common,
+      [sc.ATTR_GEN_AI_TOKEN_TYPE]: type,
+      [sc.ATTR_LLM_COST_SOURCE_METRIC]: usage.source,
+    });
+    const inputAttributes = byType('input', record.usage.input);
+    const outputAttributes = byType('output', record.usage.output);
+    if (record.usage.input.value > 0) instruments.tokenUsage.record(record.usage.input.value, inputAttributes);
+    if (record.usage.output.value > 0) instruments.tokenUsage.record(record.usage.output.value, outputAttributes);
+    if (record.cost.source !== 'unpriced') {
+      if (record.cost.inputUsd > 0) instruments.spend.add(record.cost.inputUsd, inputAttributes);
+      if (record.cost.outputUsd > 0) instruments.spend.add(record.cost.outputUsd, outputAttributes);
+    }
+  }
+}
+
+function endSpan(done: FinishedRequest): void {
+  const { span } = done;
+  try {
+    span.setAttribute(sc.ATTR_LLM_COST_STREAM_OUTCOME, done.outcome);
+    if (done.outcome === 'error') {
+      span.setAttribute(sc.ATTR_ERROR_TYPE, errorType(done.error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(done.error) });
+      if (done.error instanceof Error) span.recordException(done.error, done.endedAt);
+    }
+  } finally {
+    span.end(done.endedAt);
+  }
+}
+
+function toCostRecord(done: FinishedRequest, usage: ResolvedUsage, cost: PricedCost): CostRecord {
+  const { description } = done.call;
+  const spanContext = done.span.spanContext();
+  return {
+    provider: description.provider,
+    operation: description.operation,
+    requestModel: description.model,
+    responseModel: done.responseModel,
+    responseId: done.responseId,
+    stream: description.stream,
+    outcome: done.outcome,
+    errorType: done.outcome === 'error' ? errorType(done.error) : undefined,
+    usage,
+    cost,
+    finishReasons: done.finishReasons,
+    chunks: done.chunks,
+    durationMs: done.endedAt - done.startedAt,
+    timeToFirstChunkMs: done.firstChunkAt === undefined ? undefined : done.firstChunkAt - done.startedAt,
+    traceId: spanContext.traceId,
+    spanId: spanContext.spanId,
+  };
+}
+
+function spanAttributes(record: CostRecord): Attributes {
+  const attributes: Attributes = {
+    [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: record.usage.input.value,
+    [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: record.usage.output.value,
+    [sc.ATTR_LLM_COST_INPUT_TOKENS_SOURCE]: record.usage.input.source,
+    [sc.ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE]: record.usage.output.source,
+    [sc.ATTR_LLM_COST_SOURCE]: record.cost.source,
+  };
+  if (record.usage.cacheRead) attributes[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = record.usage.cacheRead.value;
+  if (record.usage.cacheCreation) {
+    attributes[sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = record.usage.cacheCreation.value;
+  }
+  if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
+  if (record.cost.source !== 'unpriced') {
+    attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
+    attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;
+    attributes[sc.ATTR_LLM_COST_OUTPUT_USD] = record.cost.outputUsd;
+    attributes[sc.ATTR_LLM_COST_PRICE_MODEL] = record.cost.priceModel;
+  }
+  if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
+  if (record.responseId) attributes[sc.ATTR_GEN_AI_RESPONSE_ID] = record.responseId;
+  if (record.finishReasons.length > 0) attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [...record.finishReasons];
+  if (record.stream) {
+    attributes[sc.ATTR_LLM_COST_STREAM_CHUNKS] = record.chunks;
+    if (record.timeToFirstChunkMs !== undefined) {
+      attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = record.timeToFirstChunkMs / 1000;
+    }
+  }
+  return attributes;
+}
+
+function errorType(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof ctor === 'string' && ctor !== 'Object' && ctor !== 'Error') return ctor;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string' && name.length > 0) return name;
+  }
+  return '_OTHER';
+}
+
+function errorMessage(error: unknown): string | undefined {
+  return error instanceof Error ? error.message : undefined;
+}

@@ -1,0 +1,141 @@
+/**
+ * `POST /v1/messages` (and `?beta=true`): JSON and SSE answers shaped like the live
+ * API. `message_start` carries the real input and cache counts with a placeholder
+ * `output_tokens`; `message_delta` carries the cumulative output count and, as the
+ * current API does, repeats the input and cache counts.
+ *
+ * Usage semantics: `input_tokens` is the counted prompt (see prompt-tokens.ts); the
+ * scripted cache reads/writes are reported separately, on top, as the API does.
+ */
+
+import { anthropicStreamError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import type { JsonObject } from './json.js';
+import { numberField, stringField } from './json.js';
+import { anthropicResponseModel } from './models.js';
+import type { PlannedOutput } from './output.js';
+import { planOutput } from './output.js';
+import { anthropicInputTokens } from './prompt-tokens.js';
+import { ids } from './random.js';
+import type { StreamEvent } from './sse.js';
+import { playStream } from './sse.js';
+import { loadTokenizer } from './tokenizer.js';
+
+const STOP_REASONS: Record<PlannedOutput['stop'], string> = { end: 'end_turn', length: 'max_tokens', tool: 'tool_use' };
+
+/** A ping after the first block opens (as the API does), then one every this many deltas. */
+const PING_EVERY_DELTAS = 40;
+
+export async function handleMessages(exchange: Exchange, body: JsonObject): Promise<void> {
+  const tokenizer = await loadTokenizer();
+  const { script } = exchange;
+  const output = planOutput(tokenizer, body, script, numberField(body, 'max_tokens'), { allowThinking: true });
+  const inputTokens = anthropicInputTokens(tokenizer, body);
+  const cacheRead = script.cacheReadTokens ?? 0;
+  const cacheCreation = script.cacheCreationTokens ?? 0;
+  const stopReason = STOP_REASONS[output.stop];
+  const signature = ids.thinkingSignature();
+  const toolUseId = ids.anthropicToolUse();
+  const usage = (outputTokens: number): JsonObject => ({
+    input_tokens: inputTokens,
+    cache_creation_input_tokens: cacheCreation,
+    cache_read_input_tokens: cacheRead,
+    cache_creation: { ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0 },
+    output_tokens: outputTokens,
+    service_tier: 'standard',
+  });
+  const message = (content: unknown[], outputTokens: number, stop: string | null): JsonObject => ({
+    model: anthropicResponseModel(stringField(body, 'model') ?? 'claude-sonnet-4-5'),
+    id: ids.anthropicMessage(),
+    type: 'message',
+    role: 'assistant',
+    content,
+    stop_reason: stop,
+    stop_sequence: null,
+    usage: usage(outputTokens),
+  });
+
+  // No text block when max_tokens ran out while thinking, or when only a tool is called.
+  const hasTextBlock = output.thinking?.truncated !== true && (output.text.text !== '' || !output.toolCall);
+
+  if (body.stream !== true) {
+    const content: JsonObject[] = [];
+    if (output.thinking) content.push({ type: 'thinking', thinking: output.thinking.text, signature });
+    if (hasTextBlock) content.push({ type: 'text', text: output.text.text });
+    if (output.toolCall) {
+      const input: unknown = JSON.parse(output.toolCall.argumentsJson);
+      content.push({ type: 'tool_use', id: toolUseId, name: output.toolCall.name, input });
+    }
+    const sent = exchange.sendJson(200, message(content, output.outputTokens, stopReason));
+    if (sent) exchange.countBody(output.outputTokens);
+    exchange.finish('completed');
+    return;
+  }
+
+  const events: StreamEvent[] = [];
+  let deltasSincePing = 0;
+  const push = (data: JsonObject, kind: StreamEvent['kind'] = 'other', tokens?: number): void => {
+    events.push({ event: String(data.type), data, kind, tokens });
+    if (kind === 'content' && deltasSincePing++ >= PING_EVERY_DELTAS) {
+      events.push({ event: 'ping', data: { type: 'ping' }, kind: 'other' });
+      deltasSincePing = 0;
+    }
+  };
+  let index = 0;
+  const openBlock = (block: JsonObject): void => {
+    push({ type: 'content_block_start', index, content_block: block });
+    if (index === 0) push({ type: 'ping' });
+  };
+  const closeBlock = (): void => {
+    push({ type: 'content_block_stop', index });
+    index++;
+  };
+  const pushDelta = (delta: JsonObject, tokens: number): void =>
+    push({ type: 'content_block_delta', index, delta }, 'content', tokens);
+
+  // Never above the final count: a placeholder, not a count (see sdk-internals §7).
+  push({ type: 'message_start', message: message([], Math.min(1, output.outputTokens), null) });
+  if (output.thinking) {
+    openBlock({ type: 'thinking', thinking: '', signature: '' });
+    for (const piece of output.thinking.chunks) {
+      pushDelta({ type: 'thinking_delta', thinking: piece.text }, piece.tokens);
+    }
+    push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature } });
+    closeBlock();
+  }
+  if (hasTextBlock) {
+    openBlock({ type: 'text', text: '' });
+    for (const piece of output.text.chunks) {
+      pushDelta({ type: 'text_delta', text: piece.text }, piece.tokens);
+    }
+    closeBlock();
+  }
+  if (output.toolCall) {
+    const call = output.toolCall;
+    openBlock({ type: 'tool_use', id: toolUseId, name: call.name, input: {} });
+    // The API opens tool input with an empty delta; the tool name's tokens are counted on it.
+    pushDelta({ type: 'input_json_delta', partial_json: '' }, call.nameTokens);
+    for (const piece of call.argumentChunks) {
+      pushDelta({ type: 'input_json_delta', partial_json: piece.text }, piece.tokens);
+    }
+    closeBlock();
+  }
+  const finalUsage: JsonObject = {
+    input_tokens: inputTokens,
+    cache_creation_input_tokens: cacheCreation,
+    cache_read_input_tokens: cacheRead,
+    output_tokens: output.outputTokens,
+  };
+  const stop = { stop_reason: stopReason, stop_sequence: null };
+  push({ type: 'message_delta', delta: stop, usage: finalUsage }, 'terminal');
+  push({ type: 'message_stop' }, 'terminal');
+
+  await playStream(exchange, {
+    dialect: 'anthropic',
+    events,
+    errorEvent: () => ({
+      event: 'error',
+      data: anthropicStreamError({ type: script.errorType, message: script.errorMessage }),
+    }),
+  });
+}

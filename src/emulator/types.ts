@@ -1,0 +1,129 @@
+/**
+ * Public types of the provider emulator. Kept free of runtime code so every module
+ * (and users) can import them without loading the tokenizer or the HTTP server.
+ */
+
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Request header carrying a per-request {@link EmulatorScript} as JSON. */
+export const EMULATOR_SCRIPT_HEADER = 'x-emulator-script';
+
+export type EmulatorProvider = 'openai' | 'anthropic';
+
+/**
+ * How the emulator should answer one request. Every field is optional; a request's
+ * script is merged over the emulator's default script (request fields win).
+ */
+export interface EmulatorScript {
+  /** Output tokens to generate (o200k_base). Default 20. Ignored when `text` is set. */
+  outputTokens?: number;
+  /** Send exactly this text (still cut by the request's max tokens). */
+  text?: string;
+  /** Delay before every SSE event after the first one. Default 0. */
+  chunkDelayMs?: number;
+  /** Delay before the response headers (and the first chunk) are sent. */
+  firstChunkDelayMs?: number;
+  /** Destroy the socket right after this many content chunks, with no terminal event. */
+  dropAfterChunks?: number;
+  /** After this many content chunks send the provider's mid-stream error event and end. */
+  errorAfterChunks?: number;
+  /** End the response cleanly after the content, without the terminal events. */
+  omitTerminal?: boolean;
+  /** Reply with this HTTP status and a provider-shaped error body instead. */
+  status?: number;
+  /** Error type for `status` replies and mid-stream errors (e.g. `overloaded_error`). */
+  errorType?: string;
+  /** Error message for `status` replies and mid-stream errors. */
+  errorMessage?: string;
+  /** Fail only the first N attempts of requests carrying the same script (status default 500). */
+  failTimes?: number;
+  /** Answer with a tool call (after `text`, when `text` is also given). */
+  toolCall?: { name: string; arguments: Record<string, unknown> };
+  /** Anthropic only: a thinking block streamed before the answer. */
+  thinking?: string;
+  /** OpenAI chat only: hidden reasoning tokens added to `completion_tokens`. */
+  reasoningTokens?: number;
+  /** Cache-read input tokens, reported on top of the counted prompt. */
+  cacheReadTokens?: number;
+  /** Anthropic only: cache-creation input tokens, reported on top of the counted prompt. */
+  cacheCreationTokens?: number;
+  /** Id of a recording registered with `addRecording`; its events are sent as recorded. */
+  replay?: string;
+  /** With `replay`: remove the provider usage from what is sent. */
+  stripUsage?: boolean;
+}
+
+/** One recorded provider exchange, as in the project's `recordings-*.jsonl` files. */
+export interface Recording {
+  provider: EmulatorProvider;
+  api: string;
+  stream: boolean;
+  request?: unknown;
+  /** Every SSE `data:` object, in order (streams only; `[DONE]` dropped). */
+  events?: unknown[];
+  /** The JSON body (non-streams only). */
+  response?: unknown;
+  reported_usage?: unknown;
+  usage_summary?: unknown;
+  source_repo?: string;
+  source_path?: string;
+  source_commit?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * How a request ended, from the server's side.
+ * - `completed`: the whole response was written, terminal events included.
+ * - `http_error`: an error status with an error body was sent.
+ * - `stream_error`: a mid-stream error event was sent (`errorAfterChunks`).
+ * - `omitted_terminal`: ended cleanly without terminal events (`omitTerminal`).
+ * - `dropped`: the emulator destroyed the socket (`dropAfterChunks`).
+ * - `client_closed`: the client went away before the response was fully written.
+ * - `server_stopped`: `stop()` closed the connection mid-response.
+ */
+export type EmulatorOutcome =
+  | 'completed'
+  | 'http_error'
+  | 'stream_error'
+  | 'omitted_terminal'
+  | 'dropped'
+  | 'client_closed'
+  | 'server_stopped';
+
+export interface EmulatorRequestLog {
+  /** 1, 2, 3… in arrival order; reset by `reset()`. */
+  id: number;
+  provider: EmulatorProvider;
+  method: string;
+  /** Path including the query string, as received. */
+  path: string;
+  /** Parsed JSON body (`undefined` when the body was not JSON). */
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  /** The effective script (default merged with the request header). */
+  script: EmulatorScript;
+  /** Whether the request asked for SSE. */
+  stream: boolean;
+  /** HTTP status sent (0 until the headers are written). */
+  status: number;
+  startedAt: number;
+  /** Set once the server is done with the request, whatever the outcome. */
+  endedAt?: number;
+  /** Content chunks written (text, thinking and tool-argument deltas). */
+  chunksSent: number;
+  /** o200k tokens of the content written so far (what the client could have seen). */
+  outputTokensSent: number;
+  /** True when the client closed the connection before the server finished writing. */
+  clientClosedEarly: boolean;
+  /** True only when the full successful response, terminal events included, was written. */
+  completed: boolean;
+  outcome?: EmulatorOutcome;
+}
+
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a random free port). */
+  port?: number;
+  defaultScript?: EmulatorScript;
+}

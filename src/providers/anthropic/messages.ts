@@ -1,0 +1,154 @@
+/**
+ * Anthropic Messages: what a request asks for, and what each stream event says.
+ *
+ * `message_start` reports input and cache tokens; its `output_tokens` is a placeholder,
+ * never a count. `message_delta` carries the cumulative, final output count (and, in
+ * newer API versions, non-null input and cache fields that replace the earlier ones).
+ * Cache reads and writes are separate from `input_tokens` in the API; the conventions'
+ * input total includes them.
+ */
+import * as sc from '../../semconv.js';
+import type { PlanCall, ResponseReader } from '../../core/adapter.js';
+import type { RequestRecord } from '../../core/record.js';
+import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { CLAUDE_OUTPUT_FACTOR, countMessagesInput } from './count-input.js';
+
+const REQUEST_PARAMETERS = {
+  max_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  top_p: sc.ATTR_GEN_AI_REQUEST_TOP_P,
+  top_k: sc.ATTR_GEN_AI_REQUEST_TOP_K,
+};
+
+export const planMessage: PlanCall = (body, resource) => {
+  if (!isDict(body)) return undefined;
+  const model = asString(body.model);
+  return {
+    description: {
+      provider: 'anthropic',
+      operation: 'chat',
+      model,
+      stream: body.stream === true,
+      attributes: {
+        ...serverAttributes(resource),
+        ...numericParameters(body, REQUEST_PARAMETERS),
+        ...stopSequences(body.stop_sequences),
+      },
+    },
+    body,
+    reader: new MessageReader(),
+    estimator: {
+      // Claude's tokenizer is not public: count with o200k and correct by a measured factor.
+      encoding: 'o200k_base',
+      estimateInput: (counter) => countMessagesInput(body, counter),
+      outputFactor: CLAUDE_OUTPUT_FACTOR,
+    },
+  };
+};
+
+class MessageReader implements ResponseReader {
+  private input: number | undefined;
+  private cacheRead = 0;
+  private cacheCreation = 0;
+
+  readChunk(event: unknown, record: RequestRecord): boolean {
+    if (!isDict(event)) return true;
+    switch (event.type) {
+      case 'content_block_delta':
+        readDelta(asDict(event.delta), record);
+        break;
+      case 'content_block_start':
+        readBlock(asDict(event.content_block), record);
+        break;
+      case 'message_start': {
+        const message = asDict(event.message);
+        record.responseId = asString(message?.id);
+        record.responseModel = asString(message?.model);
+        const usage = asDict(message?.usage);
+        if (usage) this.readInput(usage, record);
+        break;
+      }
+      case 'message_delta': {
+        record.addFinishReason(asDict(event.delta)?.stop_reason);
+        const usage = asDict(event.usage);
+        if (usage) {
+          this.readInput(usage, record);
+          record.reportUsage({ output: asNumber(usage.output_tokens) });
+        }
+        break;
+      }
+      case 'message_stop':
+        record.sawTerminal = true;
+        break;
+      default:
+      // ping, unknown future event types: nothing to count
+    }
+    return true;
+  }
+
+  readResponse(body: unknown, record: RequestRecord): void {
+    if (!isDict(body)) return;
+    record.responseId = asString(body.id);
+    record.responseModel = asString(body.model);
+    record.addFinishReason(body.stop_reason);
+    const usage = asDict(body.usage);
+    if (usage) {
+      this.readInput(usage, record);
+      record.reportUsage({ output: asNumber(usage.output_tokens) });
+    }
+    if (Array.isArray(body.content)) for (const block of body.content) readBlock(asDict(block), record);
+    record.sawTerminal = true;
+  }
+
+  /** Non-null fields replace earlier ones; the reported input is their sum. */
+  private readInput(usage: Dict, record: RequestRecord): void {
+    const input = asNumber(usage.input_tokens);
+    const cacheRead = asNumber(usage.cache_read_input_tokens);
+    const cacheCreation = asNumber(usage.cache_creation_input_tokens);
+    if (input === undefined && cacheRead === undefined && cacheCreation === undefined) return;
+    if (input !== undefined) this.input = input;
+    if (cacheRead !== undefined) this.cacheRead = cacheRead;
+    if (cacheCreation !== undefined) this.cacheCreation = cacheCreation;
+    if (this.input === undefined) return;
+    record.reportUsage({
+      input: this.input + this.cacheRead + this.cacheCreation,
+      cacheRead: this.cacheRead > 0 ? this.cacheRead : undefined,
+      cacheCreation: this.cacheCreation > 0 ? this.cacheCreation : undefined,
+    });
+  }
+}
+
+function readDelta(delta: Dict | undefined, record: RequestRecord): void {
+  if (!delta) return;
+  switch (delta.type) {
+    case 'text_delta':
+      record.addOutput(delta.text);
+      break;
+    case 'input_json_delta':
+      record.addOutput(delta.partial_json);
+      break;
+    case 'thinking_delta':
+      record.addOutput(delta.thinking);
+      break;
+    default:
+  }
+}
+
+/** A block's initial content (streams usually start blocks empty; responses carry it all). */
+function readBlock(block: Dict | undefined, record: RequestRecord): void {
+  if (!block) return;
+  switch (block.type) {
+    case 'text':
+      record.addOutput(block.text);
+      break;
+    case 'thinking':
+      record.addOutput(block.thinking);
+      break;
+    case 'tool_use':
+      record.addOutput(block.name);
+      if (isDict(block.input) && Object.keys(block.input).length > 0) record.addOutput(JSON.stringify(block.input));
+      break;
+    default:
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Every attribute and metric name this package writes, in one place.
+ * `gen_ai.*` names follow the OpenTelemetry GenAI semantic conventions (v1.41, the
+ * last core release that defines them); `llm_cost.*` names are this package's own,
+ * because the conventions have no cost or estimation attributes yet.
+ */
+
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
+export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
+export const ATTR_GEN_AI_REQUEST_STREAM = 'gen_ai.request.stream';
+export const ATTR_GEN_AI_REQUEST_MAX_TOKENS = 'gen_ai.request.max_tokens';
+export const ATTR_GEN_AI_REQUEST_TEMPERATURE = 'gen_ai.request.temperature';
+export const ATTR_GEN_AI_REQUEST_TOP_P = 'gen_ai.request.top_p';
+export const ATTR_GEN_AI_REQUEST_TOP_K = 'gen_ai.request.top_k';
+export const ATTR_GEN_AI_REQUEST_FREQUENCY_PENALTY = 'gen_ai.request.frequency_penalty';
+export const ATTR_GEN_AI_REQUEST_PRESENCE_PENALTY = 'gen_ai.request.presence_penalty';
+export const ATTR_GEN_AI_REQUEST_STOP_SEQUENCES = 'gen_ai.request.stop_sequences';
+export const ATTR_GEN_AI_REQUEST_SEED = 'gen_ai.request.seed';
+export const ATTR_GEN_AI_REQUEST_CHOICE_COUNT = 'gen_ai.request.choice.count';
+export const ATTR_GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model';
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id';
+export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons';
+export const ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = 'gen_ai.response.time_to_first_chunk';
+export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
+export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
+export const ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
+export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens';
+export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
+export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
+
+export const ATTR_LLM_COST_INPUT_TOKENS_SOURCE = 'llm_cost.usage.input_tokens.source';
+export const ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE = 'llm_cost.usage.output_tokens.source';
+export const ATTR_LLM_COST_USD = 'llm_cost.cost.usd';
+export const ATTR_LLM_COST_INPUT_USD = 'llm_cost.cost.input_usd';
+export const ATTR_LLM_COST_OUTPUT_USD = 'llm_cost.cost.output_usd';
+export const ATTR_LLM_COST_SOURCE = 'llm_cost.cost.source';
+export const ATTR_LLM_COST_PRICE_MODEL = 'llm_cost.cost.price_model';
+export const ATTR_LLM_COST_STREAM_OUTCOME = 'llm_cost.stream.outcome';
+export const ATTR_LLM_COST_STREAM_CHUNKS = 'llm_cost.stream.chunks';
+/** On metrics: where the value of this token type came from (`reported` | `estimated`). */
+export const ATTR_LLM_COST_SOURCE_METRIC = 'llm_cost.source';
+
+export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage';
+export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration';
+export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk';
+export const METRIC_LLM_COST_SPEND = 'llm_cost.spend';
+
+/** Bucket boundaries the conventions give for `gen_ai.client.token.usage`. */
+export const TOKEN_USAGE_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+/** Bucket boundaries the conventions give for the duration histograms, in seconds. */
+export const DURATION_BUCKETS = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
