@@ -33,6 +33,7 @@ export interface FixtureRecord extends Recording {
   model: string;
   response_model: string;
   output_text: string;
+  output_types?: string[];
   finish_reason: string;
   usage_summary: {
     input: number;
