@@ -10,7 +10,7 @@ import type { ResponseReader } from './adapter.js';
 import type { StreamOutcome } from './model.js';
 import { nowMs, type RequestRecord } from './record.js';
 import { logInternalError } from './safely.js';
-import { watchCollected, watchIdle } from './watchdog.js';
+import { watchCollected } from './watchdog.js';
 
 /** The parts of an SDK `Stream` this module touches. */
 export interface SdkStream {
@@ -54,7 +54,8 @@ export function observeStream(stream: SdkStream, record: RequestRecord, reader: 
     signal.addEventListener('abort', onAbort, { once: true });
     record.onFinish(() => signal.removeEventListener('abort', onAbort));
   }
-  watchIdle(record, idleMs);
+  // The idle timer was armed when the request started (instrument-call.ts); a stream
+  // object adds the one thing a timer cannot see: being garbage collected unread.
   watchCollected(stream, record);
 }
 

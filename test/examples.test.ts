@@ -1,0 +1,157 @@
+/**
+ * Every example and the demo, run as a user runs them: a child `node` process against the
+ * built package (`require('otel-llm-cost')` resolves to dist/ through the package's
+ * self-reference) and the embedded emulator, no network. Each must exit 0, on its own,
+ * within a minute, and print what it promises.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { before, describe, it } from 'node:test';
+
+const root = resolve(__dirname, '..');
+const CHILD_TIMEOUT_MS = 60_000;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runNode(args: string[]): Promise<Run> {
+  const env = { ...process.env };
+  // The examples choose their exporter from these; keep the runs offline and predictable.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('OTEL_') || name === 'NODE_OPTIONS') delete env[name];
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function assertExitedCleanly(run: Run, what: string): void {
+  const output = `--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+  assert.equal(run.signal, null, `${what} was killed (${run.signal}): it did not finish within ${CHILD_TIMEOUT_MS} ms\n${output}`);
+  assert.equal(run.code, 0, `${what} exited with ${run.code}\n${output}`);
+}
+
+const usd = (text: string): number => Number(/\$(\d+\.\d+)/.exec(text)?.[1] ?? NaN);
+
+before(() => {
+  const built = ['dist/cjs/index.js', 'dist/cjs/emulator/index.js', 'dist/esm/index.js', 'dist/esm/emulator/index.js'];
+  if (built.every((file) => existsSync(join(root, file)))) return;
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+  assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
+});
+
+describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, () => {
+  it('demo: a table of every outcome, reported and estimated, with a cost for each', async () => {
+    const run = await runNode(['examples/demo.cjs']);
+    assertExitedCleanly(run, 'examples/demo.cjs');
+    const lines = run.stdout.split('\n');
+    const rows = lines
+      .filter((line) => /^(openai|anthropic)\s/.test(line))
+      .map((line) => {
+        const [provider, model, scenario, outcome, chunks, input, output, cost] = line.split(/\s{2,}/);
+        return { provider, model, scenario, outcome, chunks, input, output, cost, line };
+      });
+    assert.equal(rows.length, 10, `five scenarios per provider:\n${run.stdout}`);
+
+    for (const provider of ['openai', 'anthropic']) {
+      const outcomes = rows.filter((r) => r.provider === provider).map((r) => r.outcome);
+      assert.deepEqual(outcomes, ['completed', 'broken', 'cancelled', 'error', 'completed'], `${provider} outcomes`);
+    }
+    for (const row of rows) {
+      assert.ok(row.cost, `a cost on every row: ${row.line}`);
+      assert.ok(usd(row.cost!) > 0, `a non-zero cost: ${row.line}`);
+      if (row.outcome === 'completed') {
+        assert.match(row.input!, /^\s*\d+ reported$/, row.line);
+        assert.match(row.output!, /^\s*\d+ reported$/, row.line);
+        assert.match(row.cost!, / reported$/, row.line);
+      } else {
+        // Cut short: the provider never sent the output count, so it is estimated, and so is the cost.
+        assert.match(row.output!, /^\s*[1-9]\d* estimated$/, row.line);
+        assert.match(row.cost!, / estimated$/, row.line);
+      }
+    }
+
+    const total = lines.find((line) => line.startsWith('total'));
+    assert.ok(total, 'a total line');
+    const sum = rows.reduce((n, r) => n + usd(r.cost!), 0);
+    assert.ok(Math.abs(usd(total) - sum) < 2e-6, `total ${usd(total)} = sum of rows ${sum}`);
+    assert.match(run.stdout, /reported\s+= the provider's own numbers/);
+    assert.match(run.stdout, /estimated = counted locally/);
+    const spend = /10 spans written; metric llm_cost\.spend = \$(\d+\.\d+)/.exec(run.stdout);
+    assert.ok(spend, 'spans and the spend metric are reported');
+    assert.ok(Math.abs(Number(spend[1]) - usd(total)) < 1e-6, 'llm_cost.spend matches the table total');
+  });
+
+  it('register-nodesdk: a console-exported span with tokens and cost', async () => {
+    const run = await runNode(['examples/register-nodesdk.cjs']);
+    assertExitedCleanly(run, 'examples/register-nodesdk.cjs');
+    assert.match(run.stdout, /answer: "/);
+    assert.match(run.stdout, /instrumentationScope: \{ name: 'otel-llm-cost'/);
+    assert.match(run.stdout, /'llm_cost\.stream\.outcome': 'completed'/);
+    assert.match(run.stdout, /'llm_cost\.cost\.source': 'reported'/);
+    assert.match(run.stdout, /'gen_ai\.usage\.output_tokens': 12\b/);
+    assert.match(run.stdout, /'llm_cost\.cost\.usd': \d/);
+  });
+
+  it('cancelled-after-20-chunks: no usage from the SDK, tokens and spend on the span and metric', async () => {
+    const run = await runNode(['examples/cancelled-after-20-chunks.cjs']);
+    assertExitedCleanly(run, 'examples/cancelled-after-20-chunks.cjs');
+    assert.match(run.stdout, /usage the SDK gave the app : none/);
+    assert.match(run.stdout, /output_tokens none/);
+    const sections = run.stdout.split(/\n(?=openai:|anthropic:)/);
+    assert.equal(sections.length, 2, run.stdout);
+    for (const section of sections) {
+      assert.match(section, /llm_cost\.stream\.outcome\s+broken/);
+      assert.match(section, /llm_cost\.stream\.chunks\s+20\b/);
+      assert.match(section, /llm_cost\.usage\.output_tokens\.source\s+estimated/);
+      assert.match(section, /llm_cost\.cost\.source\s+estimated/);
+      const output = Number(/gen_ai\.usage\.output_tokens\s+(\d+)/.exec(section)?.[1]);
+      assert.ok(output > 0 && output < 500, `output tokens of 20 chunks, not of the whole answer: ${output}`);
+      const spend = [...section.matchAll(/gen_ai\.token\.type=output\s+llm_cost\.source=estimated\s+\+(\d+\.\d+)/g)];
+      assert.equal(spend.length, 1, section);
+      assert.ok(Number(spend[0]![1]) > 0, 'estimated output spend on the metric');
+    }
+  });
+
+  it('esm: --import registration records a span for a static `import OpenAI`', async () => {
+    const run = await runNode(['--import', './examples/esm/register.mjs', 'examples/esm/app.mjs']);
+    assertExitedCleanly(run, 'examples/esm');
+    assert.match(run.stdout, /read 5 chunks, then stopped/);
+    assert.match(run.stdout, /instrumentationScope: \{ name: 'otel-llm-cost'/);
+    assert.match(run.stdout, /name: 'chat gpt-4o-mini'/);
+    assert.match(run.stdout, /'llm_cost\.stream\.outcome': 'broken'/);
+    assert.match(run.stdout, /'llm_cost\.cost\.source': 'estimated'/);
+  });
+
+  it('bill-your-users: onCost charges the completed and the cancelled stream', async () => {
+    const run = await runNode(['examples/bill-your-users.cjs']);
+    assertExitedCleanly(run, 'examples/bill-your-users.cjs');
+    const acme = run.stdout.split('\n').find((line) => line.startsWith('acme '));
+    const globex = run.stdout.split('\n').find((line) => line.startsWith('globex '));
+    assert.ok(acme && globex, run.stdout);
+    assert.match(acme, /completed .* \(reported\)$/);
+    assert.match(globex, /cancelled .* \(estimated\)$/);
+    assert.ok(usd(acme) > 0 && usd(globex) > 0, 'both tenants are charged');
+    assert.ok(usd(globex) < usd(acme), 'the cancelled stream costs less than the completed one');
+    assert.match(run.stdout, /total for globex: \$0\.\d*[1-9]/);
+  });
+});
