@@ -154,4 +154,22 @@ describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, (
     assert.ok(usd(globex) < usd(acme), 'the cancelled stream costs less than the completed one');
     assert.match(run.stdout, /total for globex: \$0\.\d*[1-9]/);
   });
+
+  it('responses-background-cancel: a cancelled background stream, and a resumed one charged once', async () => {
+    const run = await runNode(['examples/responses-background-cancel.cjs']);
+    assertExitedCleanly(run, 'examples/responses-background-cancel.cjs');
+    const [cancel, resume] = run.stdout.split(/\n(?=2\. )/);
+    assert.match(cancel!, /cancel\(id\): status cancelled, usage null/);
+    assert.match(cancel!, /llm_cost\.stream\.outcome\s+cancelled/);
+    assert.match(cancel!, /llm_cost\.stream\.chunks\s+20\b/);
+    assert.match(cancel!, /llm_cost\.usage\.input_tokens\.source\s+estimated/);
+    assert.match(cancel!, /llm_cost\.usage\.output_tokens\.source\s+estimated/);
+    assert.match(cancel!, /llm_cost\.cost\.source\s+estimated/);
+    assert.ok(Number(/gen_ai\.usage\.output_tokens\s+(\d+)/.exec(cancel!)?.[1]) > 0);
+    const [, metric, spans] = /spend metric total \+\$(\d+\.\d+); sum of the span costs \$(\d+\.\d+)/.exec(cancel!)!;
+    assert.ok(Number(metric) > 0 && metric === spans);
+    const [, grew, reported] =
+      /charged once: the spend metric grew by \$(\d+\.\d+), the resumed response's reported cost \$(\d+\.\d+)/.exec(resume!)!;
+    assert.equal(grew, reported);
+  });
 });

@@ -2,7 +2,7 @@
  * The seam between the generic core and one provider's SDK. A provider folder implements
  * `ProviderAdapter`; the core calls it and never looks inside a chunk itself.
  */
-import type { RequestDescription } from './model.js';
+import type { Charge, RequestDescription } from './model.js';
 import type { RequestRecord } from './record.js';
 import type { EncodingName, TokenCounter } from './tokenizer.js';
 
@@ -29,11 +29,31 @@ export interface PlannedCall {
   readonly body: unknown;
   readonly reader: ResponseReader;
   readonly estimator: UsageEstimator;
+  /** Set for responses that can be read more than once (resumed streams): see `ChargeLedger`. */
+  readonly chargeLedger?: ChargeLedger;
+}
+
+/**
+ * Remembers, per response id, what the metrics were already charged, so a response read
+ * twice (interrupted, then resumed) is counted once: the metrics get only the difference,
+ * while each span still shows its own totals.
+ */
+export interface ChargeLedger {
+  /** Records that `charge` is now accounted for `responseId`; returns what was accounted before. */
+  settle(responseId: string, charge: Charge): Charge | undefined;
 }
 
 export interface AdapterOptions {
   readonly injectStreamUsage: boolean;
 }
 
-/** One SDK method: reads the call's arguments and plans what to observe. */
-export type PlanCall = (body: unknown, resource: unknown, options: AdapterOptions) => PlannedCall | undefined;
+/**
+ * One SDK method: reads the call's arguments and plans what to observe. `body` is the first
+ * argument; `args` all of them, for methods whose first argument is not a body (`retrieve(id, query)`).
+ */
+export type PlanCall = (
+  body: unknown,
+  resource: unknown,
+  options: AdapterOptions,
+  args: readonly unknown[],
+) => PlannedCall | undefined;

@@ -28,7 +28,7 @@ export function instrumentMethod(original: SdkMethod, plan: PlanCall, tracker: R
   return function instrumented(this: unknown, ...args: unknown[]): unknown {
     if (!tracker.enabled) return original.apply(this, args);
     const options: AdapterOptions = tracker.adapterOptions;
-    const call = safely('planning a request', undefined, () => plan(args[0], this, options));
+    const call = safely('planning a request', undefined, () => plan(args[0], this, options, args));
     if (!call) return original.apply(this, args);
     const record = safely('starting a span', undefined, () => tracker.start(call));
     if (!record) return original.apply(this, args);

@@ -96,4 +96,17 @@ export interface CostRecord {
   readonly timeToFirstChunkMs: number | undefined;
   readonly traceId: string;
   readonly spanId: string;
+  /**
+   * Set when an earlier request already charged part of this response (a resumed stream):
+   * the metrics count only what exceeds it, and billing from `onCost` should do the same.
+   */
+  readonly alreadyCharged?: Charge;
+}
+
+/** What one response put on the spend and token metrics, per token type. */
+export interface Charge {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly inputUsd: number;
+  readonly outputUsd: number;
 }

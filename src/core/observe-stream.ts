@@ -80,7 +80,7 @@ function observeIterator(
             throw error;
           }
           if (step.done) {
-            record.finish(endedBy(record.sawTerminal ? 'completed' : 'truncated'));
+            record.finish(endedBy(record.sawTerminal ? 'completed' : record.unterminatedOutcome));
             return step;
           }
           if (readChunk(step.value, record, reader)) {

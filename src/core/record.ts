@@ -47,6 +47,18 @@ export class RequestRecord {
   /** Reads in flight (a pending `next()` or HTTP response): not idle while above zero. */
   pending = 0;
   outcome: StreamOutcome | undefined;
+  /**
+   * An error the provider reported inside an otherwise well-formed stream (an `error`
+   * event some SDK versions yield as an item, a `response.failed`): however the stream
+   * then ends, its outcome is `error`.
+   */
+  failure: unknown;
+  /**
+   * How a stream that ends cleanly without its terminal event is read. Usually the
+   * provider cut it short (`truncated`); the adapter may know better (an OpenAI
+   * background response ends that way only when it was cancelled).
+   */
+  unterminatedOutcome: StreamOutcome = 'truncated';
   private cleanups: (() => void)[] = [];
 
   constructor(
@@ -82,6 +94,10 @@ export class RequestRecord {
 
   finish(outcome: StreamOutcome, error?: unknown): void {
     if (this.outcome !== undefined) return;
+    if (this.failure !== undefined) {
+      outcome = 'error';
+      error = this.failure;
+    }
     this.outcome = outcome;
     const endedAt = nowMs();
     const cleanups = this.cleanups;

@@ -4,7 +4,7 @@
  */
 import { SpanStatusCode, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
-import type { CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
+import type { Charge, CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
 import { priceUsage } from './price.js';
 import type { FinishedRequest } from './record.js';
 import { logInternalError } from './safely.js';
@@ -74,6 +74,7 @@ export class CostTelemetry {
       endSpan(done);
     }
     if (!record) return;
+    record = withAlreadyCharged(done, record);
     try {
       this.recordMetrics(record);
     } catch (error) {
@@ -113,11 +114,12 @@ export class CostTelemetry {
     });
     const inputAttributes = byType('input', record.usage.input);
     const outputAttributes = byType('output', record.usage.output);
-    if (record.usage.input.value > 0) instruments.tokenUsage.record(record.usage.input.value, inputAttributes);
-    if (record.usage.output.value > 0) instruments.tokenUsage.record(record.usage.output.value, outputAttributes);
+    const charge = unchargedPart(record);
+    if (charge.inputTokens > 0) instruments.tokenUsage.record(charge.inputTokens, inputAttributes);
+    if (charge.outputTokens > 0) instruments.tokenUsage.record(charge.outputTokens, outputAttributes);
     if (record.cost.source !== 'unpriced') {
-      if (record.cost.inputUsd > 0) instruments.spend.add(record.cost.inputUsd, inputAttributes);
-      if (record.cost.outputUsd > 0) instruments.spend.add(record.cost.outputUsd, outputAttributes);
+      if (charge.inputUsd > 0) instruments.spend.add(charge.inputUsd, inputAttributes);
+      if (charge.outputUsd > 0) instruments.spend.add(charge.outputUsd, outputAttributes);
     }
   }
 }
@@ -202,4 +204,42 @@ function errorType(error: unknown): string {
 
 function errorMessage(error: unknown): string | undefined {
   return error instanceof Error ? error.message : undefined;
+}
+
+// --- Responses read more than once (resumed streams): charge the metrics only once. ---
+
+function chargeOf(record: CostRecord): Charge {
+  const priced = record.cost.source === 'unpriced' ? undefined : record.cost;
+  return {
+    inputTokens: record.usage.input.value,
+    outputTokens: record.usage.output.value,
+    inputUsd: priced?.inputUsd ?? 0,
+    outputUsd: priced?.outputUsd ?? 0,
+  };
+}
+
+/** Asks the call's ledger what earlier reads of this response already charged. */
+function withAlreadyCharged(done: FinishedRequest, record: CostRecord): CostRecord {
+  const ledger = done.call.chargeLedger;
+  if (!ledger || record.responseId === undefined) return record;
+  try {
+    const previous = ledger.settle(record.responseId, chargeOf(record));
+    return previous ? { ...record, alreadyCharged: previous } : record;
+  } catch (error) {
+    logInternalError('the charge ledger', error);
+    return record;
+  }
+}
+
+/** What this record adds to the metrics: everything, less what was already charged. */
+function unchargedPart(record: CostRecord): Charge {
+  const total = chargeOf(record);
+  const before = record.alreadyCharged;
+  if (!before) return total;
+  return {
+    inputTokens: Math.max(0, total.inputTokens - before.inputTokens),
+    outputTokens: Math.max(0, total.outputTokens - before.outputTokens),
+    inputUsd: Math.max(0, total.inputUsd - before.inputUsd),
+    outputUsd: Math.max(0, total.outputUsd - before.outputUsd),
+  };
 }

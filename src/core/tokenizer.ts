@@ -2,16 +2,22 @@
  * Local token counting with js-tiktoken, behind a small seam so the estimator can change
  * without touching anything else.
  *
+ * - Counting runs in a worker thread (tokenizer-thread.ts): building o200k takes ~600 ms
+ *   and a 100k-token prompt tens of milliseconds, both far beyond what an
+ *   instrumentation may take from the application's event loop. If the worker cannot
+ *   run, the same counting runs on the main thread instead.
  * - Encodings load lazily, on the first estimate that needs them: a service whose
- *   streams always report usage never pays the ~600 ms it takes to build o200k.
- * - js-tiktoken's byte-pair merge is quadratic in the length of one pre-tokenised
- *   piece (`'a'.repeat(1000)` takes ~100 ms, 10k ~7 s). Long whitespace-free runs are
- *   therefore counted in short slices, and very long ones by extrapolating from a
- *   sample of slices: the count stays exact for prose and code and within a few
- *   percent for base64 or minified blobs, at a bounded cost.
+ *   streams always report usage never pays for them.
+ * - The long-run guard (tokenizer-count.ts) bounds the cost of whitespace-free blobs.
+ *
+ * Provider estimators count synchronously (`TokenCounter.count`); `estimateTokens` runs
+ * them twice around one worker round trip: the first pass collects the texts, the
+ * second answers from the worker's counts.
  */
+import { countGuarded, loadEncoder, type EncodingName } from './tokenizer-count.js';
+import { countInWorker, TokenizerWorkerUnavailable } from './tokenizer-thread.js';
 
-export type EncodingName = 'o200k_base' | 'cl100k_base';
+export type { EncodingName } from './tokenizer-count.js';
 
 export interface TokenCounter {
   readonly encoding: EncodingName;
@@ -19,73 +25,57 @@ export interface TokenCounter {
   count(text: string): number;
 }
 
-interface Encoder {
-  encode(text: string, allowedSpecial?: string[] | 'all', disallowedSpecial?: string[] | 'all'): number[];
+/** The cheap fallback when no encoder can be loaded: about four characters per token. */
+export const roughTokenCounter: TokenCounter = {
+  encoding: 'o200k_base',
+  count: (text) => Math.ceil(text.length / 4),
+};
+
+let useWorker = true;
+
+/** Chooses where counting runs (tests and the benchmark compare both). */
+export function useTokenizerWorker(enabled: boolean): void {
+  useWorker = enabled;
 }
 
-/** Runs of non-whitespace longer than this are counted slice by slice. */
-const LONG_RUN = /\S{129,}/g;
-const SLICE_CHARS = 64;
-/** At most this many slices of one run are tokenised; the rest is extrapolated. */
-const SAMPLED_SLICES = 32;
+/** Tokens in each text, counted off the main thread when possible. */
+export async function countTexts(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
+  if (texts.length === 0) return [];
+  if (useWorker) {
+    try {
+      return await countInWorker(encoding, texts);
+    } catch (error) {
+      if (!(error instanceof TokenizerWorkerUnavailable)) throw error;
+    }
+  }
+  const counter = await loadTokenCounter(encoding);
+  return texts.map((text) => counter.count(text));
+}
+
+/**
+ * Runs a synchronous estimate with real token counts obtained asynchronously. A text
+ * the second pass asks for that the first did not (the request body changed meanwhile)
+ * is counted roughly rather than waited for again.
+ */
+export async function estimateTokens(encoding: EncodingName, estimate: (counter: TokenCounter) => number): Promise<number> {
+  const texts: string[] = [];
+  estimate({ encoding, count: (text) => (texts.push(text), 0) });
+  const counts = await countTexts(encoding, texts);
+  const known = new Map<string, number>();
+  texts.forEach((text, i) => known.set(text, counts[i] ?? roughTokenCounter.count(text)));
+  return estimate({ encoding, count: (text) => known.get(text) ?? roughTokenCounter.count(text) });
+}
 
 const loading = new Map<EncodingName, Promise<TokenCounter>>();
 
+/** A counter on the main thread: the fallback when the worker is unavailable. */
 export function loadTokenCounter(encoding: EncodingName): Promise<TokenCounter> {
   let counter = loading.get(encoding);
   if (!counter) {
-    counter = buildCounter(encoding);
+    counter = loadEncoder(encoding).then((encoder) => ({ encoding, count: (text: string) => countGuarded(encoder, text) }));
     loading.set(encoding, counter);
     // A failed load may succeed later (for example a transient file-system error).
     counter.catch(() => loading.delete(encoding));
   }
   return counter;
 }
-
-async function buildCounter(encoding: EncodingName): Promise<TokenCounter> {
-  const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), importRanks(encoding)]);
-  const encoder: Encoder = new Tiktoken(ranks);
-  return { encoding, count: (text) => countGuarded(encoder, text) };
-}
-
-async function importRanks(encoding: EncodingName) {
-  const module =
-    encoding === 'cl100k_base'
-      ? await import('js-tiktoken/ranks/cl100k_base')
-      : await import('js-tiktoken/ranks/o200k_base');
-  return module.default;
-}
-
-function encodeLength(encoder: Encoder, text: string): number {
-  return text.length === 0 ? 0 : encoder.encode(text, [], []).length;
-}
-
-function countGuarded(encoder: Encoder, text: string): number {
-  LONG_RUN.lastIndex = 0;
-  if (!LONG_RUN.test(text)) return encodeLength(encoder, text);
-  let total = 0;
-  let last = 0;
-  for (const match of text.matchAll(LONG_RUN)) {
-    total += encodeLength(encoder, text.slice(last, match.index));
-    total += countLongRun(encoder, match[0]);
-    last = match.index + match[0].length;
-  }
-  return total + encodeLength(encoder, text.slice(last));
-}
-
-function countLongRun(encoder: Encoder, run: string): number {
-  let tokens = 0;
-  let counted = 0;
-  for (let i = 0; i < SAMPLED_SLICES && counted < run.length; i++) {
-    const slice = run.slice(counted, counted + SLICE_CHARS);
-    tokens += encodeLength(encoder, slice);
-    counted += slice.length;
-  }
-  return counted === run.length ? tokens : Math.round((tokens * run.length) / counted);
-}
-
-/** The cheap fallback when no encoder can be loaded: about four characters per token. */
-export const roughTokenCounter: TokenCounter = {
-  encoding: 'o200k_base',
-  count: (text) => Math.ceil(text.length / 4),
-};

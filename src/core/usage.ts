@@ -5,22 +5,13 @@
 import type { ResolvedUsage, UsageValue } from './model.js';
 import type { FinishedRequest } from './record.js';
 import { logInternalError } from './safely.js';
-import { loadTokenCounter, roughTokenCounter, type TokenCounter } from './tokenizer.js';
+import { countTexts, estimateTokens, roughTokenCounter } from './tokenizer.js';
 
 const reported = (value: number): UsageValue => ({ value, source: 'reported' });
 const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.round(value)), source: 'estimated' });
 
 export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage> {
   const { reported: usage, call } = done;
-  let counter: TokenCounter | undefined;
-  const getCounter = async (): Promise<TokenCounter> => {
-    counter ??= await loadTokenCounter(call.estimator.encoding).catch((error: unknown) => {
-      logInternalError('loading the tokenizer', error);
-      return roughTokenCounter;
-    });
-    return counter;
-  };
-
   // A request the provider refused with an HTTP error was never processed: nothing to bill.
   const refused = done.chunks === 0 && isHttpRefusal(done.error);
 
@@ -28,19 +19,24 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   if (usage.input !== undefined) input = reported(usage.input);
   else if (refused) input = estimated(0);
   else {
-    const tokens = await getCounter();
-    input = estimated(estimateSafely(() => call.estimator.estimateInput(tokens), () => roughTokenCounter.count(JSON.stringify(call.body) ?? '')));
+    const { estimator } = call;
+    input = estimated(
+      await estimateSafely(
+        () => estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens)),
+        () => estimator.estimateInput(roughTokenCounter),
+      ),
+    );
   }
 
   let output: UsageValue;
   if (usage.output !== undefined) output = reported(usage.output);
   else if (done.outputText.length === 0) output = estimated(0);
   else {
-    const tokens = await getCounter();
-    output = estimated(
-      estimateSafely(() => tokens.count(done.outputText), () => roughTokenCounter.count(done.outputText)) *
-        call.estimator.outputFactor,
+    const counted = await estimateSafely(
+      async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
+      () => roughTokenCounter.count(done.outputText),
     );
+    output = estimated(counted * call.estimator.outputFactor);
   }
 
   return {
@@ -52,14 +48,21 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   };
 }
 
-function estimateSafely(estimate: () => number, fallback: () => number): number {
+/** A tokenizer failure degrades to a rough count (still marked estimated), never to an error. */
+async function estimateSafely(estimate: () => Promise<number>, rough: () => number): Promise<number> {
   try {
-    const value = estimate();
+    const value = await estimate();
     if (Number.isFinite(value)) return value;
   } catch (error) {
     logInternalError('estimating tokens', error);
   }
-  return fallback();
+  try {
+    const value = rough();
+    if (Number.isFinite(value)) return value;
+  } catch (error) {
+    logInternalError('estimating tokens roughly', error);
+  }
+  return 0;
 }
 
 function isHttpRefusal(error: unknown): boolean {

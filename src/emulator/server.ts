@@ -15,6 +15,8 @@ import type { JsonObject } from './json.js';
 import { isObject } from './json.js';
 import { handleChatCompletions } from './openai-chat.js';
 import { handleCompletions, handleEmbeddings } from './openai-legacy.js';
+import type { RouteRequest } from './openai-responses.js';
+import { handleCancelResponse, handleResponses, handleRetrieveResponse } from './openai-responses.js';
 import { ids } from './random.js';
 import { replayMismatch, replayRecording } from './replay.js';
 import { mergeScripts, parseScriptHeader, scriptKey, ScriptError, validateScript } from './script.js';
@@ -28,10 +30,15 @@ import type {
 } from './types.js';
 import { EMULATOR_SCRIPT_HEADER } from './types.js';
 
-type Handler = (exchange: Exchange, body: JsonObject) => Promise<void>;
+type Handler = (exchange: Exchange, body: JsonObject, request: RouteRequest) => Promise<void>;
 
 interface Route {
+  /** Exact path, or with `{name}` segments that become `request.params.name`. */
   path: string;
+  /** Default POST. */
+  method?: 'GET' | 'POST';
+  /** The request carries no JSON body (GET, and POSTs like `/cancel`). */
+  noBody?: boolean;
   provider: EmulatorProvider;
   /** The recording `api` this endpoint can replay. */
   api: string;
@@ -43,7 +50,22 @@ const ROUTES: Route[] = [
   { path: '/v1/chat/completions', provider: 'openai', api: 'chat.completions', handle: handleChatCompletions },
   { path: '/v1/completions', provider: 'openai', api: 'completions', handle: handleCompletions },
   { path: '/v1/embeddings', provider: 'openai', api: 'embeddings', handle: handleEmbeddings },
-  { path: '/v1/responses', provider: 'openai', api: 'responses' },
+  { path: '/v1/responses', provider: 'openai', api: 'responses', handle: handleResponses },
+  {
+    path: '/v1/responses/{id}',
+    method: 'GET',
+    noBody: true,
+    provider: 'openai',
+    api: 'responses.retrieve',
+    handle: handleRetrieveResponse,
+  },
+  {
+    path: '/v1/responses/{id}/cancel',
+    noBody: true,
+    provider: 'openai',
+    api: 'responses.cancel',
+    handle: handleCancelResponse,
+  },
   { path: '/v1/messages', provider: 'anthropic', api: 'messages', handle: handleMessages },
 ];
 
@@ -206,7 +228,8 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const route = ROUTES.find((candidate) => candidate.path === url.pathname);
+    const matched = matchRoute(url.pathname);
+    const route = matched?.route;
     // Unknown paths still get an error body shaped for the SDK that most likely sent them.
     const guessed: EmulatorProvider = url.pathname.startsWith('/v1/messages') ? 'anthropic' : 'openai';
     const provider = route?.provider ?? guessed;
@@ -228,7 +251,8 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
       scriptError = `${EMULATOR_SCRIPT_HEADER}: ${error.message}`;
     }
 
-    const stream = isObject(body) && body.stream === true;
+    const streamedGet = route?.method === 'GET' && url.searchParams.get('stream') === 'true';
+    const stream = (isObject(body) && body.stream === true) || streamedGet;
     const log: EmulatorRequestLog = {
       id: this.nextId++,
       provider,
@@ -252,7 +276,8 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     );
     this.emit('request', log);
     try {
-      await this.dispatch(exchange, route, url, body, bodyError, scriptError);
+      const request: RouteRequest = { params: matched?.params ?? {}, query: url.searchParams };
+      await this.dispatch(exchange, route, url, body, bodyError, scriptError, request);
     } catch (error) {
       // An emulator bug must still end the request visibly, not hang the client.
       const message = error instanceof Error ? error.message : String(error);
@@ -268,15 +293,17 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     body: unknown,
     bodyError: string | undefined,
     scriptError: string | undefined,
+    request: RouteRequest,
   ): Promise<void> {
     const { script, log } = exchange;
     const stream = log.stream;
     if (!(await exchange.sleep(script.firstChunkDelayMs ?? 0))) return;
 
-    if (!route || log.method !== 'POST') {
+    if (!route || log.method !== (route.method ?? 'POST')) {
       return sendError(exchange, 404, { message: `Unknown request URL: ${log.method} ${url.pathname}.` });
     }
     if (scriptError !== undefined) return sendError(exchange, 400, { message: scriptError });
+    if (route.noBody && body === undefined) body = {};
     if (bodyError !== undefined || !isObject(body)) {
       return sendError(exchange, 400, { message: bodyError ?? 'The request body must be a JSON object.' });
     }
@@ -296,7 +323,7 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
         message: `${url.pathname} is only served from recordings so far: send a { replay } script.`,
       });
     }
-    await route.handle(exchange, body);
+    await route.handle(exchange, body, request);
   }
 
   /** Scripted failures: always with `status` alone, the first N attempts with `failTimes`. */
@@ -307,6 +334,26 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     this.attempts.set(key, attempt);
     return attempt <= script.failTimes;
   }
+}
+
+function matchRoute(pathname: string): { route: Route; params: Record<string, string> } | undefined {
+  for (const route of ROUTES) {
+    if (!route.path.includes('{')) {
+      if (route.path === pathname) return { route, params: {} };
+      continue;
+    }
+    const names: string[] = [];
+    const pattern = route.path.replace(/\{(\w+)\}/g, (_whole, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    const match = new RegExp(`^${pattern}$`).exec(pathname);
+    if (!match) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1] ?? '')));
+    return { route, params };
+  }
+  return undefined;
 }
 
 function sendError(exchange: Exchange, status: number, overrides: { type?: string; message?: string }): void {

@@ -39,13 +39,19 @@ export interface EmulatorScript {
   failTimes?: number;
   /** Answer with a tool call (after `text`, when `text` is also given). */
   toolCall?: { name: string; arguments: Record<string, unknown> };
-  /** Anthropic only: a thinking block streamed before the answer. */
+  /** Anthropic: a thinking block; OpenAI Responses: a reasoning summary; streamed before the answer. */
   thinking?: string;
-  /** OpenAI chat only: hidden reasoning tokens added to `completion_tokens`. */
+  /**
+   * OpenAI chat and Responses: hidden reasoning tokens, added to the reported output
+   * (`completion_tokens` / `output_tokens`) but never streamed.
+   */
   reasoningTokens?: number;
   /** Cache-read input tokens, reported on top of the counted prompt. */
   cacheReadTokens?: number;
-  /** Anthropic only: cache-creation input tokens, reported on top of the counted prompt. */
+  /**
+   * Anthropic, and OpenAI Responses (`input_tokens_details.cache_write_tokens`): cache-creation
+   * input tokens, reported on top of the counted prompt.
+   */
   cacheCreationTokens?: number;
   /** Id of a recording registered with `addRecording`; its events are sent as recorded. */
   replay?: string;

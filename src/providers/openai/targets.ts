@@ -1,11 +1,16 @@
 /**
  * Where the openai SDK is hooked. Resources are class instances created by the client, and
- * `create` lives on their prototypes in every major version (4 to 7), so a prototype patch
- * covers clients made before or after it, `withOptions()` copies and `AzureOpenAI`. The
- * `.stream()` and `runTools()` helpers all call `chat.completions.create`.
+ * their methods live on the prototypes in every major version (4 to 7), so a prototype
+ * patch covers clients made before or after it, `withOptions()` copies and `AzureOpenAI`.
+ * The chat `.stream()` and `runTools()` helpers call `chat.completions.create`; the
+ * Responses `stream()` and `parse()` helpers call `responses.create`, or
+ * `responses.retrieve(id, { stream: true })` to resume.
  */
 import { exportedClass, prototypeWith, type PatchTarget } from '../../core/patch-target.js';
 import { planChatCompletion } from './chat.js';
+import { planCompletion } from './completions.js';
+import { planEmbeddings } from './embeddings.js';
+import { planResponsesCancel, planResponsesCreate, planResponsesRetrieve } from './responses.js';
 
 export const OPENAI_MODULE = 'openai';
 export const OPENAI_VERSIONS = ['>=4.0.0 <8'];
@@ -13,7 +18,15 @@ export const OPENAI_VERSIONS = ['>=4.0.0 <8'];
 export function openaiTargets(moduleExports: unknown): PatchTarget[] {
   const OpenAI = exportedClass(moduleExports, 'OpenAI');
   const targets: PatchTarget[] = [];
-  const chat = prototypeWith(OpenAI, ['Chat', 'Completions'], 'create');
-  if (chat) targets.push({ owner: chat, method: 'create', plan: planChatCompletion, label: 'chat.completions.create' });
+  const add = (path: readonly string[], method: string, plan: PatchTarget['plan'], label: string): void => {
+    const owner = prototypeWith(OpenAI, path, method);
+    if (owner) targets.push({ owner, method, plan, label });
+  };
+  add(['Chat', 'Completions'], 'create', planChatCompletion, 'chat.completions.create');
+  add(['Responses'], 'create', planResponsesCreate, 'responses.create');
+  add(['Responses'], 'retrieve', planResponsesRetrieve, 'responses.retrieve');
+  add(['Responses'], 'cancel', planResponsesCancel, 'responses.cancel');
+  add(['Completions'], 'create', planCompletion, 'completions.create');
+  add(['Embeddings'], 'create', planEmbeddings, 'embeddings.create');
   return targets;
 }

@@ -1,0 +1,110 @@
+/**
+ * OpenAI legacy Completions (`completions.create`, `gen_ai.operation.name` =
+ * `text_completion`), streaming and not. Like Chat Completions, a stream reports usage
+ * only with `stream_options.include_usage`, in one extra `choices: []` chunk: we ask for
+ * it and hide that chunk (and the `usage: null` on the others) from a caller who did not.
+ */
+import * as sc from '../../semconv.js';
+import type { PlanCall, ResponseReader } from '../../core/adapter.js';
+import type { ReportedUsage } from '../../core/model.js';
+import type { RequestRecord } from '../../core/record.js';
+import type { TokenCounter } from '../../core/tokenizer.js';
+import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { openaiEncoding } from './encoding.js';
+import { openaiProviderName } from './provider-name.js';
+
+const REQUEST_PARAMETERS = {
+  temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  top_p: sc.ATTR_GEN_AI_REQUEST_TOP_P,
+  frequency_penalty: sc.ATTR_GEN_AI_REQUEST_FREQUENCY_PENALTY,
+  presence_penalty: sc.ATTR_GEN_AI_REQUEST_PRESENCE_PENALTY,
+  seed: sc.ATTR_GEN_AI_REQUEST_SEED,
+  n: sc.ATTR_GEN_AI_REQUEST_CHOICE_COUNT,
+  max_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+};
+
+export const planCompletion: PlanCall = (body, resource, options) => {
+  if (!isDict(body)) return undefined;
+  const stream = body.stream === true;
+  const model = asString(body.model);
+  const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
+  const injectUsage = stream && options.injectStreamUsage && !userAskedForUsage;
+  const sent = injectUsage
+    ? { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }
+    : body;
+  return {
+    description: {
+      provider: openaiProviderName(resource),
+      operation: 'text_completion',
+      model,
+      stream,
+      attributes: {
+        ...serverAttributes(resource),
+        ...numericParameters(body, REQUEST_PARAMETERS),
+        ...stopSequences(body.stop),
+      },
+    },
+    body: sent,
+    reader: new CompletionReader(injectUsage),
+    estimator: {
+      encoding: openaiEncoding(model),
+      estimateInput: (counter) => countPrompt(body.prompt, counter),
+      outputFactor: 1,
+    },
+  };
+};
+
+/** Tokens of `prompt`: a string, strings, or token-id arrays (whose length is the count). */
+export function countPrompt(prompt: unknown, counter: TokenCounter): number {
+  if (typeof prompt === 'string') return counter.count(prompt);
+  const items = asArray(prompt);
+  if (items.length > 0 && items.every((item) => typeof item === 'number')) return items.length;
+  let tokens = 0;
+  for (const item of items) {
+    if (typeof item === 'string') tokens += counter.count(item);
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return tokens;
+}
+
+class CompletionReader implements ResponseReader {
+  constructor(private readonly hideUsageChunk: boolean) {}
+
+  readChunk(chunk: unknown, record: RequestRecord): boolean {
+    if (!isDict(chunk)) return true;
+    record.responseId ??= asString(chunk.id);
+    record.responseModel ??= asString(chunk.model);
+    const usage = asDict(chunk.usage);
+    if (usage) record.reportUsage(completionUsage(usage));
+    else if (this.hideUsageChunk && chunk.usage === null) delete chunk.usage;
+    const choices = asArray(chunk.choices);
+    readChoices(choices, record);
+    return !(this.hideUsageChunk && usage !== undefined && choices.length === 0);
+  }
+
+  readResponse(body: unknown, record: RequestRecord): void {
+    if (!isDict(body)) return;
+    record.responseId = asString(body.id);
+    record.responseModel = asString(body.model);
+    const usage = asDict(body.usage);
+    if (usage) record.reportUsage(completionUsage(usage));
+    readChoices(asArray(body.choices), record);
+    record.sawTerminal = true;
+  }
+}
+
+function readChoices(choices: readonly unknown[], record: RequestRecord): void {
+  for (const choice of choices) {
+    if (!isDict(choice)) continue;
+    record.addOutput(choice.text);
+    if (choice.finish_reason) {
+      record.addFinishReason(choice.finish_reason);
+      record.sawTerminal = true;
+    }
+  }
+}
+
+function completionUsage(usage: Dict): ReportedUsage {
+  return { input: asNumber(usage.prompt_tokens), output: asNumber(usage.completion_tokens) };
+}

@@ -1,0 +1,229 @@
+/**
+ * OpenAI Responses API: `responses.create` (streaming and not, and so the `stream()` and
+ * `parse()` helpers), `responses.retrieve(id, { stream: true })` (resumed background
+ * streams, and `stream({ response_id })`), and `responses.cancel(id)`.
+ *
+ * Usage arrives only in the terminal event (`response.completed`, `.incomplete`,
+ * `.failed`). A stream that ends before it — broken, aborted, dropped, or cancelled with
+ * `responses.cancel()` — is estimated: input from the request, output from the deltas
+ * received (output text, refusals, function-call arguments, reasoning summaries). Hidden
+ * reasoning tokens are never streamed, so the estimate cannot contain them: it counts
+ * what was streamed, and is marked estimated like every estimate.
+ */
+import * as sc from '../../semconv.js';
+import type { PlanCall, PlannedCall, ResponseReader } from '../../core/adapter.js';
+import type { RequestRecord } from '../../core/record.js';
+import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
+import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { countResponsesInput } from './count-responses-input.js';
+import { openaiEncoding } from './encoding.js';
+import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
+import { openaiProviderName } from './provider-name.js';
+import { responsesUsage } from './responses-usage.js';
+import { resumeLedger } from './resume-ledger.js';
+
+const REQUEST_PARAMETERS = {
+  temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  top_p: sc.ATTR_GEN_AI_REQUEST_TOP_P,
+  max_output_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+};
+
+/** Deltas that carry generated output the provider bills. */
+const OUTPUT_DELTAS = new Set([
+  'response.output_text.delta',
+  'response.refusal.delta',
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+]);
+
+const SNAPSHOT_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress']);
+const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+export const planResponsesCreate: PlanCall = (body, resource) => {
+  if (!isDict(body)) return undefined;
+  const model = asString(body.model);
+  const stream = body.stream === true;
+  const call: PlannedCall = {
+    description: {
+      provider: openaiProviderName(resource),
+      operation: 'chat',
+      model,
+      stream,
+      attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS) },
+    },
+    body,
+    reader: new ResponsesReader(stream, body.background === true, undefined),
+    estimator: {
+      encoding: openaiEncoding(model),
+      estimateInput: (counter) => countResponsesInput(body, counter),
+      outputFactor: 1,
+    },
+  };
+  // Only background responses can be read again (resumed), so only they need the ledger.
+  return body.background === true ? { ...call, chargeLedger: resumeLedger } : call;
+};
+
+/**
+ * `retrieve(id, query, options)`: instrumented only when it streams (a resume). The
+ * request is not in hand, so its input estimate is what this process already accounted
+ * for the response (its `create`), or 0 when it never saw it.
+ */
+export const planResponsesRetrieve: PlanCall = (responseId, resource, _options, args) => {
+  if (typeof responseId !== 'string') return undefined;
+  // openai 7 also accepts request options in the query position; only a real
+  // `stream: true` query is a streaming retrieve.
+  if (asDict(args[1])?.stream !== true) return undefined;
+  return {
+    description: {
+      provider: openaiProviderName(resource),
+      operation: 'chat',
+      model: undefined,
+      stream: true,
+      attributes: serverAttributes(resource),
+    },
+    body: responseId,
+    // Only background responses can be streamed again.
+    reader: new ResponsesReader(true, true, responseId),
+    estimator: {
+      encoding: openaiEncoding(undefined),
+      estimateInput: () => resumeLedger.chargedFor(responseId)?.inputTokens ?? 0,
+      outputFactor: 1,
+    },
+    chargeLedger: resumeLedger,
+  };
+};
+
+/**
+ * `cancel(id)` gets no span of its own (it costs nothing): it only ends the span of the
+ * stream of that response this process is reading, as `cancelled`, at this moment.
+ */
+export const planResponsesCancel: PlanCall = (responseId) => {
+  if (typeof responseId === 'string') cancelLiveResponse(responseId);
+  return undefined;
+};
+
+class ResponsesReader implements ResponseReader {
+  private tracked = false;
+
+  constructor(
+    private readonly stream: boolean,
+    /** Only background responses can be cancelled, and resumed. */
+    private background: boolean,
+    /** Known before the first event when resuming (`retrieve(id)`). */
+    private readonly knownId: string | undefined,
+  ) {}
+
+  readChunk(chunk: unknown, record: RequestRecord): boolean {
+    if (!isDict(chunk)) return true;
+    const type = asString(chunk.type);
+    if (type === undefined) return true;
+    if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
+    else if (type === 'response.output_item.added') readAddedItem(asDict(chunk.item), record);
+    else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), record);
+    else if (TERMINAL_EVENTS.has(type)) {
+      const response = asDict(chunk.response);
+      if (response) readFinal(response, record);
+      record.sawTerminal = true;
+    } else if (type === 'error') record.failure ??= streamError(chunk);
+    if (this.background && !this.tracked) this.trackBackground(record);
+    return true;
+  }
+
+  /**
+   * A background stream can be cancelled: register it for `responses.cancel(id)`. It also
+   * ends without a terminal event only when it was cancelled (here or by another process):
+   * it trails off with `*.done` events, which is `cancelled`, not `truncated`.
+   */
+  private trackBackground(record: RequestRecord): void {
+    record.responseId ??= this.knownId;
+    if (!this.stream || record.responseId === undefined) return;
+    this.tracked = true;
+    record.unterminatedOutcome = 'cancelled';
+    trackLiveResponse(record.responseId, record);
+  }
+
+  readResponse(body: unknown, record: RequestRecord): void {
+    if (!isDict(body)) return;
+    this.readSnapshot(body, record);
+    for (const item of asArray(body.output)) readOutputItem(asDict(item), record);
+    if (isFinalStatus(body.status)) readFinal(body, record);
+    record.sawTerminal = true;
+  }
+
+  private readSnapshot(response: Dict | undefined, record: RequestRecord): void {
+    if (!response) return;
+    if (response.background === true) this.background = true;
+    record.responseId ??= asString(response.id);
+    record.responseModel ??= asString(response.model);
+  }
+}
+
+function isFinalStatus(status: unknown): boolean {
+  return status === 'completed' || status === 'incomplete' || status === 'failed' || status === 'cancelled';
+}
+
+/** A terminal event's response, or a finished response body: usage, finish reason, failure. */
+function readFinal(response: Dict, record: RequestRecord): void {
+  record.responseId ??= asString(response.id);
+  record.responseModel = asString(response.model) ?? record.responseModel;
+  const usage = asDict(response.usage);
+  if (usage) record.reportUsage(responsesUsage(usage));
+  switch (response.status) {
+    case 'completed': {
+      const last = asDict(asArray(response.output).at(-1));
+      record.addFinishReason(last?.type === 'function_call' ? 'tool_calls' : 'stop');
+      break;
+    }
+    case 'incomplete':
+      record.addFinishReason(asString(asDict(response.incomplete_details)?.reason) ?? 'incomplete');
+      break;
+    case 'failed':
+      record.addFinishReason('error');
+      record.failure ??= failedResponseError(asDict(response.error));
+      break;
+    case 'cancelled':
+      record.addFinishReason('cancelled');
+      break;
+  }
+}
+
+function readAddedItem(item: Dict | undefined, record: RequestRecord): void {
+  // The function's name is generated output too; its arguments follow as deltas.
+  if (item?.type === 'function_call' || item?.type === 'custom_tool_call') record.addOutput(item.name);
+}
+
+/** Output text of one item of a non-streamed body (used only when usage is missing). */
+function readOutputItem(item: Dict | undefined, record: RequestRecord): void {
+  if (!item) return;
+  if (item.type === 'message') {
+    for (const part of asArray(item.content)) {
+      const p = asDict(part);
+      record.addOutput(p?.text);
+      record.addOutput(p?.refusal);
+    }
+  } else if (item.type === 'function_call') {
+    record.addOutput(item.name);
+    record.addOutput(item.arguments);
+  } else if (item.type === 'reasoning') {
+    for (const part of asArray(item.summary)) record.addOutput(asDict(part)?.text);
+  }
+}
+
+/**
+ * An `error` event. openai 4 and 7 throw it as `APIError`; 5 and 6 yield it as an item.
+ * The name makes `error.type` the same whichever version the application uses.
+ */
+function streamError(event: Dict): Error {
+  const error = new Error(asString(event.message) ?? 'error event in the response stream');
+  error.name = 'APIError';
+  return Object.assign(error, { code: asString(event.code) ?? null, sequenceNumber: asNumber(event.sequence_number) });
+}
+
+/** `response.failed`: no SDK version throws; `error.type` is the provider's error code. */
+function failedResponseError(details: Dict | undefined): Error {
+  const error = new Error(asString(details?.message) ?? 'the response failed');
+  error.name = asString(details?.code) ?? 'response_failed';
+  return error;
+}
