@@ -103,10 +103,21 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   }
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrumentationConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new TypeError(`otel-llm-cost: the configuration must be an object, got ${String(config)}`);
+  }
   const timeout = config.abandonedTimeoutMs;
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
-    throw new RangeError(`otel-llm-cost: abandonedTimeoutMs must be a positive number of milliseconds, got ${timeout}`);
+  // Above 2^31-1 ms Node's setTimeout fires after 1 ms: every request would end as abandoned.
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
+    throw new RangeError(
+      `otel-llm-cost: abandonedTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(timeout)}`,
+    );
+  }
+  if (config.injectStreamUsage !== undefined && typeof config.injectStreamUsage !== 'boolean') {
+    throw new TypeError(`otel-llm-cost: injectStreamUsage must be a boolean, got ${String(config.injectStreamUsage)}`);
   }
   if (config.onCost !== undefined && typeof config.onCost !== 'function') {
     throw new TypeError('otel-llm-cost: onCost must be a function');

@@ -42,7 +42,10 @@ function encodeLength(encoder: Encoder, text: string): number {
 /** Tokens in `text`, special-token markers counted as plain text, long runs guarded. */
 export function countGuarded(encoder: Encoder, text: string): number {
   LONG_RUN.lastIndex = 0;
-  if (!LONG_RUN.test(text)) return encodeLength(encoder, text);
+  const hasLongRun = LONG_RUN.test(text);
+  // matchAll starts from the pattern's lastIndex, which test() just moved past the run.
+  LONG_RUN.lastIndex = 0;
+  if (!hasLongRun) return encodeLength(encoder, text);
   let total = 0;
   let last = 0;
   for (const match of text.matchAll(LONG_RUN)) {

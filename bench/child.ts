@@ -1,0 +1,283 @@
+/**
+ * One benchmark measurement in a fresh process (an instrumentation patches the SDK when
+ * it is first required, so each variant needs its own process). Prints one JSON line.
+ *
+ *   overhead <variant> <provider> <baseURL> <chunks> <streams>
+ *   stall <variant> <baseURL>
+ *   memory <variant> <baseURL> <streams>   (run with --expose-gc)
+ *
+ * Variants: `none` (no OpenTelemetry at all), `otel-sdk` (NodeSDK with no
+ * instrumentation: the context manager's own cost), `ours` (otel-llm-cost from dist/),
+ * `ours-main-thread` (the same, tokenizer forced onto the main thread), `otel-openai`
+ * (@opentelemetry/instrumentation-openai).
+ */
+import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import type OpenAIClass from 'openai';
+import type AnthropicClass from '@anthropic-ai/sdk';
+
+const requireHere = createRequire(__filename);
+const dist = resolve(__dirname, '..', 'dist', 'cjs');
+const [mode = '', variant = 'none', ...rest] = process.argv.slice(2);
+const scriptHeader = (script: object) => ({ headers: { 'x-emulator-script': JSON.stringify(script) } });
+
+interface Ours {
+  flush(): Promise<void>;
+}
+
+let dropFinishedSpans = (): void => undefined;
+
+function startTelemetry(): { flush: () => Promise<void> } {
+  if (variant === 'none') return { flush: async () => undefined };
+  const exporter = new tracing.InMemorySpanExporter();
+  let instrumentation: Ours | undefined;
+  let instrumentations: unknown[];
+  if (variant === 'otel-sdk') instrumentations = [];
+  else if (variant === 'otel-openai') {
+    const { OpenAIInstrumentation } = requireHere('@opentelemetry/instrumentation-openai') as {
+      OpenAIInstrumentation: new () => unknown;
+    };
+    instrumentations = [new OpenAIInstrumentation()];
+  } else {
+    const { LLMCostInstrumentation } = requireHere(resolve(dist, 'index.js')) as { LLMCostInstrumentation: new () => Ours };
+    if (variant === 'ours-main-thread') {
+      (requireHere(resolve(dist, 'core', 'tokenizer.js')) as { useTokenizerWorker(on: boolean): void }).useTokenizerWorker(false);
+    }
+    instrumentation = new LLMCostInstrumentation();
+    instrumentations = [instrumentation];
+  }
+  const sdk = new NodeSDK({
+    spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+    instrumentations: instrumentations as never,
+  });
+  sdk.start();
+  // Keep the exporter from growing across streams.
+  setInterval(() => exporter.reset(), 1000).unref();
+  dropFinishedSpans = () => exporter.reset();
+  return { flush: async () => instrumentation?.flush() };
+}
+
+const cpuMicros = () => {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
+
+async function overhead(provider: string, baseURL: string, chunks: number, streams: number): Promise<void> {
+  startTelemetry();
+  const script = scriptHeader({ outputTokens: chunks });
+  let consume: () => Promise<number>;
+  if (provider === 'openai') {
+    const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
+    const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
+    consume = async () => {
+      const stream = await client.chat.completions.create(
+        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count.' }], stream: true, max_completion_tokens: chunks },
+        script,
+      );
+      let n = 0;
+      for await (const _chunk of stream) n++;
+      return n;
+    };
+  } else {
+    const { Anthropic } = requireHere('@anthropic-ai/sdk') as { Anthropic: typeof AnthropicClass };
+    const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
+    consume = async () => {
+      const stream = await client.messages.create(
+        { model: 'claude-haiku-4-5', max_tokens: chunks, messages: [{ role: 'user', content: 'Count.' }], stream: true },
+        script,
+      );
+      let n = 0;
+      for await (const _event of stream) n++;
+      return n;
+    };
+  }
+  await consume(); // warm-up: JIT, connection pool
+  let total = 0;
+  const before = cpuMicros();
+  for (let i = 0; i < streams; i++) total += await consume();
+  const cpu = cpuMicros() - before;
+  process.stdout.write(JSON.stringify({ chunks: total, cpuMicros: cpu, perChunkMicros: cpu / total }) + '\n');
+}
+
+/** ~100,000 o200k tokens of varied prose (one word and its space is one token). */
+function longPrompt(): string {
+  const words = ['river', 'light', 'stone', 'market', 'window', 'garden', 'morning', 'letter', 'harbor', 'season'];
+  const parts: string[] = [];
+  for (let i = 0; i < 100_000; i++) parts.push(words[(i * 7 + (i >> 3)) % words.length]!);
+  return parts.join(' ');
+}
+
+/** A 100,000-character whitespace-free blob (base64 of pseudo-random bytes), in an ordinary prompt. */
+function blobPrompt(): string {
+  const bytes = Buffer.alloc(75_000);
+  let x = 2463534242;
+  for (let i = 0; i < bytes.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return `Describe this file: ${bytes.toString('base64')}`;
+}
+
+/**
+ * The longest time the event loop went without turning, from a chain of setImmediate
+ * callbacks (busy, but exact: a timer-based sampler can miss a single long block).
+ */
+function watchGaps(): { stop(): number } {
+  let running = true;
+  let last = performance.now();
+  let max = 0;
+  const tick = () => {
+    const now = performance.now();
+    max = Math.max(max, now - last);
+    last = now;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop() {
+      running = false;
+      return Math.max(max, performance.now() - last);
+    },
+  };
+}
+
+/**
+ * Longest event-loop stall between cancelling a stream and its span being written (for
+ * `none`, the same time after the cancel): everything that happens there is ours.
+ */
+async function stall(baseURL: string): Promise<void> {
+  const telemetry = startTelemetry();
+  const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
+  const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
+  const results: Record<string, { maxStallMs: number; eventLoopDelayMaxMs: number; windowMs: number }> = {};
+  const cases: [string, string][] = [
+    ['cold: 100k-token prompt cancelled', longPrompt()],
+    ['warm: 100k-token prompt cancelled', longPrompt()],
+    ['100k-char blob without whitespace cancelled', blobPrompt()],
+  ];
+  for (const [name, prompt] of cases) {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true },
+      { signal: controller.signal, ...scriptHeader({ outputTokens: 500, chunkDelayMs: 2 }) },
+    );
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    await new Promise((done) => setTimeout(done, 20)); // let the request's own parsing settle
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const gaps = watchGaps();
+    const started = performance.now();
+    controller.abort();
+    await iterator.next().catch(() => undefined);
+    await telemetry.flush();
+    // `none` has nothing to wait for: watch the loop for as long as a warm estimate takes.
+    if (variant === 'none') await new Promise((done) => setTimeout(done, 50));
+    const windowMs = performance.now() - started;
+    histogram.disable();
+    const maxGapMs = gaps.stop();
+    // The histogram's values include its own 1 ms sampling interval.
+    results[name] = { maxStallMs: maxGapMs, eventLoopDelayMaxMs: Math.max(0, histogram.max / 1e6 - 1), windowMs };
+  }
+  process.stdout.write(JSON.stringify(results) + '\n');
+}
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const heapAfterGc = async (): Promise<number> => {
+  dropFinishedSpans();
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  return process.memoryUsage().heapUsed;
+};
+
+/**
+ * Memory: what one in-flight stream costs (held open mid-stream), and the heap after
+ * many completed, broken and cancelled streams (needs --expose-gc).
+ */
+async function memory(baseURL: string, total: number): Promise<void> {
+  const telemetry = startTelemetry();
+  const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
+  const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
+  const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Tell me a story.' }], stream: true as const };
+
+  // In flight: 200 streams each held after 100 chunks.
+  const held: { iterator: AsyncIterator<unknown>; controller: AbortController }[] = [];
+  const heldCount = 200;
+  let receivedChars = 0;
+  const before = await heapAfterGc();
+  for (let i = 0; i < heldCount; i++) {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(body, { signal: controller.signal, ...scriptHeader({ outputTokens: 5000, chunkDelayMs: 1 }) });
+    const iterator = stream[Symbol.asyncIterator]();
+    for (let n = 0; n < 100; n++) {
+      const step = await iterator.next();
+      const chunk = step.value as { choices?: { delta?: { content?: string } }[] } | undefined;
+      receivedChars += chunk?.choices?.[0]?.delta?.content?.length ?? 0;
+    }
+    held.push({ iterator, controller });
+  }
+  const inFlightBytes = ((await heapAfterGc()) - before) / heldCount;
+  for (const { controller, iterator } of held) {
+    controller.abort();
+    void iterator.next().catch(() => undefined);
+  }
+  held.length = 0;
+  await new Promise((done) => setTimeout(done, 200));
+  await telemetry.flush();
+
+  const cycle = async (i: number): Promise<void> => {
+    const controller = new AbortController();
+    const kind = i % 3;
+    const stream = await client.chat.completions.create(body, { signal: controller.signal, ...scriptHeader({ outputTokens: kind === 0 ? 5 : 40 }) });
+    try {
+      let n = 0;
+      for await (const _chunk of stream) {
+        if (kind === 1 && ++n === 3) break;
+        if (kind === 2 && ++n === 3) {
+          controller.abort();
+          break;
+        }
+      }
+    } catch {
+      // cancelled
+    }
+  };
+  const run = async (count: number) => {
+    for (let i = 0; i < count; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => cycle(i + j)));
+    await telemetry.flush();
+  };
+  await run(2000);
+  const warm = await heapAfterGc();
+  await run(total);
+  const after = await heapAfterGc();
+  process.stdout.write(
+    JSON.stringify({
+      inFlightBytesPerStream: inFlightBytes,
+      receivedCharsPerStream: receivedChars / heldCount,
+      heapGrowthBytes: after - warm,
+      streams: total,
+      heapAfterBytes: after,
+    }) + '\n',
+  );
+}
+
+async function main(): Promise<void> {
+  if (mode === 'overhead') {
+    const [provider = 'openai', baseURL = '', chunks = '20000', streams = '3'] = rest;
+    await overhead(provider, baseURL, Number(chunks), Number(streams));
+  } else if (mode === 'stall') await stall(rest[0] ?? '');
+  else if (mode === 'memory') await memory(rest[0] ?? '', Number(rest[1] ?? '20000'));
+  else throw new Error(`unknown mode ${mode}`);
+  process.exit(0);
+}
+
+void main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
