@@ -73,7 +73,7 @@ function observeResult(
 
   const onValue = (value: unknown): unknown => {
     try {
-      if (isSdkStream(value)) observeStream(value, record, reader, idleMs);
+      if (isSdkStream(value)) observeStream(value, record, reader);
       else {
         reader.readResponse(value, record);
         record.finish('completed');

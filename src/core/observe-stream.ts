@@ -32,7 +32,7 @@ export function isAbortError(error: unknown): boolean {
   return name === 'AbortError' || name === 'APIUserAbortError' || ctor === 'APIUserAbortError';
 }
 
-export function observeStream(stream: SdkStream, record: RequestRecord, reader: ResponseReader, idleMs: number): void {
+export function observeStream(stream: SdkStream, record: RequestRecord, reader: ResponseReader): void {
   const signal = stream.controller.signal;
   const source = stream.iterator;
   let claimed = false;

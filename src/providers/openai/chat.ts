@@ -1,10 +1,6 @@
 /**
- * OpenAI Chat Completions: what a request asks for, and what each chunk says.
- *
- * Streams only report usage when `stream_options.include_usage` is set, in one extra
- * chunk with `choices: []` at the end. We ask for it, and when the user did not, we hide
- * that chunk (and the `usage: null` the API then adds to every other chunk) so code
- * reading `chunk.choices[0]` sees exactly the chunks it always did.
+ * OpenAI Chat Completions: what a request asks for, and what each chunk says. Usage for
+ * streams is asked for and its traces hidden in `stream-usage.ts`.
  */
 import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseReader } from '../../core/adapter.js';
@@ -15,6 +11,7 @@ import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../co
 import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
 import { openaiProviderName } from './provider-name.js';
+import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -29,11 +26,7 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
-  const injectUsage = stream && options.injectStreamUsage && !userAskedForUsage;
-  const sent = injectUsage
-    ? { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }
-    : body;
+  const usageRequest = requestStreamUsage(body, options);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
   return {
     description: {
@@ -48,8 +41,8 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
         ...(maxTokens !== undefined ? { [sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxTokens } : {}),
       },
     },
-    body: sent,
-    reader: new ChatReader(injectUsage),
+    body: usageRequest.body,
+    reader: new ChatReader(usageRequest.injected),
     estimator: {
       encoding: openaiEncoding(model),
       estimateInput: (counter) => countChatInput(body, counter),
@@ -59,7 +52,7 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
 };
 
 class ChatReader implements ResponseReader {
-  constructor(private readonly hideUsageChunk: boolean) {}
+  constructor(private readonly usageInjected: boolean) {}
 
   readChunk(chunk: unknown, record: RequestRecord): boolean {
     if (!isDict(chunk)) return true;
@@ -67,9 +60,6 @@ class ChatReader implements ResponseReader {
     if (record.responseModel === undefined) record.responseModel = asString(chunk.model);
     const usage = asDict(chunk.usage);
     if (usage) record.reportUsage(chatUsage(usage));
-    // With include_usage the API adds `usage: null` to every chunk; the user who did not
-    // ask for it must not see the field appear.
-    else if (this.hideUsageChunk && chunk.usage === null) delete chunk.usage;
     const choices = asArray(chunk.choices);
     for (const choice of choices) {
       if (!isDict(choice)) continue;
@@ -80,7 +70,7 @@ class ChatReader implements ResponseReader {
         record.sawTerminal = true;
       }
     }
-    return !(this.hideUsageChunk && usage !== undefined && choices.length === 0);
+    return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
   }
 
   readResponse(body: unknown, record: RequestRecord): void {

@@ -13,6 +13,7 @@ import { numericParameters, serverAttributes, stopSequences } from '../../core/r
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { openaiEncoding } from './encoding.js';
 import { openaiProviderName } from './provider-name.js';
+import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -28,11 +29,7 @@ export const planCompletion: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
-  const injectUsage = stream && options.injectStreamUsage && !userAskedForUsage;
-  const sent = injectUsage
-    ? { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }
-    : body;
+  const usageRequest = requestStreamUsage(body, options);
   return {
     description: {
       provider: openaiProviderName(resource),
@@ -45,8 +42,8 @@ export const planCompletion: PlanCall = (body, resource, options) => {
         ...stopSequences(body.stop),
       },
     },
-    body: sent,
-    reader: new CompletionReader(injectUsage),
+    body: usageRequest.body,
+    reader: new CompletionReader(usageRequest.injected),
     estimator: {
       encoding: openaiEncoding(model),
       estimateInput: (counter) => countPrompt(body.prompt, counter),
@@ -69,7 +66,7 @@ export function countPrompt(prompt: unknown, counter: TokenCounter): number {
 }
 
 class CompletionReader implements ResponseReader {
-  constructor(private readonly hideUsageChunk: boolean) {}
+  constructor(private readonly usageInjected: boolean) {}
 
   readChunk(chunk: unknown, record: RequestRecord): boolean {
     if (!isDict(chunk)) return true;
@@ -77,10 +74,9 @@ class CompletionReader implements ResponseReader {
     record.responseModel ??= asString(chunk.model);
     const usage = asDict(chunk.usage);
     if (usage) record.reportUsage(completionUsage(usage));
-    else if (this.hideUsageChunk && chunk.usage === null) delete chunk.usage;
     const choices = asArray(chunk.choices);
     readChoices(choices, record);
-    return !(this.hideUsageChunk && usage !== undefined && choices.length === 0);
+    return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
   }
 
   readResponse(body: unknown, record: RequestRecord): void {

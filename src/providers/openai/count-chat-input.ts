@@ -13,7 +13,7 @@ const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING = 3;
 /** Per function definition, for gpt-4o-class models (gpt-3.5 and gpt-4 use 10). */
 const FUNCTION_INIT = 7;
-const FUNCTION_END = 12;
+export const FUNCTION_END = 12;
 const PROPERTIES_INIT = 3;
 const PROPERTY_KEY = 3;
 const ENUM_INIT = -3;
@@ -72,24 +72,32 @@ function countTools(tools: readonly unknown[], counter: TokenCounter, model: str
   let tokens = FUNCTION_END;
   for (const tool of tools) {
     const fn = asDict(asDict(tool)?.function);
-    if (!fn) continue;
-    tokens += legacy ? 10 : FUNCTION_INIT;
-    const description = (asString(fn.description) ?? '').replace(/\.$/, '');
-    tokens += counter.count(`${asString(fn.name) ?? ''}:${description}`);
-    const properties = asDict(asDict(fn.parameters)?.properties);
-    if (!properties) continue;
-    tokens += PROPERTIES_INIT;
-    for (const [key, property] of Object.entries(properties)) {
-      const prop = asDict(property) ?? {};
-      tokens += PROPERTY_KEY;
-      const enumValues = asArray(prop.enum);
-      if (enumValues.length > 0) {
-        tokens += ENUM_INIT;
-        for (const item of enumValues) tokens += ENUM_ITEM + counter.count(String(item));
-      }
-      const propDescription = (asString(prop.description) ?? '').replace(/\.$/, '');
-      tokens += counter.count(`${key}:${asString(prop.type) ?? 'object'}:${propDescription}`);
+    if (fn) tokens += countFunctionDefinition(fn, counter, legacy ? 10 : FUNCTION_INIT);
+  }
+  return tokens;
+}
+
+/**
+ * One function definition (`name`, `description`, `parameters`), by the Cookbook's constants;
+ * shared with the Responses API, whose tools carry the same fields at the top level. A
+ * request's tools together add `FUNCTION_END` once.
+ */
+export function countFunctionDefinition(fn: Dict, counter: TokenCounter, functionInit = FUNCTION_INIT): number {
+  const description = (asString(fn.description) ?? '').replace(/\.$/, '');
+  let tokens = functionInit + counter.count(`${asString(fn.name) ?? ''}:${description}`);
+  const properties = asDict(asDict(fn.parameters)?.properties);
+  if (!properties) return tokens;
+  tokens += PROPERTIES_INIT;
+  for (const [key, property] of Object.entries(properties)) {
+    const prop = asDict(property) ?? {};
+    tokens += PROPERTY_KEY;
+    const enumValues = asArray(prop.enum);
+    if (enumValues.length > 0) {
+      tokens += ENUM_INIT;
+      for (const item of enumValues) tokens += ENUM_ITEM + counter.count(String(item));
     }
+    const propDescription = (asString(prop.description) ?? '').replace(/\.$/, '');
+    tokens += counter.count(`${key}:${asString(prop.type) ?? 'object'}:${propDescription}`);
   }
   return tokens;
 }

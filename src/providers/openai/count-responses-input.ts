@@ -10,14 +10,10 @@
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
+import { countFunctionDefinition, FUNCTION_END } from './count-chat-input.js';
 
 const TOKENS_PER_ITEM = 3;
 const REPLY_PRIMING = 3;
-/** Function tools, for gpt-4o-class models (the Cookbook's constants). */
-const FUNCTION_INIT = 7;
-const FUNCTION_END = 12;
-const PROPERTIES_INIT = 3;
-const PROPERTY_KEY = 3;
 /** An image of unknown size: one high-detail 512-px tile, or the low-detail flat rate. */
 const IMAGE_BASE = 85;
 const IMAGE_TILE = 170;
@@ -71,22 +67,10 @@ function countTools(tools: readonly unknown[], counter: TokenCounter): number {
   for (const value of tools) {
     const tool = asDict(value);
     if (!tool) continue;
-    if (tool.type !== 'function') {
-      tokens += counter.count(JSON.stringify(tool) ?? '');
-      continue;
-    }
-    functions++;
-    tokens += FUNCTION_INIT;
-    const description = (asString(tool.description) ?? '').replace(/\.$/, '');
-    tokens += counter.count(`${asString(tool.name) ?? ''}:${description}`);
-    const properties = asDict(asDict(tool.parameters)?.properties);
-    if (!properties) continue;
-    tokens += PROPERTIES_INIT;
-    for (const [key, property] of Object.entries(properties)) {
-      const prop = asDict(property) ?? {};
-      const propDescription = (asString(prop.description) ?? '').replace(/\.$/, '');
-      tokens += PROPERTY_KEY + counter.count(`${key}:${asString(prop.type) ?? 'object'}:${propDescription}`);
-    }
+    if (tool.type === 'function') {
+      functions++;
+      tokens += countFunctionDefinition(tool, counter);
+    } else tokens += counter.count(JSON.stringify(tool) ?? '');
   }
   return functions > 0 ? tokens + FUNCTION_END : tokens;
 }
