@@ -8,7 +8,8 @@
  *
  * Variants: `none` (no OpenTelemetry at all), `otel-sdk` (NodeSDK with no
  * instrumentation: the context manager's own cost), `ours` (otel-llm-cost from dist/),
- * `ours-main-thread` (the same, tokenizer forced onto the main thread), `otel-openai`
+ * `ours-main-thread` (the same, tokenizer forced onto the main thread), `ours-budget`
+ * (otel-llm-cost with every stream under a budget that is never reached), `otel-openai`
  * (@opentelemetry/instrumentation-openai).
  */
 import { createRequire } from 'node:module';
@@ -41,11 +42,12 @@ function startTelemetry(): { flush: () => Promise<void> } {
     };
     instrumentations = [new OpenAIInstrumentation()];
   } else {
-    const { LLMCostInstrumentation } = requireHere(resolve(dist, 'index.js')) as { LLMCostInstrumentation: new () => Ours };
+    const { LLMCostInstrumentation } = requireHere(resolve(dist, "index.js")) as { LLMCostInstrumentation: new (config: object) => Ours };
     if (variant === 'ours-main-thread') {
       (requireHere(resolve(dist, 'core', 'tokenizer.js')) as { useTokenizerWorker(on: boolean): void }).useTokenizerWorker(false);
     }
-    instrumentation = new LLMCostInstrumentation();
+    // BENCH_OURS_CONFIG: a JSON config for experiments (for example {"injectStreamUsage":false}).
+    instrumentation = new LLMCostInstrumentation(JSON.parse(process.env.BENCH_OURS_CONFIG ?? "{}") as object);
     instrumentations = [instrumentation];
   }
   const sdk = new NodeSDK({
@@ -73,7 +75,14 @@ async function overhead(provider: string, baseURL: string, chunks: number, strea
     const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
     consume = async () => {
       const stream = await client.chat.completions.create(
-        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count.' }], stream: true, max_completion_tokens: chunks },
+        {
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "Count." }],
+          stream: true,
+          max_completion_tokens: chunks,
+          // BENCH_USER_INCLUDE_USAGE=1: the app asks for usage itself (what the option costs the SDK).
+          ...(process.env.BENCH_USER_INCLUDE_USAGE ? { stream_options: { include_usage: true } } : {}),
+        },
         script,
       );
       let n = 0;
@@ -92,6 +101,14 @@ async function overhead(provider: string, baseURL: string, chunks: number, strea
       for await (const _event of stream) n++;
       return n;
     };
+  }
+  if (variant === 'ours-budget') {
+    // Every chunk goes through the budget's per-chunk check; the limit is never reached.
+    const { withBudget } = requireHere(resolve(dist, 'index.js')) as {
+      withBudget<T>(options: { maxUsd: number }, fn: () => Promise<T>): Promise<T>;
+    };
+    const unbudgeted = consume;
+    consume = () => withBudget({ maxUsd: 1_000_000 }, unbudgeted);
   }
   await consume(); // warm-up: JIT, connection pool
   let total = 0;

@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   const emulator = await startEmulator();
   try {
     const overheadVariants: Record<string, string[]> = {
-      openai: ['none', 'otel-sdk', 'ours', 'otel-openai'],
-      anthropic: ['none', 'otel-sdk', 'ours'],
+      openai: ['none', 'otel-sdk', 'ours', 'ours-budget', 'otel-openai'],
+      anthropic: ['none', 'otel-sdk', 'ours', 'ours-budget'],
     };
     const perChunk: Record<string, number[]> = {};
     for (let round = 1; round <= rounds; round++) {
@@ -191,7 +191,9 @@ const METHOD = `## How to read these figures
   includes the SDK's own SSE parsing, which dominates.
   - \`none\`: no OpenTelemetry at all. \`otel-sdk\`: NodeSDK started with no
     instrumentation (its AsyncLocalStorage context manager has a cost of its own on every
-    \`await\`, which any instrumentation pays). \`ours\`: otel-llm-cost. \`otel-openai\`:
+    \`await\`, which any instrumentation pays). \`ours\`: otel-llm-cost. \`ours-budget\`: the
+    same with every stream inside \`withBudget\` (the per-chunk budget check, never
+    tripping). \`otel-openai\`:
     @opentelemetry/instrumentation-openai, for comparison (OpenAI only).
   - Each run is a fresh process; variants are interleaved and rotated round by round.
 - **Event-loop stall** is \`perf_hooks.monitorEventLoopDelay\` (1 ms resolution, which is

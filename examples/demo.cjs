@@ -12,7 +12,7 @@
 'use strict';
 
 const { NodeSDK, metrics, tracing } = require('@opentelemetry/sdk-node');
-const { LLMCostInstrumentation } = require('otel-llm-cost');
+const { LLMCostInstrumentation, withBudget, BudgetExceededError } = require('otel-llm-cost');
 const { startEmulator, scriptHeaders } = require('otel-llm-cost/emulator');
 
 const LIVE = process.argv.includes('--live');
@@ -44,7 +44,8 @@ const PROMPT = 'Write a short story (about 150 words) about a lighthouse keeper 
 const MAX_TOKENS = 400;
 
 /**
- * The workload: the same five ways a request can end, for each provider. `emulator` is the
+ * The workload: the same six ways a request can end, for each provider (the last: a
+ * budget that pays for about 60 output tokens stops a long stream mid-way). `emulator` is the
  * script sent to the embedded emulator in the `x-emulator-script` header (ignored live).
  */
 const openaiScenarios = [
@@ -74,6 +75,12 @@ const openaiScenarios = [
     emulator: { outputTokens: 60 },
     run: (c, opts) => c.chat.completions.create(openaiBody(false, 100), opts),
   },
+  {
+    name: 'stream, budget stops it',
+    emulator: { outputTokens: 1000, chunkDelayMs: 1 },
+    budget: { name: 'demo-openai', maxUsd: 0.00004 },
+    run: (c, opts) => drain(c.chat.completions.create(openaiBody(true), opts)),
+  },
 ];
 
 const anthropicScenarios = [
@@ -102,6 +109,12 @@ const anthropicScenarios = [
     name: 'non-streaming',
     emulator: { outputTokens: 60 },
     run: (c, opts) => c.messages.create(anthropicBody(false, 100), opts),
+  },
+  {
+    name: 'stream, budget stops it',
+    emulator: { outputTokens: 1000, chunkDelayMs: 1 },
+    budget: { name: 'demo-anthropic', maxUsd: 0.00035 },
+    run: (c, opts) => drain(c.messages.create(anthropicBody(true), opts)),
   },
 ];
 
@@ -221,11 +234,12 @@ async function main() {
         const requestOptions = LIVE ? {} : scriptHeaders(scenario.emulator);
         let failure;
         try {
-          await scenario.run(client, requestOptions);
+          if (scenario.budget) await withBudget(scenario.budget, () => scenario.run(client, requestOptions));
+          else await scenario.run(client, requestOptions);
         } catch (error) {
           failure = error;
         }
-        if (failure && !scenario.failing) throw failure;
+        if (failure && !scenario.failing && !(scenario.budget && failure instanceof BudgetExceededError)) throw failure;
         await instrumentation.flush();
         const found = records.splice(0);
         if (found.length !== 1) process.exitCode = 1;
@@ -302,6 +316,14 @@ function printTable(rows, spend, spanCount) {
   console.log("  reported  = the provider's own numbers (the usage in its response or final stream events);");
   console.log('  estimated = counted locally with js-tiktoken from the request sent and the text received,');
   console.log("              because a stream cut short never gets the provider's usage.");
+  console.log('');
+  for (const r of records) {
+    if (r.outcome !== 'budget_exceeded' || !r.budget) continue;
+    console.log(
+      `  budget "${r.budget.name}" (${usd(r.budget.limitUsd)}) stopped the ${r.provider} stream after ${r.chunks} chunks ` +
+        `with BudgetExceededError; spent ${usd(r.budget.spentUsd)}.`,
+    );
+  }
   console.log('');
   console.log(
     `  ${spanCount} spans written; metric llm_cost.spend = ${usd(spend.total)} ` +

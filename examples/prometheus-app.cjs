@@ -112,13 +112,12 @@ function scenarios(openai, anthropic) {
   );
   add('anthropic error event', { outputTokens: 300, errorAfterChunks: 10, errorType: 'overloaded_error', errorMessage: 'Overloaded' }, (o) =>
     drain(anthropic.messages.create(anthropicBody(true), o)), true);
-  if (typeof llmCost.withBudget === 'function') {
-    // A budget that pays for about 100 output tokens stops a 2,000-token stream midway.
-    add('openai budget-stopped', { outputTokens: 2000 }, (o) =>
-      llmCost.withBudget({ name: 'example-budget', limitUsd: 0.00006 }, () =>
-        drain(openai.chat.completions.create(openaiBody(true), o)),
-      ), true);
-  }
+  // A named budget that pays for about 100 output tokens: in the first round it stops a
+  // 2,000-token stream midway; in later rounds it is spent, and refuses before sending.
+  add('openai budget-stopped', { outputTokens: 2000 }, (o) =>
+    llmCost.withBudget({ name: 'example-budget', maxUsd: 0.00006 }, () =>
+      drain(openai.chat.completions.create(openaiBody(true), o)),
+    ), true);
   return list;
 }
 

@@ -1,6 +1,7 @@
 // `npm test`: the build (examples and packaging tests run the built package), the type
 // check, then every test file under node's own test runner (TypeScript loaded through tsx).
-// Extra arguments narrow the run to matching files and skip the build and type check.
+// Extra arguments narrow the run to matching files and skip the build and type check (and
+// the compatibility matrix and packaging smoke test that follow a full run).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,4 +22,10 @@ if (filters.length === 0) {
   const typecheck = run([join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']);
   if (typecheck !== 0) process.exit(typecheck);
 }
-process.exit(run(['--import', 'tsx', '--test', '--test-concurrency=2', ...files]));
+const tests = run(['--import', 'tsx', '--test', '--test-concurrency=2', ...files]);
+if (filters.length > 0 || tests !== 0) process.exit(tests);
+// The full run also checks the package as users get it: the SDK version x Node version x
+// module system matrix, and the packed tarball installed in a fresh project.
+const matrix = run([join('scripts', 'matrix.mjs')]);
+const packed = run([join('scripts', 'pack-smoke.mjs')]);
+process.exit(matrix || packed);

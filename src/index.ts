@@ -5,9 +5,38 @@ export type {
   CostSource,
   Operation,
   PricedCost,
+  PriceSource,
   ResolvedUsage,
   StreamOutcome,
   UsageSource,
   UsageValue,
+  UsageValueSource,
 } from './core/model.js';
+export type { BudgetSettlement } from './core/model.js';
+export type { PriceOverride, PriceOverrides } from './core/price.js';
+export {
+  Budget,
+  BudgetExceededError,
+  BudgetStoreUnavailableError,
+  getBudget,
+  InMemoryBudgetStore,
+  withBudget,
+  type BudgetExceededReason,
+  type BudgetFallback,
+  type BudgetKey,
+  type BudgetOptions,
+  type BudgetStore,
+  type BudgetWindow,
+  type KeyedBudgetOptions,
+  type ModelSpend,
+  type Reservation,
+  type StoppedRequest,
+} from './budget/index.js';
+export {
+  RedisBudgetStore,
+  type RedisBudgetStoreOptions,
+  type RedisBudgetStoreStats,
+  type RedisFailMode,
+} from './budget/redis-store.js';
+export type { RedisCommandClient } from './budget/redis-client.js';
 export * as semconv from './semconv.js';

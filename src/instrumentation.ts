@@ -2,13 +2,14 @@
  * `LLMCostInstrumentation`: registers module hooks for `openai` and `@anthropic-ai/sdk`
  * and wraps their request methods with the shared hook in `core/instrument-call.ts`.
  */
-import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  isWrapped,
-} from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { instrumentMethod, type SdkMethod } from './core/instrument-call.js';
-import type { PatchTarget } from './core/patch-target.js';
+import { outermostOnly, unwrapMethod, wrapMethod, type PatchSettings, type PatchTarget } from './core/patch-target.js';
+import { isSupportedVersion, type VersionRange } from './core/version-range.js';
+import { targetsOfClient, targetsOfModule } from './manual-targets.js';
+import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
+import { contentSettings } from './core/content.js';
+import { validatePriceOverrides } from './core/price.js';
 import { logInfo, safely } from './core/safely.js';
 import { CostTelemetry } from './core/telemetry.js';
 import { RequestTracker } from './core/tracker.js';
@@ -32,8 +33,36 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   }
 
   /** Resolves once every finished request has been written to its span, the metrics and `onCost`. */
-  flush(): Promise<void> {
-    return this.tracker.flush();
+  async flush(): Promise<void> {
+    await this.tracker.flush();
+    // Then what the settled requests added to a shared budget store (its own batches).
+    await flushBudgetStore();
+  }
+
+  /**
+   * Instruments an `openai` or `@anthropic-ai/sdk` module object the module hooks never saw,
+   * such as the copy inlined by a bundler: `instrumentation.patch(require('openai'))` or
+   * `import * as openai from 'openai'; instrumentation.patch(openai)`. Every client of that
+   * copy is then recorded. Returns whether the module was recognised.
+   */
+  patch(moduleExports: unknown): boolean {
+    return safely('patching a module', false, () => this.patchTargets('module', undefined, targetsOfModule(moduleExports)));
+  }
+
+  /** Undoes `patch()` for that module object. */
+  unpatch(moduleExports: unknown): void {
+    safely('unpatching a module', undefined, () => this.unpatchTargets(targetsOfModule(moduleExports)));
+  }
+
+  /**
+   * Instruments the SDK that `client` (an `OpenAI`, `AzureOpenAI` or `Anthropic` instance)
+   * comes from, for apps whose SDK the module hooks cannot see (a single-file bundle).
+   * The request methods live on the SDK's shared prototypes, so every client of that SDK
+   * copy is recorded from now on. Returns `client` itself, unchanged.
+   */
+  instrumentClient<T>(client: T): T {
+    safely('instrumenting a client', false, () => this.patchTargets('client', undefined, targetsOfClient(client)));
+    return client;
   }
 
   protected init() {
@@ -48,7 +77,10 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   }
 
   private get telemetry(): CostTelemetry {
-    this._telemetry ??= new CostTelemetry(() => this.getConfig().onCost);
+    this._telemetry ??= new CostTelemetry(
+      () => this.getConfig().onCost,
+      () => this.getConfig().priceOverrides,
+    );
     return this._telemetry;
   }
 
@@ -62,18 +94,29 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
           enabled: this.isEnabled(),
           adapterOptions: { injectStreamUsage: config.injectStreamUsage ?? true },
           idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
+          budgets: config,
+          priceOverrides: config.priceOverrides,
+          content: contentSettings(config),
         };
       },
     );
     return this._tracker;
   }
 
-  private moduleDefinition(name: string, versions: string[], targets: (moduleExports: unknown) => PatchTarget[]) {
+  private moduleDefinition(name: string, range: VersionRange, targets: (moduleExports: unknown) => PatchTarget[]) {
+    // Every version is hooked, so that one outside `range` is reported instead of skipped silently.
     return new InstrumentationNodeModuleDefinition(
       name,
-      versions,
+      ['*'],
       (moduleExports: unknown, version?: string) => {
-        safely(`patching ${name}`, undefined, () => this.patchTargets(name, version, targets(moduleExports)));
+        safely(`patching ${name}`, undefined, () => {
+          if (isSupportedVersion(version, range)) this.patchTargets(name, version, targets(moduleExports));
+          else {
+            this.warnOnce(
+              `${name}@${version ?? '?'} is outside the supported range ${range.text}; it is left untouched and its requests are not recorded`,
+            );
+          }
+        });
         return moduleExports;
       },
       (moduleExports: unknown) => {
@@ -83,23 +126,52 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     );
   }
 
-  private patchTargets(name: string, version: string | undefined, targets: PatchTarget[]): void {
+  private patchTargets(name: string, version: string | undefined, targets: PatchTarget[]): boolean {
     if (targets.length === 0) {
       logInfo(`${name}@${version ?? '?'}: no known request methods found; left untouched`);
-      return;
+      return false;
     }
     for (const target of targets) {
-      const owner = target.owner as Record<string, SdkMethod>;
-      if (isWrapped(owner[target.method])) this._unwrap(owner, target.method);
-      this._wrap(owner, target.method, (original: SdkMethod) => instrumentMethod(original, target.plan, this.tracker));
+      // Only our own wrapper is replaced: another instrumentation's (or another copy of this
+      // package's) stays, and `outermostOnly` keeps the request from being recorded twice.
+      unwrapMethod(target.owner, target.method, this);
+      wrapMethod(target.owner, target.method, (original) => this.wrapMethod(original, target), this);
     }
+    return true;
+  }
+
+  private wrapMethod(original: SdkMethod, target: PatchTarget): SdkMethod {
+    const recorded = target.plan
+      ? outermostOnly(instrumentMethod(original, target.plan, this.tracker), original, () => this.isEnabled())
+      : original;
+    const prepare = target.prepare;
+    if (!prepare) return recorded;
+    const settings = () => this.patchSettings();
+    return function prepared(this: unknown, ...args: unknown[]): unknown {
+      const resource = this;
+      safely('preparing a client', undefined, () => prepare(resource, settings));
+      return recorded.apply(this, args);
+    };
+  }
+
+  private patchSettings(): PatchSettings {
+    // A disabled instrumentation records nothing, so the SDK's own spans are the only record.
+    const mode = this.isEnabled() ? (this.getConfig().anthropicNativeSpans ?? 'suppress') : 'keep';
+    return { anthropicNativeSpans: mode };
   }
 
   private unpatchTargets(targets: PatchTarget[]): void {
-    for (const target of targets) {
-      const owner = target.owner as Record<string, SdkMethod>;
-      if (isWrapped(owner[target.method])) this._unwrap(owner, target.method);
-    }
+    for (const target of targets) unwrapMethod(target.owner, target.method, this);
+  }
+
+  declare private _warned: Set<string> | undefined;
+
+  /** Each message once per instrumentation: a module loaded from CJS and ESM is one problem. */
+  private warnOnce(message: string): void {
+    this._warned ??= new Set();
+    if (this._warned.has(message)) return;
+    this._warned.add(message);
+    this._diag.warn(message);
   }
 }
 
@@ -122,5 +194,20 @@ function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrument
   if (config.onCost !== undefined && typeof config.onCost !== 'function') {
     throw new TypeError('otel-llm-cost: onCost must be a function');
   }
+  const nativeSpans = config.anthropicNativeSpans;
+  if (nativeSpans !== undefined && nativeSpans !== 'suppress' && nativeSpans !== 'keep') {
+    throw new TypeError(`otel-llm-cost: anthropicNativeSpans must be 'suppress' or 'keep', got ${String(nativeSpans)}`);
+  }
+  validatePriceOverrides(config.priceOverrides);
+  if (config.captureMessageContent !== undefined && typeof config.captureMessageContent !== 'boolean') {
+    throw new TypeError(`otel-llm-cost: captureMessageContent must be a boolean, got ${String(config.captureMessageContent)}`);
+  }
+  const contentLength = config.messageContentMaxLength;
+  if (contentLength !== undefined && !(Number.isInteger(contentLength) && contentLength > 0)) {
+    throw new RangeError(
+      `otel-llm-cost: messageContentMaxLength must be a positive whole number of characters, got ${String(contentLength)}`,
+    );
+  }
+  applyBudgetConfig(config);
   return config;
 }

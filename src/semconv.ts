@@ -28,6 +28,10 @@ export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_rea
 export const ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
 export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens';
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
+/** Opt-in content attributes (conventions v1.37+): JSON strings of typed message parts. */
+export const ATTR_GEN_AI_SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions';
+export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
+export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 export const ATTR_ERROR_TYPE = 'error.type';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
@@ -39,8 +43,31 @@ export const ATTR_LLM_COST_INPUT_USD = 'llm_cost.cost.input_usd';
 export const ATTR_LLM_COST_OUTPUT_USD = 'llm_cost.cost.output_usd';
 export const ATTR_LLM_COST_SOURCE = 'llm_cost.cost.source';
 export const ATTR_LLM_COST_PRICE_MODEL = 'llm_cost.cost.price_model';
+/** `override` (the `priceOverrides` option) | `genai-prices` (the bundled price data). */
+export const ATTR_LLM_COST_PRICE_SOURCE = 'llm_cost.cost.price_source';
 export const ATTR_LLM_COST_STREAM_OUTCOME = 'llm_cost.stream.outcome';
 export const ATTR_LLM_COST_STREAM_CHUNKS = 'llm_cost.stream.chunks';
+/** The content attributes that were cut to the `messageContentMaxLength` bound. */
+export const ATTR_LLM_COST_CONTENT_TRUNCATED = 'llm_cost.content.truncated';
+/**
+ * HTTP requests sent for one logical request: 1, plus the SDK's own retries (429, 5xx,
+ * dropped connections). The conventions have no such attribute on GenAI spans (HTTP's
+ * `http.request.resend_count` describes one HTTP span per attempt); absent when the
+ * attempts could not be seen.
+ */
+export const ATTR_LLM_COST_REQUEST_ATTEMPTS = 'llm_cost.request.attempts';
+export const ATTR_LLM_COST_BUDGET_NAME = 'llm_cost.budget.name';
+export const ATTR_LLM_COST_BUDGET_LIMIT_USD = 'llm_cost.budget.limit_usd';
+/** The budget's total after this request (a shared store: the fleet's total as last seen). */
+export const ATTR_LLM_COST_BUDGET_SPENT_USD = 'llm_cost.budget.spent_usd';
+/** Every budget the request was charged to, innermost first. */
+export const ATTR_LLM_COST_BUDGET_NAMES = 'llm_cost.budget.names';
+/** `preflight` | `midstream`: on spans a budget stopped, and on the trip counter. */
+export const ATTR_LLM_COST_BUDGET_REASON = 'llm_cost.budget.reason';
+/** The model the caller asked for, when a budget's fallback sent another one. */
+export const ATTR_LLM_COST_BUDGET_REQUESTED_MODEL = 'llm_cost.budget.requested_model';
+/** The output-token limit a budget's clamp set. */
+export const ATTR_LLM_COST_BUDGET_CLAMPED_MAX_TOKENS = 'llm_cost.budget.clamped_max_tokens';
 /** On metrics: where the value of this token type came from (`reported` | `estimated`). */
 export const ATTR_LLM_COST_SOURCE_METRIC = 'llm_cost.source';
 
@@ -48,6 +75,7 @@ export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage';
 export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration';
 export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk';
 export const METRIC_LLM_COST_SPEND = 'llm_cost.spend';
+export const METRIC_LLM_COST_BUDGET_EXCEEDED = 'llm_cost.budget.exceeded';
 
 /** Bucket boundaries the conventions give for `gen_ai.client.token.usage`. */
 export const TOKEN_USAGE_BUCKETS = [

@@ -1,5 +1,9 @@
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import type { KeyedBudgetOptions } from './budget/active.js';
+import type { BudgetOptions } from './budget/budget.js';
+import type { BudgetStore } from './budget/store.js';
 import type { CostRecord } from './core/model.js';
+import type { PriceOverrides } from './core/price.js';
 
 export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -19,6 +23,45 @@ export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
    * through `diag` and never reach the request.
    */
   onCost?: (record: CostRecord) => void;
+  /**
+   * A budget every request is charged to, with no code around the calls (in addition to
+   * any `withBudget` scope). Named `default` unless given a name.
+   */
+  defaultBudget?: BudgetOptions;
+  /**
+   * One budget per key read from the active context or baggage (a tenant, a user), so a
+   * service caps each of its own customers: `{ baggageKey: 'tenant.id', maxUsd: 5, window: 'day' }`.
+   */
+  keyedBudget?: KeyedBudgetOptions;
+  /** Where named budgets keep their spent amounts. Default: in this process. */
+  budgetStore?: BudgetStore;
+  /**
+   * `@anthropic-ai/sdk` 0.134 and later writes its own span for each Messages request, with
+   * the same token counts as ours. `'suppress'` (default): that span is not recorded for the
+   * requests this package records (its trace context still propagates); `'keep'`: it is left
+   * alone, and a backend that sums `gen_ai.usage.*` over all spans counts those tokens twice.
+   */
+  anthropicNativeSpans?: 'suppress' | 'keep';
+  /**
+   * Your own prices, in USD per million tokens, by model id as the request or response
+   * names it; used before the bundled price data, for fine-tunes, private deployments,
+   * negotiated rates, and models the data does not know (which are otherwise `unpriced`):
+   * `{ 'ft:gpt-4o-mini:acme::abc123': { inputPerMTok: 0.3, outputPerMTok: 1.2 } }`.
+   * Spans priced this way carry `llm_cost.cost.price_source = override`.
+   */
+  priceOverrides?: PriceOverrides;
+  /**
+   * Record the messages sent and received, as the conventions' opt-in attributes
+   * `gen_ai.system_instructions`, `gen_ai.input.messages` and `gen_ai.output.messages`
+   * (JSON). Off by default: prompts and answers often hold personal data. When unset,
+   * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` turns it on.
+   */
+  captureMessageContent?: boolean;
+  /**
+   * The most characters of JSON each content attribute holds (default 16384); longer
+   * content is cut, kept valid JSON, and named in `llm_cost.content.truncated`.
+   */
+  messageContentMaxLength?: number;
 }
 
 export const DEFAULT_ABANDONED_TIMEOUT_MS = 300_000;

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { redisUnavailableReason } from './helpers/redis-server.js';
 
 const root = resolve(__dirname, '..');
 const CHILD_TIMEOUT_MS = 60_000;
@@ -70,11 +71,15 @@ describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, (
         const [provider, model, scenario, outcome, chunks, input, output, cost] = line.split(/\s{2,}/);
         return { provider, model, scenario, outcome, chunks, input, output, cost, line };
       });
-    assert.equal(rows.length, 10, `five scenarios per provider:\n${run.stdout}`);
+    assert.equal(rows.length, 12, `six scenarios per provider:\n${run.stdout}`);
 
     for (const provider of ['openai', 'anthropic']) {
       const outcomes = rows.filter((r) => r.provider === provider).map((r) => r.outcome);
-      assert.deepEqual(outcomes, ['completed', 'broken', 'cancelled', 'error', 'completed'], `${provider} outcomes`);
+      assert.deepEqual(
+        outcomes,
+        ['completed', 'broken', 'cancelled', 'error', 'completed', 'budget_exceeded'],
+        `${provider} outcomes`,
+      );
     }
     for (const row of rows) {
       assert.ok(row.cost, `a cost on every row: ${row.line}`);
@@ -96,9 +101,29 @@ describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, (
     assert.ok(Math.abs(usd(total) - sum) < 2e-6, `total ${usd(total)} = sum of rows ${sum}`);
     assert.match(run.stdout, /reported\s+= the provider's own numbers/);
     assert.match(run.stdout, /estimated = counted locally/);
-    const spend = /10 spans written; metric llm_cost\.spend = \$(\d+\.\d+)/.exec(run.stdout);
+    const budgetLines = [...run.stdout.matchAll(/budget "(demo-\w+)" \(\$(\d+\.\d+)\) stopped the \w+ stream after (\d+) chunks with BudgetExceededError; spent \$(\d+\.\d+)/g)];
+    assert.equal(budgetLines.length, 2, run.stdout);
+    for (const [, , limit, , spent] of budgetLines) {
+      // Stopped at the limit, give or take the chunk that crossed it (and the 7-digit rounding).
+      assert.ok(Math.abs(Number(spent) - Number(limit)) <= 0.1 * Number(limit), `spent ${spent} of ${limit}`);
+    }
+    const spend = /12 spans written; metric llm_cost\.spend = \$(\d+\.\d+)/.exec(run.stdout);
     assert.ok(spend, 'spans and the spend metric are reported');
     assert.ok(Math.abs(Number(spend[1]) - usd(total)) < 1e-6, 'llm_cost.spend matches the table total');
+  });
+
+  it('budget-caps: a stream stopped mid-way, a refusal before sending, tenants capped from baggage', async () => {
+    const run = await runNode(['examples/budget-caps.cjs']);
+    assertExitedCleanly(run, 'examples/budget-caps.cjs');
+    assert.match(run.stdout, /^1\. stopped mid-stream after \d+ chunks: Budget "session-42"/m);
+    assert.match(run.stdout, /^2\. refused before sending \(reason preflight\); requests the emulator saw: 1$/m);
+    const spent = Number(/session-42: limit \$0\.0001, spent \$(\d+\.\d+)/.exec(run.stdout)?.[1]);
+    assert.ok(Math.abs(spent - 0.0001) < 0.0000050, `spent ${spent} of $0.0001`);
+    assert.match(run.stdout, /the provider saw the client go away: true \(sent \d+ of 5000 tokens\)/);
+    assert.deepEqual(
+      [...run.stdout.matchAll(/^3\. tenant (\w+): (\w+) stop by budget "tenant:(\w+)"$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`),
+      ['acme midstream acme', 'acme preflight acme', 'globex midstream globex'],
+    );
   });
 
   it('register-nodesdk: a console-exported span with tokens and cost', async () => {
@@ -171,5 +196,18 @@ describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, (
     const [, grew, reported] =
       /charged once: the spend metric grew by \$(\d+\.\d+), the resumed response's reported cost \$(\d+\.\d+)/.exec(resume!)!;
     assert.equal(grew, reported);
+  });
+
+  it('fleet-budget-redis: three replicas stop together at one budget kept in Redis', { skip: redisUnavailableReason() }, async () => {
+    const run = await runNode(['examples/fleet-budget-redis.cjs']);
+    assertExitedCleanly(run, 'examples/fleet-budget-redis.cjs');
+    const replicas = [...run.stdout.matchAll(/^replica \d: .* spent \$(\d+\.\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(replicas.length, 3, run.stdout);
+    assert.ok(replicas.every((spent) => spent > 0), 'every replica spent part of the budget');
+    const fleet = usd(/fleet total in Redis: (.*)/.exec(run.stdout)?.[1] ?? '');
+    const sum = replicas.reduce((total, spent) => total + spent, 0);
+    assert.ok(Math.abs(fleet - sum) < 5e-6, `Redis $${fleet} == the replicas' spans $${sum}`);
+    // $0.01 of gpt-4o, three streams in flight: within a few dozen $0.00001 tokens of the limit.
+    assert.ok(fleet > 0.009 && fleet < 0.0115, `fleet total $${fleet}`);
   });
 });

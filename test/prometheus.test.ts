@@ -3,8 +3,8 @@
  * ships promtool):
  * - promtool checks the shipped config and rules and runs the rules' unit tests;
  * - end to end: examples/prometheus-app.cjs, instrumented with the built package, runs
- *   completed, broken, cancelled and failed streams (and budget-stopped ones when the
- *   package exports `withBudget`) against the emulator; our own Prometheus on 127.0.0.1
+ *   completed, broken, cancelled, failed and budget-stopped streams against the emulator;
+ *   our own Prometheus on 127.0.0.1
  *   scrapes it every second; then every Prometheus query of the Grafana dashboard returns
  *   data, the spend in Prometheus equals the sum of the spans' costs (spans received over
  *   OTLP/JSON by a small receiver here) and of the onCost records, and an alert built on
@@ -248,17 +248,14 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
   let app: Child | undefined;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>> | undefined;
   let base = '';
-  let budgetAvailable = false;
   let recordsTotal = 0;
   let recordCount = 0;
   let appExit: number | null = null;
 
   before(async () => {
     if (!prometheusInstalled) return;
-    // Budget-stopped streams are part of the workload once the package exports withBudget.
-    budgetAvailable = /\bwithBudget\b/.test(readFileSync(join(root, 'src/index.ts'), 'utf8'));
     const dist = join(root, 'dist/cjs/index.js');
-    const distStale = !existsSync(dist) || (budgetAvailable && !readFileSync(dist, 'utf8').includes('withBudget'));
+    const distStale = !existsSync(dist) || !readFileSync(dist, 'utf8').includes('withBudget');
     if (distStale || !existsSync(join(root, 'dist/cjs/emulator/index.js'))) {
       const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
       assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
@@ -384,12 +381,7 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     const { prometheus: queries, other } = dashboardQueries();
     assert.ok(queries.length >= 10, `${queries.length} queries`);
     assert.deepEqual(other, ['Cancelled streams (Jaeger)'], 'the only non-Prometheus panel reads Jaeger');
-    const unverified: string[] = [];
     for (const { panel, expr } of queries) {
-      if (expr.includes('llm_cost_budget_exceeded_total') && !budgetAvailable) {
-        unverified.push(panel);
-        continue;
-      }
       const samples = await instantQuery(base, substituteGrafanaVariables(expr));
       assert.ok(samples.length > 0, `panel "${panel}": no data for ${expr}`);
       assert.ok(
@@ -397,16 +389,13 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
         `panel "${panel}": only NaN/Inf for ${expr}: ${JSON.stringify(samples)}`,
       );
     }
-    if (unverified.length > 0) {
-      t.diagnostic(`withBudget is not exported yet: budget panels not checked on data: ${unverified.join('; ')}`);
-    }
   });
 
   it('the dashboard splits spend by outcome, source, provider and model', async (t) => {
     if (!requirePrometheus(t)) return;
     const byOutcome = await instantQuery(base, `sum by (llm_cost_stream_outcome) (llm_cost_spend_total{job="${SERVICE}"})`);
     const outcomes = byOutcome.map((s) => s.metric.llm_cost_stream_outcome).sort();
-    const expected = ['broken', 'cancelled', 'completed', 'error', ...(budgetAvailable ? ['budget_exceeded'] : [])].sort();
+    const expected = ['broken', 'budget_exceeded', 'cancelled', 'completed', 'error'];
     assert.deepEqual(outcomes, expected);
     const bySource = await instantQuery(base, `sum by (llm_cost_source) (llm_cost_spend_total{job="${SERVICE}"})`);
     assert.deepEqual(bySource.map((s) => s.metric.llm_cost_source).sort(), ['estimated', 'reported']);
@@ -420,10 +409,11 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     );
     const services = await api(base, `/api/v1/label/job/values?match[]=llm_cost_spend_total`);
     assert.deepEqual(services, [SERVICE], 'the dashboard service variable');
-    if (budgetAvailable) {
-      const trips = await instantQuery(base, `sum by (llm_cost_budget_reason) (llm_cost_budget_exceeded_total{job="${SERVICE}"})`);
-      assert.ok(trips.some((s) => s.metric.llm_cost_budget_reason === 'midstream' && Number(s.value[1]) >= 2), JSON.stringify(trips));
-    }
+    const trips = await instantQuery(base, `sum by (llm_cost_budget_reason) (llm_cost_budget_exceeded_total{job="${SERVICE}"})`);
+    // Round one stops mid-stream; the named budget is then spent, so later rounds are refused up front.
+    const tripsBy = Object.fromEntries(trips.map((s) => [s.metric.llm_cost_budget_reason, Number(s.value[1])]));
+    assert.equal(tripsBy.midstream, 1, JSON.stringify(trips));
+    assert.ok(tripsBy.preflight! >= 1, JSON.stringify(trips));
   });
 
   it('a low-threshold alert on the shipped recording rule fires, and the shipped rules evaluate cleanly', async (t) => {

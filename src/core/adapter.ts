@@ -2,6 +2,7 @@
  * The seam between the generic core and one provider's SDK. A provider folder implements
  * `ProviderAdapter`; the core calls it and never looks inside a chunk itself.
  */
+import type { ContentReader } from './content.js';
 import type { Charge, RequestDescription } from './model.js';
 import type { RequestRecord } from './record.js';
 import type { EncodingName, TokenCounter } from './tokenizer.js';
@@ -31,6 +32,21 @@ export interface PlannedCall {
   readonly estimator: UsageEstimator;
   /** Set for responses that can be read more than once (resumed streams): see `ChargeLedger`. */
   readonly chargeLedger?: ChargeLedger;
+  /** How budgets may rewrite this kind of request; absent where they cannot. */
+  readonly rewrite?: RequestRewrite;
+  /** Reads messages in the conventions' shape, for opt-in content capture; absent where not supported. */
+  readonly content?: ContentReader;
+}
+
+/** Copies of a request body with one thing changed; the user's own object is never modified. */
+export interface RequestRewrite {
+  /** The body asking for another model (a budget's fallback). */
+  model(body: unknown, model: string): unknown;
+  /**
+   * The body with its output-token limit at most `maxTokens` (a budget's clamp): the same
+   * object when its limit is already lower, `undefined` when the API cannot take that limit.
+   */
+  maxOutputTokens(body: unknown, maxTokens: number): unknown;
 }
 
 /**

@@ -10,9 +10,13 @@
  * neither consumes the body nor changes what the caller receives.
  */
 import { context, trace } from '@opentelemetry/api';
+import { admitRequest, type Admission } from '../budget/guard.js';
+import type { Budget } from '../budget/budget.js';
 import type { AdapterOptions, PlanCall, ResponseReader } from './adapter.js';
+import { countingAttempts } from './attempts.js';
 import { isAbortError, isSdkStream, observeStream } from './observe-stream.js';
 import type { RequestRecord } from './record.js';
+import { refusedCall } from './refused-call.js';
 import type { RequestTracker } from './tracker.js';
 import { logInternalError, safely } from './safely.js';
 import { watchIdle } from './watchdog.js';
@@ -24,25 +28,55 @@ interface ApiPromiseLike extends PromiseLike<unknown> {
 
 export type SdkMethod = (this: unknown, ...args: unknown[]) => unknown;
 
+const NO_BUDGETS: readonly Budget[] = [];
+
 export function instrumentMethod(original: SdkMethod, plan: PlanCall, tracker: RequestTracker): SdkMethod {
   return function instrumented(this: unknown, ...args: unknown[]): unknown {
     if (!tracker.enabled) return original.apply(this, args);
     const options: AdapterOptions = tracker.adapterOptions;
-    const call = safely('planning a request', undefined, () => plan(args[0], this, options, args));
+    let call = safely('planning a request', undefined, () => plan(args[0], this, options, args));
     if (!call) return original.apply(this, args);
-    const record = safely('starting a span', undefined, () => tracker.start(call));
+    const budgets = safely('finding budgets', NO_BUDGETS, () => tracker.budgets());
+    let admission: Admission | undefined;
+    if (budgets.length > 0) {
+      const planned = call;
+      const replan = (body: unknown) => plan(body, this, options, [body, ...args.slice(1)]);
+      const overrides = tracker.priceOverrides;
+      admission = safely('checking budgets', undefined, () => admitRequest(planned, budgets, args[0], replan, overrides));
+      if (admission) call = admission.call;
+    }
+    const started = call;
+    const record = safely('starting a span', undefined, () => tracker.start(started));
+    if (admission) {
+      const { guard, refusal } = admission;
+      if (refusal) {
+        // Refused before sending: the span ends now, and the caller gets the budget's error
+        // through an object that answers like the SDK's own promise.
+        if (record) {
+          record.budget = guard;
+          record.sent = false;
+          record.finish('budget_exceeded', refusal);
+        }
+        return refusedCall(refusal);
+      }
+      if (record) {
+        record.budget = guard;
+        safely('watching a budget', undefined, () => guard.attach(record));
+      } else safely('releasing a budget', undefined, () => guard.settle(undefined, undefined));
+    }
     if (!record) return original.apply(this, args);
 
     const sentArgs = call.body === args[0] ? args : [call.body, ...args.slice(1)];
     let result: unknown;
     try {
-      result = context.with(trace.setSpan(context.active(), record.span), () => original.apply(this, sentArgs));
+      const requestContext = countingAttempts(trace.setSpan(context.active(), record.span), record);
+      result = context.with(requestContext, () => original.apply(this, sentArgs));
     } catch (error) {
       record.finish(isAbortError(error) ? 'cancelled' : 'error', error);
       throw error;
     }
     return safely('observing a response', result, () =>
-      observeResult(result, record, call.reader, optionsSignal(args[1]), tracker.idleTimeoutMs),
+      observeResult(result, record, record.content?.observing(call.reader) ?? call.reader, optionsSignal(args[1]), tracker.idleTimeoutMs),
     );
   };
 }

@@ -7,9 +7,15 @@ import type { Attributes } from '@opentelemetry/api';
 /** Where a number came from: the provider said so, or this package counted it locally. */
 export type UsageSource = 'reported' | 'estimated';
 
+/**
+ * `unknown`: not reported, and our own counting failed as well (the rough fallback
+ * included); the value is 0 and no USD figure rests on it (the cost is `unpriced`).
+ */
+export type UsageValueSource = UsageSource | 'unknown';
+
 export interface UsageValue {
   readonly value: number;
-  readonly source: UsageSource;
+  readonly source: UsageValueSource;
 }
 
 /** `unpriced`: the price data has no entry for the model, so no USD figure is given at all. */
@@ -66,14 +72,19 @@ export interface ResolvedUsage {
   readonly reasoning?: UsageValue;
 }
 
+/** `override`: the `priceOverrides` option; `genai-prices`: the `@pydantic/genai-prices` data. */
+export type PriceSource = 'override' | 'genai-prices';
+
 export type PricedCost =
   | {
       readonly source: UsageSource;
       readonly totalUsd: number;
       readonly inputUsd: number;
       readonly outputUsd: number;
-      /** The price-data model id the request was priced as. */
+      /** The model id the request was priced as: the price data's id, or the override's key. */
       readonly priceModel: string;
+      /** Where the unit prices came from: the `priceOverrides` option or `@pydantic/genai-prices`. */
+      readonly priceSource: PriceSource;
     }
   | { readonly source: 'unpriced' };
 
@@ -92,6 +103,8 @@ export interface CostRecord {
   readonly cost: PricedCost;
   readonly finishReasons: readonly string[];
   readonly chunks: number;
+  /** HTTP requests sent: 1 plus the SDK's retries; absent when they could not be seen. */
+  readonly attempts?: number;
   readonly durationMs: number;
   readonly timeToFirstChunkMs: number | undefined;
   readonly traceId: string;
@@ -101,6 +114,24 @@ export interface CostRecord {
    * the metrics count only what exceeds it, and billing from `onCost` should do the same.
    */
   readonly alreadyCharged?: Charge;
+  /** Set when the request ran under a budget. */
+  readonly budget?: BudgetSettlement;
+}
+
+/** What a request did to the budgets it was charged to, once its final cost was settled. */
+export interface BudgetSettlement {
+  /** The budget that stopped the request, else the innermost one. */
+  readonly name: string;
+  readonly limitUsd: number;
+  /** That budget's total after this request. */
+  readonly spentUsd: number;
+  /** Every budget charged, innermost first. */
+  readonly names: readonly string[];
+  readonly exceededReason: 'preflight' | 'midstream' | undefined;
+  /** Set when a budget's fallback sent the request to another model: the model asked for. */
+  readonly requestedModel: string | undefined;
+  /** Set when a budget lowered the request's output-token limit. */
+  readonly clampedMaxTokens: number | undefined;
 }
 
 /** What one response put on the spend and token metrics, per token type. */

@@ -8,7 +8,7 @@
  */
 import type { ResponseReader } from './adapter.js';
 import type { StreamOutcome } from './model.js';
-import { nowMs, type RequestRecord } from './record.js';
+import { nowMs, type RequestBudget, type RequestRecord } from './record.js';
 import { logInternalError } from './safely.js';
 import { watchCollected } from './watchdog.js';
 
@@ -41,7 +41,7 @@ export function observeStream(stream: SdkStream, record: RequestRecord, reader: 
     // The SDK refuses a second iteration itself; only the first one is ours to watch.
     if (claimed) return inner;
     claimed = true;
-    return observeIterator(inner, record, reader, signal);
+    return observeIterator(inner, record, reader, stream.controller);
   };
 
   // With a read in flight, let that read decide: the SDK aborts its own controller while
@@ -63,8 +63,9 @@ function observeIterator(
   inner: AsyncIterator<unknown>,
   record: RequestRecord,
   reader: ResponseReader,
-  signal: AbortSignal,
+  controller: AbortController,
 ): AsyncIterableIterator<unknown> {
+  const signal = controller.signal;
   const endedBy = (fallback: StreamOutcome): StreamOutcome => (signal.aborted ? 'cancelled' : fallback);
 
   // Plain `.then` chains rather than `async` functions: one promise per chunk instead of
@@ -75,10 +76,16 @@ function observeIterator(
       record.finish(endedBy(record.sawTerminal ? 'completed' : record.unterminatedOutcome));
       return step;
     }
-    if (readChunk(step.value, record, reader)) {
+    const visible = readChunk(step.value, record, reader);
+    if (visible) {
       record.pending--;
       record.chunks++;
-      return step;
+    }
+    if (record.budget !== undefined) stopIfOverBudget(record, record.budget, inner, controller);
+    if (visible) return step;
+    if (record.stoppedBy) {
+      record.pending--;
+      throw record.stoppedBy;
     }
     // A chunk the consumer must not see (the injected usage chunk): read on.
     return inner.next().then(onStep, onError);
@@ -91,6 +98,8 @@ function observeIterator(
 
   const observed: AsyncIterableIterator<unknown> = {
     next(...args: [] | [unknown]) {
+      // The chunk that crossed the limit was delivered; the read after it gets the budget's error.
+      if (record.stoppedBy) return Promise.reject(record.stoppedBy);
       record.pending++;
       let step: Promise<IteratorResult<unknown>>;
       try {
@@ -114,6 +123,35 @@ function observeIterator(
     },
   };
   return observed;
+}
+
+/**
+ * A budget's verdict after a chunk: once over the limit, the request ends as
+ * `budget_exceeded` and its HTTP request is aborted at once, so the provider stops
+ * generating (and billing); the consumer learns of it on its next read.
+ */
+function stopIfOverBudget(
+  record: RequestRecord,
+  budget: RequestBudget,
+  inner: AsyncIterator<unknown>,
+  controller: AbortController,
+): void {
+  let error: Error | undefined;
+  try {
+    error = budget.check(record);
+  } catch (failure) {
+    logInternalError('checking a budget', failure);
+  }
+  if (!error) return;
+  record.stoppedBy = error;
+  record.finish('budget_exceeded', error);
+  controller.abort();
+  // Let the SDK's own iterator unwind (its `finally` releases the response body).
+  try {
+    inner.return?.()?.catch(() => undefined);
+  } catch {
+    // the abort above already released the request
+  }
 }
 
 /** The per-chunk hot path: one counter bump and the adapter's reader. */

@@ -5,7 +5,16 @@
  */
 import type { Span } from '@opentelemetry/api';
 import type { PlannedCall } from './adapter.js';
-import type { ReportedUsage, StreamOutcome } from './model.js';
+import type { ContentCapture } from './content.js';
+import type { BudgetSettlement, PricedCost, ReportedUsage, StreamOutcome } from './model.js';
+
+/** The budgets a request is charged to (`src/budget/guard.ts`); the core only consults it. */
+export interface RequestBudget {
+  /** After each chunk: the error to stop the request with, once it is over a limit. */
+  check(record: RequestRecord): Error | undefined;
+  /** Once, when the request is priced (`undefined` if pricing failed): charges its final cost. */
+  settle(cost: PricedCost | undefined, responseModel: string | undefined): BudgetSettlement;
+}
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -24,6 +33,13 @@ export interface FinishedRequest {
   readonly chunks: number;
   readonly outcome: StreamOutcome;
   readonly error: unknown;
+  /** False when the request was never sent (a budget refused it): nothing to bill. */
+  readonly sent: boolean;
+  readonly budget: RequestBudget | undefined;
+  /** HTTP attempts seen (1 + the SDK's retries); 0 when none could be seen (`attempts.ts`). */
+  readonly attempts: number;
+  /** Set when message content is captured (opt-in). */
+  readonly content: ContentCapture | undefined;
 }
 
 export class RequestRecord {
@@ -59,6 +75,14 @@ export class RequestRecord {
    * background response ends that way only when it was cancelled).
    */
   unterminatedOutcome: StreamOutcome = 'truncated';
+  budget: RequestBudget | undefined;
+  /** Set when a budget stopped the request: what the consumer's next read receives. */
+  stoppedBy: Error | undefined;
+  sent = true;
+  /** HTTP attempts sent for this request, counted by `attempts.ts`. */
+  attempts = 0;
+  /** Set when message content is captured (opt-in). */
+  content: ContentCapture | undefined;
   private cleanups: (() => void)[] = [];
 
   constructor(
@@ -123,6 +147,10 @@ export class RequestRecord {
       chunks: this.chunks,
       outcome,
       error,
+      sent: this.sent,
+      budget: this.budget,
+      attempts: this.attempts,
+      content: this.content,
     });
   }
 }

@@ -4,8 +4,8 @@
  */
 import { SpanStatusCode, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
-import type { Charge, CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
-import { priceUsage } from './price.js';
+import type { BudgetSettlement, Charge, CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
+import { priceUsage, type PriceOverrides } from './price.js';
 import type { FinishedRequest } from './record.js';
 import { logInternalError } from './safely.js';
 import { resolveUsage } from './usage.js';
@@ -15,6 +15,7 @@ interface Instruments {
   duration: Histogram;
   timeToFirstChunk: Histogram;
   spend: Counter;
+  budgetExceeded: Counter;
 }
 
 export type CostCallback = (record: CostRecord) => void;
@@ -23,7 +24,10 @@ export class CostTelemetry {
   private instruments: Instruments | undefined;
   private readonly writing = new Set<Promise<void>>();
 
-  constructor(private readonly costCallback: () => CostCallback | undefined) {}
+  constructor(
+    private readonly costCallback: () => CostCallback | undefined,
+    private readonly priceOverrides: () => PriceOverrides | undefined = () => undefined,
+  ) {}
 
   useMeter(meter: Meter): void {
     this.instruments = {
@@ -46,6 +50,10 @@ export class CostTelemetry {
         description: 'USD cost of GenAI requests, by token type and by whether it rests on reported or estimated tokens',
         unit: 'USD',
       }),
+      budgetExceeded: meter.createCounter(sc.METRIC_LLM_COST_BUDGET_EXCEEDED, {
+        description: 'Requests a budget refused before sending (preflight) or stopped mid-stream (midstream)',
+        unit: '{request}',
+      }),
     };
   }
 
@@ -62,15 +70,20 @@ export class CostTelemetry {
 
   private async write(done: FinishedRequest): Promise<void> {
     let record: CostRecord | undefined;
+    let budget: BudgetSettlement | undefined;
     try {
       const usage = await resolveUsage(done);
       const { description } = done.call;
-      const cost = priceUsage(description.provider, [done.responseModel, description.model], usage);
-      record = toCostRecord(done, usage, cost);
+      const cost = priceUsage(description.provider, [done.responseModel, description.model], usage, this.priceOverrides());
+      budget = done.budget?.settle(cost, done.responseModel);
+      record = toCostRecord(done, usage, cost, budget);
       done.span.setAttributes(spanAttributes(record));
+      if (done.content) done.span.setAttributes(done.content.attributes());
     } catch (error) {
       logInternalError('writing span attributes', error);
     } finally {
+      // Settled exactly once, whatever failed above: a budget must not keep a reservation forever.
+      if (done.budget && !budget) settleQuietly(done);
       endSpan(done);
     }
     if (!record) return;
@@ -101,6 +114,12 @@ export class CostTelemetry {
     if (record.requestModel) common[sc.ATTR_GEN_AI_REQUEST_MODEL] = record.requestModel;
     if (record.responseModel) common[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
 
+    if (record.outcome === 'budget_exceeded' && record.budget?.exceededReason) {
+      instruments.budgetExceeded.add(1, {
+        [sc.ATTR_LLM_COST_BUDGET_NAME]: record.budget.name,
+        [sc.ATTR_LLM_COST_BUDGET_REASON]: record.budget.exceededReason,
+      });
+    }
     const durationAttributes = record.errorType ? { ...common, [sc.ATTR_ERROR_TYPE]: record.errorType } : common;
     instruments.duration.record(record.durationMs / 1000, durationAttributes);
     if (record.timeToFirstChunkMs !== undefined) {
@@ -138,7 +157,20 @@ function endSpan(done: FinishedRequest): void {
   }
 }
 
-function toCostRecord(done: FinishedRequest, usage: ResolvedUsage, cost: PricedCost): CostRecord {
+function settleQuietly(done: FinishedRequest): void {
+  try {
+    done.budget?.settle(undefined, done.responseModel);
+  } catch (error) {
+    logInternalError('settling a budget', error);
+  }
+}
+
+function toCostRecord(
+  done: FinishedRequest,
+  usage: ResolvedUsage,
+  cost: PricedCost,
+  budget: BudgetSettlement | undefined,
+): CostRecord {
   const { description } = done.call;
   const spanContext = done.span.spanContext();
   return {
@@ -154,10 +186,12 @@ function toCostRecord(done: FinishedRequest, usage: ResolvedUsage, cost: PricedC
     cost,
     finishReasons: done.finishReasons,
     chunks: done.chunks,
+    ...(done.attempts > 0 ? { attempts: done.attempts } : {}),
     durationMs: done.endedAt - done.startedAt,
     timeToFirstChunkMs: done.firstChunkAt === undefined ? undefined : done.firstChunkAt - done.startedAt,
     traceId: spanContext.traceId,
     spanId: spanContext.spanId,
+    ...(budget ? { budget } : {}),
   };
 }
 
@@ -179,7 +213,10 @@ function spanAttributes(record: CostRecord): Attributes {
     attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;
     attributes[sc.ATTR_LLM_COST_OUTPUT_USD] = record.cost.outputUsd;
     attributes[sc.ATTR_LLM_COST_PRICE_MODEL] = record.cost.priceModel;
+    attributes[sc.ATTR_LLM_COST_PRICE_SOURCE] = record.cost.priceSource;
   }
+  if (record.attempts !== undefined) attributes[sc.ATTR_LLM_COST_REQUEST_ATTEMPTS] = record.attempts;
+  if (record.budget) Object.assign(attributes, budgetAttributes(record.budget));
   if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
   if (record.responseId) attributes[sc.ATTR_GEN_AI_RESPONSE_ID] = record.responseId;
   if (record.finishReasons.length > 0) attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [...record.finishReasons];
@@ -188,6 +225,22 @@ function spanAttributes(record: CostRecord): Attributes {
     if (record.timeToFirstChunkMs !== undefined) {
       attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = record.timeToFirstChunkMs / 1000;
     }
+  }
+  return attributes;
+}
+
+function budgetAttributes(budget: BudgetSettlement): Attributes {
+  const attributes: Attributes = {
+    [sc.ATTR_LLM_COST_BUDGET_NAME]: budget.name,
+    [sc.ATTR_LLM_COST_BUDGET_LIMIT_USD]: budget.limitUsd,
+    [sc.ATTR_LLM_COST_BUDGET_SPENT_USD]: budget.spentUsd,
+    [sc.ATTR_LLM_COST_BUDGET_NAMES]: [...budget.names],
+  };
+  if (budget.exceededReason) attributes[sc.ATTR_LLM_COST_BUDGET_REASON] = budget.exceededReason;
+  if (budget.requestedModel) attributes[sc.ATTR_LLM_COST_BUDGET_REQUESTED_MODEL] = budget.requestedModel;
+  if (budget.clampedMaxTokens !== undefined) {
+    attributes[sc.ATTR_LLM_COST_BUDGET_CLAMPED_MAX_TOKENS] = budget.clampedMaxTokens;
+    attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = budget.clampedMaxTokens;
   }
   return attributes;
 }

@@ -1,14 +1,23 @@
 /** Starts a record and its span for each planned call, and hands finished records to telemetry. */
 import { SpanKind, type Tracer } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
+import { activeBudgets, type ConfiguredBudgets } from '../budget/active.js';
+import type { Budget } from '../budget/budget.js';
 import type { AdapterOptions, PlannedCall } from './adapter.js';
+import { ContentCapture, type ContentSettings } from './content.js';
+import type { PriceOverrides } from './price.js';
 import { RequestRecord } from './record.js';
+import { safely } from './safely.js';
 import type { CostTelemetry } from './telemetry.js';
 
 export interface TrackerSettings {
   readonly enabled: boolean;
   readonly adapterOptions: AdapterOptions;
   readonly idleTimeoutMs: number;
+  readonly budgets: ConfiguredBudgets;
+  readonly priceOverrides: PriceOverrides | undefined;
+  /** Set when message content is captured (opt-in). */
+  readonly content?: ContentSettings;
 }
 
 export class RequestTracker {
@@ -30,6 +39,15 @@ export class RequestTracker {
     return this.settings().idleTimeoutMs;
   }
 
+  /** The budgets a request made now is charged to, innermost first. */
+  budgets(): readonly Budget[] {
+    return activeBudgets(this.settings().budgets);
+  }
+
+  get priceOverrides(): PriceOverrides | undefined {
+    return this.settings().priceOverrides;
+  }
+
   start(call: PlannedCall): RequestRecord {
     const { description } = call;
     const name = description.model ? `${description.operation} ${description.model}` : description.operation;
@@ -43,7 +61,13 @@ export class RequestTracker {
         ...description.attributes,
       },
     });
-    return new RequestRecord(call, span, (done) => this.telemetry.complete(done));
+    const record = new RequestRecord(call, span, (done) => this.telemetry.complete(done));
+    const content = this.settings().content;
+    if (content && call.content) {
+      const reader = call.content;
+      record.content = safely('capturing message content', undefined, () => new ContentCapture(reader, content));
+    }
+    return record;
   }
 
   flush(): Promise<void> {

@@ -9,18 +9,22 @@ import { countTexts, estimateTokens, roughTokenCounter } from './tokenizer.js';
 
 const reported = (value: number): UsageValue => ({ value, source: 'reported' });
 const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.round(value)), source: 'estimated' });
+/** Counting failed altogether: no number at all is better than a made-up one. */
+const estimatedOrUnknown = (value: number | undefined, factor = 1): UsageValue =>
+  value === undefined ? { value: 0, source: 'unknown' } : estimated(value * factor);
 
 export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage> {
   const { reported: usage, call } = done;
-  // A request the provider refused with an HTTP error was never processed: nothing to bill.
-  const refused = done.chunks === 0 && isHttpRefusal(done.error);
+  // A request never sent (a budget refused it) or refused with an HTTP error was never
+  // processed: nothing to bill.
+  const refused = !done.sent || (done.chunks === 0 && isHttpRefusal(done.error));
 
   let input: UsageValue;
   if (usage.input !== undefined) input = reported(usage.input);
   else if (refused) input = estimated(0);
   else {
     const { estimator } = call;
-    input = estimated(
+    input = estimatedOrUnknown(
       await estimateSafely(
         () => estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens)),
         () => estimator.estimateInput(roughTokenCounter),
@@ -36,7 +40,7 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
       async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
       () => roughTokenCounter.count(done.outputText),
     );
-    output = estimated(counted * call.estimator.outputFactor);
+    output = estimatedOrUnknown(counted, call.estimator.outputFactor);
   }
 
   return {
@@ -48,8 +52,11 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   };
 }
 
-/** A tokenizer failure degrades to a rough count (still marked estimated), never to an error. */
-async function estimateSafely(estimate: () => Promise<number>, rough: () => number): Promise<number> {
+/**
+ * A tokenizer failure degrades to a rough count (still marked estimated), and a failure of
+ * that too to `undefined` (marked unknown), never to an error.
+ */
+async function estimateSafely(estimate: () => Promise<number>, rough: () => number): Promise<number | undefined> {
   try {
     const value = await estimate();
     if (Number.isFinite(value)) return value;
@@ -62,7 +69,7 @@ async function estimateSafely(estimate: () => Promise<number>, rough: () => numb
   } catch (error) {
     logInternalError('estimating tokens roughly', error);
   }
-  return 0;
+  return undefined;
 }
 
 function isHttpRefusal(error: unknown): boolean {

@@ -13,6 +13,8 @@ import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { CLAUDE_OUTPUT_FACTOR, countMessagesInput } from './count-input.js';
+import { messagesContent } from './messages-content.js';
+import { messagesRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
   max_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
@@ -37,6 +39,8 @@ export const planMessage: PlanCall = (body, resource) => {
       },
     },
     body,
+    rewrite: messagesRewrite,
+    content: messagesContent(body),
     reader: new MessageReader(),
     estimator: {
       // Claude's tokenizer is not public: count with o200k and correct by a measured factor.

@@ -8,10 +8,12 @@ import type { ReportedUsage } from '../../core/model.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { chatContent } from './chat-content.js';
 import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
 import { openaiProviderName } from './provider-name.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
+import { chatRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -26,7 +28,7 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, options);
+  const usageRequest = requestStreamUsage(body, options, resource);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
   return {
     description: {
@@ -42,6 +44,8 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
       },
     },
     body: usageRequest.body,
+    rewrite: chatRewrite,
+    content: chatContent(body),
     reader: new ChatReader(usageRequest.injected),
     estimator: {
       encoding: openaiEncoding(model),

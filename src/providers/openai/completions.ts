@@ -11,9 +11,11 @@ import type { RequestRecord } from '../../core/record.js';
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { completionContent } from './chat-content.js';
 import { openaiEncoding } from './encoding.js';
 import { openaiProviderName } from './provider-name.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
+import { completionsRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -29,7 +31,7 @@ export const planCompletion: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, options);
+  const usageRequest = requestStreamUsage(body, options, resource);
   return {
     description: {
       provider: openaiProviderName(resource),
@@ -43,6 +45,8 @@ export const planCompletion: PlanCall = (body, resource, options) => {
       },
     },
     body: usageRequest.body,
+    rewrite: completionsRewrite,
+    content: completionContent(body),
     reader: new CompletionReader(usageRequest.injected),
     estimator: {
       encoding: openaiEncoding(model),

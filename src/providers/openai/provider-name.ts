@@ -1,21 +1,49 @@
-import { asDict, asString } from '../../core/values.js';
+import { asDict, asString, type Dict } from '../../core/values.js';
 
 /**
  * `gen_ai.provider.name` for a request made through the openai SDK. The SDK also talks to
- * Azure and to OpenAI-compatible endpoints; the name follows the endpoint.
+ * Azure and to OpenAI-compatible endpoints; the name follows the endpoint: the GenAI
+ * conventions' name where they have one for that host, otherwise `openai` (with
+ * `server.address` telling the endpoint apart).
  */
 export function openaiProviderName(resource: unknown): string {
-  const client = asDict(asDict(resource)?._client);
-  const baseURL = asString(client?.baseURL) ?? '';
-  let host = '';
-  try {
-    host = new URL(baseURL).hostname;
-  } catch {
-    // no usable base URL: the SDK's default is OpenAI itself
-  }
-  if (host.endsWith('.openai.azure.com') || host.endsWith('.cognitiveservices.azure.com')) return 'azure.ai.openai';
+  const client = clientOf(resource);
   if (constructorName(client) === 'AzureOpenAI') return 'azure.ai.openai';
+  return providerNameOfHost(endpointHost(client));
+}
+
+/** Endpoints the conventions name, by host. */
+const PROVIDER_HOSTS: readonly (readonly [host: RegExp, name: string])[] = [
+  [/\.(openai\.azure\.com|cognitiveservices\.azure\.com)$/, 'azure.ai.openai'],
+  [/(\.services\.ai\.azure\.com|^models\.inference\.ai\.azure\.com|^models\.github\.ai)$/, 'azure.ai.inference'],
+  [/(^|\.)api\.deepseek\.com$/, 'deepseek'],
+  [/(^|\.)api\.groq\.com$/, 'groq'],
+  [/(^|\.)api\.mistral\.ai$/, 'mistral_ai'],
+  [/(^|\.)api\.perplexity\.ai$/, 'perplexity'],
+  [/(^|\.)api\.x\.ai$/, 'x_ai'],
+  [/(^|\.)api\.cohere\.(ai|com)$/, 'cohere'],
+  [/^generativelanguage\.googleapis\.com$/, 'gcp.gemini'],
+  [/(^|\.)aiplatform\.googleapis\.com$/, 'gcp.vertex_ai'],
+  [/^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/, 'aws.bedrock'],
+  [/\.ml\.cloud\.ibm\.com$/, 'ibm.watsonx.ai'],
+];
+
+export function providerNameOfHost(host: string): string {
+  for (const [pattern, name] of PROVIDER_HOSTS) if (pattern.test(host)) return name;
   return 'openai';
+}
+
+export function clientOf(resource: unknown): Dict | undefined {
+  return asDict(asDict(resource)?._client);
+}
+
+/** The lower-case host name of the client's base URL; '' when it has none. */
+export function endpointHost(client: Dict | undefined): string {
+  try {
+    return new URL(asString(client?.baseURL) ?? '').hostname.toLowerCase();
+  } catch {
+    return ''; // no usable base URL: the SDK's default is OpenAI itself
+  }
 }
 
 function constructorName(value: unknown): string | undefined {

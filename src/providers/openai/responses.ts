@@ -14,6 +14,7 @@ import * as sc from '../../semconv.js';
 import type { PlanCall, PlannedCall, ResponseReader } from '../../core/adapter.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
+import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { countResponsesInput } from './count-responses-input.js';
 import { openaiEncoding } from './encoding.js';
@@ -21,6 +22,7 @@ import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
 import { resumeLedger } from './resume-ledger.js';
+import { responsesRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -54,6 +56,8 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
       attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS) },
     },
     body,
+    rewrite: responsesRewrite,
+    content: responsesContent(body),
     reader: new ResponsesReader(stream, body.background === true, undefined),
     estimator: {
       encoding: openaiEncoding(model),

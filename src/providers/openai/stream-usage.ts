@@ -5,7 +5,8 @@
  * sees exactly the chunks it always did.
  */
 import type { AdapterOptions } from '../../core/adapter.js';
-import { asDict, type Dict } from '../../core/values.js';
+import { asDict, asString, type Dict } from '../../core/values.js';
+import { clientOf, openaiProviderName } from './provider-name.js';
 
 export interface StreamUsageRequest {
   /** The body to send: the user's own, or a copy asking for usage. */
@@ -14,9 +15,11 @@ export interface StreamUsageRequest {
   readonly injected: boolean;
 }
 
-export function requestStreamUsage(body: Dict, options: AdapterOptions): StreamUsageRequest {
+export function requestStreamUsage(body: Dict, options: AdapterOptions, resource?: unknown): StreamUsageRequest {
   const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
   if (body.stream !== true || !options.injectStreamUsage || userAskedForUsage) return { body, injected: false };
+  // Never sent twice: an endpoint that might reject the option does not get it at all.
+  if (!acceptsStreamOptions(clientOf(resource))) return { body, injected: false };
   return { body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }, injected: true };
 }
 
@@ -28,4 +31,28 @@ export function isVisibleChunk(chunk: Dict, injected: boolean, hasUsage: boolean
     return true;
   }
   return choices > 0;
+}
+
+/**
+ * Providers whose OpenAI-compatible endpoint is known to take `stream_options`. `openai`
+ * also stands for endpoints we cannot name (a gateway, vLLM, Ollama, LiteLLM), which accept
+ * it; for one that does not, set `injectStreamUsage: false`.
+ */
+const ACCEPTING_PROVIDERS: ReadonlySet<string> = new Set(['openai', 'deepseek', 'groq', 'x_ai', 'gcp.gemini']);
+
+/** Azure rejects the option ("Unrecognized request argument") before this API version. */
+const FIRST_AZURE_VERSION_WITH_STREAM_OPTIONS = '2024-09-01';
+
+export function acceptsStreamOptions(client: Dict | undefined): boolean {
+  const provider = openaiProviderName({ _client: client });
+  if (provider === 'azure.ai.openai') return azureAcceptsStreamOptions(client);
+  return ACCEPTING_PROVIDERS.has(provider);
+}
+
+function azureAcceptsStreamOptions(client: Dict | undefined): boolean {
+  const version = asString(client?.apiVersion) ?? asString(asDict(asDict(client?._options)?.defaultQuery)?.['api-version']);
+  // The v1 API (`.../openai/v1`, no dated version) has it.
+  if (version === undefined) return /\/openai\/v1\/?$/.test(asString(client?.baseURL) ?? '');
+  if (!/^\d{4}-\d{2}-\d{2}/.test(version)) return true; // `preview`, `latest`
+  return version.slice(0, 10) >= FIRST_AZURE_VERSION_WITH_STREAM_OPTIONS;
 }

@@ -7,16 +7,19 @@
  * `responses.retrieve(id, { stream: true })` to resume.
  */
 import { exportedClass, prototypeWith, type PatchTarget } from '../../core/patch-target.js';
+import type { VersionRange } from '../../core/version-range.js';
 import { planChatCompletion } from './chat.js';
 import { planCompletion } from './completions.js';
 import { planEmbeddings } from './embeddings.js';
 import { planResponsesCancel, planResponsesCreate, planResponsesRetrieve } from './responses.js';
 
 export const OPENAI_MODULE = 'openai';
-export const OPENAI_VERSIONS = ['>=4.0.0 <8'];
+export const OPENAI_VERSIONS: VersionRange = { min: [4, 0, 0], below: [8, 0, 0], text: '>=4.0.0 <8' };
 
 export function openaiTargets(moduleExports: unknown): PatchTarget[] {
   const OpenAI = exportedClass(moduleExports, 'OpenAI');
+  // Anthropic's class also has a `Completions` resource: without Chat this is not openai.
+  if (!prototypeWith(OpenAI, ['Chat', 'Completions'], 'create')) return [];
   const targets: PatchTarget[] = [];
   const add = (path: readonly string[], method: string, plan: PatchTarget['plan'], label: string): void => {
     const owner = prototypeWith(OpenAI, path, method);
@@ -29,4 +32,9 @@ export function openaiTargets(moduleExports: unknown): PatchTarget[] {
   add(['Completions'], 'create', planCompletion, 'completions.create');
   add(['Embeddings'], 'create', planEmbeddings, 'embeddings.create');
   return targets;
+}
+
+/** Whether `moduleExports` looks like the openai SDK (for the manual `patch()` path). */
+export function isOpenAIModule(moduleExports: unknown): boolean {
+  return prototypeWith(exportedClass(moduleExports, 'OpenAI'), ['Chat', 'Completions'], 'create') !== undefined;
 }

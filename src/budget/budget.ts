@@ -1,0 +1,164 @@
+/**
+ * A spending limit in USD, and what was charged to it. Budgets with a name are kept in a
+ * registry, so `withBudget({ name: 'session-42', ... })` called again later finds the
+ * same account (a session budget); unnamed budgets live as long as their scope.
+ */
+import { InMemoryBudgetStore, type BudgetKey, type BudgetStore, type BudgetWindow } from './store.js';
+
+/** Send requests for some models to a cheaper one once the budget is partly spent (as shekel does). */
+export interface BudgetFallback {
+  /** Share of the limit (0 < atShare ≤ 1) spent from which requests are redirected. */
+  readonly atShare: number;
+  /** The model to send instead. */
+  readonly model: string;
+  /** Only requests for these models are redirected; all models when absent. */
+  readonly from?: string | readonly string[];
+}
+
+export interface BudgetOptions {
+  /** The limit in USD. */
+  readonly maxUsd: number;
+  /** A named budget accumulates across scopes and calls; an unnamed one lives with its scope. */
+  readonly name?: string;
+  /** Where the spent amount lives. Default: the instrumentation's `budgetStore`, else in-process. */
+  readonly store?: BudgetStore;
+  /** The period spending counts over. Default `total`. */
+  readonly window?: BudgetWindow;
+  /** Lower each request's output-token limit to what the budget can still pay for. */
+  readonly clampMaxTokens?: boolean;
+  readonly fallback?: BudgetFallback;
+}
+
+/** Spending by one model under a budget, as seen by this process. */
+export interface ModelSpend {
+  usd: number;
+  requests: number;
+}
+
+/** Process-wide budget settings, set from the instrumentation's configuration. */
+export const budgetDefaults: { store: BudgetStore | undefined } = { store: undefined };
+
+const sharedInMemoryStore = new InMemoryBudgetStore();
+
+export class Budget {
+  readonly name: string;
+  private options: BudgetOptions;
+  /** Unnamed budgets keep a store of their own, collected with them. */
+  private readonly ownStore: BudgetStore | undefined;
+  private readonly spendByModel = new Map<string, ModelSpend>();
+  /** Requests that ended and are still being priced; `withBudget` waits for them. */
+  readonly settling = new Set<Promise<void>>();
+
+  constructor(options: BudgetOptions, name?: string) {
+    this.options = validateBudgetOptions(options, 'budget');
+    this.name = name ?? options.name ?? `budget-${++unnamedBudgets}`;
+    this.ownStore = options.name === undefined && options.store === undefined ? new InMemoryBudgetStore() : undefined;
+  }
+
+  get limitUsd(): number {
+    return this.options.maxUsd;
+  }
+
+  get key(): BudgetKey {
+    return { name: this.name, window: this.options.window ?? 'total' };
+  }
+
+  get store(): BudgetStore {
+    return this.options.store ?? this.ownStore ?? budgetDefaults.store ?? sharedInMemoryStore;
+  }
+
+  get clampMaxTokens(): boolean {
+    return this.options.clampMaxTokens === true;
+  }
+
+  get fallback(): BudgetFallback | undefined {
+    return this.options.fallback;
+  }
+
+  /** Spent plus reserved by requests in flight (for a shared store: the fleet's total as last seen). */
+  get spentUsd(): number {
+    return this.store.total(this.key);
+  }
+
+  get remainingUsd(): number {
+    return Math.max(0, this.limitUsd - this.spentUsd);
+  }
+
+  /** USD and request count per model, for requests this process finished under the budget. */
+  get byModel(): Readonly<Record<string, Readonly<ModelSpend>>> {
+    return Object.fromEntries([...this.spendByModel].map(([model, spend]) => [model, { ...spend }]));
+  }
+
+  /** Starts the budget over: nothing spent, no breakdown. */
+  reset(): void {
+    this.store.reset(this.key);
+    this.spendByModel.clear();
+  }
+
+  /** Takes new options for a named budget found again (a changed limit applies from now on). */
+  update(options: BudgetOptions): void {
+    this.options = validateBudgetOptions(options, 'budget');
+  }
+
+  /** @internal Adds a finished request's final cost to the breakdown. */
+  noteSpend(model: string, usd: number): void {
+    const spend = this.spendByModel.get(model) ?? { usd: 0, requests: 0 };
+    spend.usd += usd;
+    spend.requests++;
+    this.spendByModel.set(model, spend);
+  }
+}
+
+let unnamedBudgets = 0;
+const namedBudgets = new Map<string, Budget>();
+
+/** The budget for these options: a named one is found again (and takes the new options). */
+export function budgetFor(options: BudgetOptions | Budget): Budget {
+  if (options instanceof Budget) return options;
+  if (options.name === undefined) return new Budget(options);
+  const known = namedBudgets.get(options.name);
+  if (known) {
+    known.update(options);
+    return known;
+  }
+  const budget = new Budget(options);
+  namedBudgets.set(budget.name, budget);
+  return budget;
+}
+
+/** The named budget, if one was declared in this process. */
+export function getBudget(name: string): Budget | undefined {
+  return namedBudgets.get(name);
+}
+
+/** Checks budget options; `where` names the option in the message (for example `defaultBudget`). */
+export function validateBudgetOptions<T extends Partial<BudgetOptions>>(options: T, where: string): T {
+  const fail = (message: string): never => {
+    throw new RangeError(`otel-llm-cost: ${where}${message}`);
+  };
+  if (typeof options !== 'object' || options === null) fail(` must be an object, got ${String(options)}`);
+  const { maxUsd, name, window, store, fallback } = options;
+  if (!(typeof maxUsd === 'number' && Number.isFinite(maxUsd) && maxUsd >= 0)) {
+    fail(`.maxUsd must be a finite number of USD >= 0, got ${String(maxUsd)}`);
+  }
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) fail('.name must be a non-empty string');
+  if (window !== undefined && window !== 'total' && window !== 'day' && window !== 'month') {
+    const rolling = typeof window === 'object' && window !== null ? window.rollingMs : undefined;
+    if (!(typeof rolling === 'number' && Number.isFinite(rolling) && rolling > 0)) {
+      fail(`.window must be 'total', 'day', 'month' or { rollingMs > 0 }, got ${JSON.stringify(window)}`);
+    }
+  }
+  if (store !== undefined) {
+    for (const method of ['reserve', 'add', 'total', 'reset'] as const) {
+      if (typeof (store as Partial<BudgetStore>)[method] !== 'function') fail(`.store must implement ${method}()`);
+    }
+  }
+  if (fallback !== undefined) {
+    const { atShare, model } = fallback;
+    if (!(typeof atShare === 'number' && atShare > 0 && atShare <= 1)) {
+      fail(`.fallback.atShare must be a number in (0, 1], got ${String(atShare)}`);
+    }
+    if (typeof model !== 'string' || model.length === 0) fail('.fallback.model must be a model name');
+  }
+  return options;
+}

@@ -1,0 +1,26 @@
+/**
+ * The patch targets for the manual path (`patch(moduleExports)`, `instrumentClient(client)`):
+ * which SDK an object belongs to is told from its shape, since a bundled copy has no module
+ * name or package.json to go by.
+ */
+import type { PatchTarget } from './core/patch-target.js';
+import { anthropicTargets, isAnthropicModule } from './providers/anthropic/targets.js';
+import { isOpenAIModule, openaiTargets } from './providers/openai/targets.js';
+
+export function targetsOfModule(moduleExports: unknown): PatchTarget[] {
+  if (isOpenAIModule(moduleExports)) return openaiTargets(moduleExports);
+  if (isAnthropicModule(moduleExports)) return anthropicTargets(moduleExports);
+  return [];
+}
+
+/**
+ * A client's class carries the SDK's resource classes as statics (`OpenAI.Chat`,
+ * `Anthropic.Messages`), inherited by subclasses such as `AzureOpenAI`, so the class stands
+ * in for the module.
+ */
+export function targetsOfClient(client: unknown): PatchTarget[] {
+  if (typeof client !== 'object' || client === null) return [];
+  const constructor: unknown = (client as { constructor?: unknown }).constructor;
+  if (typeof constructor !== 'function') return [];
+  return targetsOfModule({ default: constructor });
+}
