@@ -194,9 +194,13 @@ describe('any budget, any stream length', () => {
         assert.equal(attr(span, 'llm_cost.stream.outcome'), outcome.stopped ? 'budget_exceeded' : 'completed');
         assert.equal(outcome.budget.spentUsd, cost, 'the budget holds exactly the span’s cost');
         assert.equal(attr(span, 'llm_cost.stream.chunks'), chunks);
-        // One emulator chunk carries up to ~3 tokens; the crossing chunk is the overshoot.
-        assert.ok(cost <= limit + 4 * perToken, `spent ${cost} of ${limit}`);
-        if (outcome.stopped) assert.ok(cost >= limit - 6 * perToken, `stopped early: ${cost} of ${limit}`);
+        // One emulator chunk carries up to ~3 tokens; the crossing chunk is the overshoot. On a
+        // loaded machine the worker's exact counts can come back late, and the stop then rests
+        // on the tokens-per-character ratio for the last stretch: allow its few percent.
+        const output = attr(span, 'gen_ai.usage.output_tokens') as number;
+        const slack = (4 + 0.05 * output) * perToken;
+        assert.ok(cost <= limit + slack, `spent ${cost} of ${limit}`);
+        if (outcome.stopped) assert.ok(cost >= limit - slack, `stopped early: ${cost} of ${limit}`);
         else assert.equal(attr(span, 'llm_cost.cost.source'), 'reported');
       }),
       { numRuns: 15 },
