@@ -33,6 +33,11 @@ const GUESS_UNCERTAINTY = 0.25;
 const MARGIN_TOKENS = 64;
 /** Near the limit, new text is counted once this many characters are uncounted (a few chunks). */
 const SLICE_CHARS = 32;
+/**
+ * Near the limit, the text not counted yet is guessed this much higher: when the worker's
+ * counts lag (a loaded machine), the stop errs a token early rather than late.
+ */
+const NEAR_LIMIT_GUESS = 1.1;
 
 /** USD per token for one request's model, computed once, before it is sent. */
 interface UnitPrices {
@@ -143,6 +148,7 @@ export class BudgetGuard implements RequestBudget {
   private countedTokens = 0;
   private counting = false;
   private countingInput = false;
+  private nearLimit = false;
   private tokensPerChar: number;
   private stopped: { readonly budget: Budget; readonly error: Error; readonly reason: 'preflight' | 'midstream' } | undefined;
   private settled = false;
@@ -226,7 +232,10 @@ export class BudgetGuard implements RequestBudget {
       }
       headroom = Math.min(headroom, budget.limitUsd - total);
     }
-    if (headroom < this.uncertaintyUsd()) this.countExactly(record);
+    if (headroom < this.uncertaintyUsd()) {
+      this.nearLimit = true;
+      this.countExactly(record);
+    }
     return undefined;
   }
 
@@ -281,7 +290,7 @@ export class BudgetGuard implements RequestBudget {
 
   /** Output tokens so far: exact for the counted text, the ratio's guess for the rest. */
   private outputTokens(): number {
-    const guessed = (this.seenChars - this.countedChars) * this.tokensPerChar;
+    const guessed = (this.seenChars - this.countedChars) * this.tokensPerChar * (this.nearLimit ? NEAR_LIMIT_GUESS : 1);
     return (this.countedTokens + guessed) * this.call.estimator.outputFactor;
   }
 
