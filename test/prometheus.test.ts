@@ -410,10 +410,11 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     const services = await api(base, `/api/v1/label/job/values?match[]=llm_cost_spend_total`);
     assert.deepEqual(services, [SERVICE], 'the dashboard service variable');
     const trips = await instantQuery(base, `sum by (llm_cost_budget_reason) (llm_cost_budget_exceeded_total{job="${SERVICE}"})`);
-    // Round one stops mid-stream; the named budget is then spent, so later rounds are refused up front.
+    // Round one stops mid-stream; the named budget is then (about) spent, so later rounds are
+    // refused up front, or stopped at their first chunks when a sliver of it was left.
     const tripsBy = Object.fromEntries(trips.map((s) => [s.metric.llm_cost_budget_reason, Number(s.value[1])]));
-    assert.equal(tripsBy.midstream, 1, JSON.stringify(trips));
-    assert.ok(tripsBy.preflight! >= 1, JSON.stringify(trips));
+    assert.ok((tripsBy.midstream ?? 0) >= 1, JSON.stringify(trips));
+    assert.ok((tripsBy.midstream ?? 0) + (tripsBy.preflight ?? 0) >= 2, JSON.stringify(trips));
   });
 
   it('a low-threshold alert on the shipped recording rule fires, and the shipped rules evaluate cleanly', async (t) => {

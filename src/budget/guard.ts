@@ -34,10 +34,12 @@ const MARGIN_TOKENS = 64;
 /** Near the limit, new text is counted once this many characters are uncounted (a few chunks). */
 const SLICE_CHARS = 32;
 /**
- * Near the limit, the text not counted yet is guessed this much higher: when the worker's
- * counts lag (a loaded machine), the stop errs a token early rather than late.
+ * Near the limit, the last characters not counted yet are guessed this much higher: when
+ * the worker's counts lag (a loaded machine), the stop errs a token or two early rather
+ * than late. Only the last `NEAR_LIMIT_TAIL_CHARS`: a cold worker must not make it 10% early.
  */
 const NEAR_LIMIT_GUESS = 1.1;
+const NEAR_LIMIT_TAIL_CHARS = 128;
 
 /** USD per token for one request's model, computed once, before it is sent. */
 interface UnitPrices {
@@ -290,7 +292,9 @@ export class BudgetGuard implements RequestBudget {
 
   /** Output tokens so far: exact for the counted text, the ratio's guess for the rest. */
   private outputTokens(): number {
-    const guessed = (this.seenChars - this.countedChars) * this.tokensPerChar * (this.nearLimit ? NEAR_LIMIT_GUESS : 1);
+    const uncounted = this.seenChars - this.countedChars;
+    const cushion = this.nearLimit ? Math.min(uncounted, NEAR_LIMIT_TAIL_CHARS) * (NEAR_LIMIT_GUESS - 1) : 0;
+    const guessed = (uncounted + cushion) * this.tokensPerChar;
     return (this.countedTokens + guessed) * this.call.estimator.outputFactor;
   }
 
