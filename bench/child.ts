@@ -7,7 +7,8 @@
  *   memory <variant> <baseURL> <streams>   (run with --expose-gc)
  *
  * Variants: `none` (no OpenTelemetry at all), `otel-sdk` (NodeSDK with no
- * instrumentation: the context manager's own cost), `ours` (otel-llm-cost from dist/),
+ * instrumentation: the context manager's own cost), `otel-sdk-in-context` (the same, the
+ * streams consumed inside `context.with`, as in any service with an instrumented server), `ours` (otel-llm-cost from dist/),
  * `ours-main-thread` (the same, tokenizer forced onto the main thread), `ours-budget`
  * (otel-llm-cost with every stream under a budget that is never reached), `otel-openai`
  * (@opentelemetry/instrumentation-openai).
@@ -35,7 +36,7 @@ function startTelemetry(): { flush: () => Promise<void> } {
   const exporter = new tracing.InMemorySpanExporter();
   let instrumentation: Ours | undefined;
   let instrumentations: unknown[];
-  if (variant === 'otel-sdk') instrumentations = [];
+  if (variant === 'otel-sdk' || variant === 'otel-sdk-in-context') instrumentations = [];
   else if (variant === 'otel-openai') {
     const { OpenAIInstrumentation } = requireHere('@opentelemetry/instrumentation-openai') as {
       OpenAIInstrumentation: new () => unknown;
@@ -101,6 +102,14 @@ async function overhead(provider: string, baseURL: string, chunks: number, strea
       for await (const _event of stream) n++;
       return n;
     };
+  }
+  if (variant === 'otel-sdk-in-context') {
+    // As in a service whose HTTP server is instrumented: the app's code runs inside a
+    // context (context.with), which turns on the context manager's promise tracking.
+    const { context, createContextKey } = requireHere('@opentelemetry/api') as typeof import('@opentelemetry/api');
+    const key = createContextKey('bench: an incoming request');
+    const outside = consume;
+    consume = () => context.with(context.active().setValue(key, true), outside);
   }
   if (variant === 'ours-budget') {
     // Every chunk goes through the budget's per-chunk check; the limit is never reached.

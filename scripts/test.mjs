@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const filters = process.argv.slice(2);
 const files = readdirSync('test', { recursive: true })
   .map(String)
-  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => f.endsWith('.test.ts') && !f.split(/[\\/]/).includes('node_modules'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort()
   .map((f) => join('test', f));

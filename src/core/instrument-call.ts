@@ -10,7 +10,7 @@
  * neither consumes the body nor changes what the caller receives.
  */
 import { context, trace } from '@opentelemetry/api';
-import { admitRequest, type Admission } from '../budget/guard.js';
+import { admitRequest, type Admission } from '../budget/admit.js';
 import type { Budget } from '../budget/budget.js';
 import type { AdapterOptions, PlanCall, ResponseReader } from './adapter.js';
 import { countingAttempts } from './attempts.js';
