@@ -96,7 +96,7 @@ export class BudgetGuard implements RequestBudget {
   check(record: RequestRecord): Error | undefined {
     const prices = this.prices;
     if (!prices) return undefined;
-    const grew = this.output.see(record.outputText.length);
+    const grew = this.output.see(record.outputLength);
     const reportedInput = record.reported.input;
     if (reportedInput !== undefined && this.inputSettledBy !== 'reported') {
       this.inputSettledBy = 'reported';

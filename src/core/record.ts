@@ -16,6 +16,9 @@ export interface RequestBudget {
   settle(cost: PricedCost | undefined, responseModel: string | undefined): BudgetSettlement;
 }
 
+/** Received-text pieces are joined into one string this often (see `outputText`). */
+const JOIN_EVERY = 64;
+
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** The record frozen at the moment its outcome was decided. */
@@ -51,9 +54,15 @@ export class RequestRecord {
   readonly reported: ReportedUsage = {};
   /**
    * Received text (content, tool arguments, reasoning), kept only to estimate output
-   * tokens if the provider never reports them. One string: appends are cheap ropes.
+   * tokens if the provider never reports them. Every `JOIN_EVERY` chunks the pieces are
+   * joined into one flat block: appending them one by one would keep every chunk's own
+   * small string alive under a rope, several times the text's size; joining only the new
+   * pieces keeps the cost linear in the text.
    */
-  outputText = '';
+  private outputPieces: string[] = [];
+  private outputBlocks: string[] = [];
+  /** Characters of received text so far (cheap, for the per-chunk budget check). */
+  outputLength = 0;
   /** Chunks handed to the consumer. */
   chunks = 0;
   /** The provider's terminal event (finish reason, message_stop, response.completed) arrived. */
@@ -109,7 +118,23 @@ export class RequestRecord {
   }
 
   addOutput(text: unknown): void {
-    if (typeof text === 'string') this.outputText += text;
+    if (typeof text !== 'string' || text.length === 0) return;
+    this.outputPieces.push(text);
+    this.outputLength += text.length;
+    if (this.outputPieces.length >= JOIN_EVERY) {
+      this.outputBlocks.push(this.outputPieces.join(''));
+      this.outputPieces = [];
+    }
+  }
+
+  /** All the received text, as one string (read rarely: at the end, or near a budget's limit). */
+  get outputText(): string {
+    if (this.outputPieces.length > 0 || this.outputBlocks.length > 1) {
+      // One join of everything: `a + b` would make a rope again.
+      this.outputBlocks = [[...this.outputBlocks, ...this.outputPieces].join('')];
+      this.outputPieces = [];
+    }
+    return this.outputBlocks[0] ?? '';
   }
 
   addFinishReason(reason: unknown): void {
