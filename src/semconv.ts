@@ -85,3 +85,6 @@ export const TOKEN_USAGE_BUCKETS = [
 export const DURATION_BUCKETS = [
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
+
+/** The factor applied to locally counted output tokens when the output was estimated (see docs/accuracy.md). */
+export const ATTR_LLM_COST_ESTIMATE_CALIBRATION = 'llm_cost.estimate.calibration';

@@ -72,8 +72,9 @@ it('1,000 concurrent streams: right parents, own numbers, spend = sum of span co
       assert.equal(output, want.outputTokens, 'its own output tokens');
       assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');
     } else {
-      // Estimated from what arrived (Anthropic's estimate carries its 1.2 correction factor).
-      assert.ok(output >= 0 && output <= Math.ceil(want.outputTokens * 1.2), `output ${output} for ${want.outputTokens}`);
+      // Estimated from what arrived: Anthropic's estimate carries its fitted factor (1.18) and
+      // per-response overhead (3 tokens), see docs/accuracy.md.
+      assert.ok(output >= 0 && output <= Math.ceil(want.outputTokens * 1.2) + 3, `output ${output} for ${want.outputTokens}`);
     }
     spanCostSum += (attr(span, 'llm_cost.cost.usd') as number | undefined) ?? 0;
   }

@@ -22,6 +22,8 @@ import { unitPrices, type UnitPrices } from './unit-prices.js';
 const GUESS_UNCERTAINTY = 0.25;
 /** Exact counting starts when the headroom is within the guesses' uncertainty plus this many tokens. */
 const MARGIN_TOKENS = 64;
+/** The tokenizer is warmed when the headroom is within this many times that uncertainty. */
+const WARM_AT = 4;
 
 const unpricedWarned = new Set<string>();
 
@@ -49,7 +51,8 @@ export class BudgetGuard implements RequestBudget {
     private readonly overrides: PriceOverrides | undefined,
   ) {
     this.inputUsd = prices?.inputUsd ?? 0;
-    this.output = new OutputMeter(call.estimator.encoding, call.estimator.outputFactor);
+    const { estimator } = call;
+    this.output = new OutputMeter(estimator.encoding, estimator.outputFactor, () => estimator.outputOverhead?.() ?? 0);
     this.settling = new Promise<void>((resolve) => (this.markSettled = resolve));
     if (!prices && request.model !== undefined && !unpricedWarned.has(request.model)) {
       unpricedWarned.add(request.model);
@@ -90,7 +93,6 @@ export class BudgetGuard implements RequestBudget {
     record.onFinish(() => {
       if (!this.settled) for (const budget of this.budgets) budget.settling.add(this.settling);
     });
-    if (this.prices) warmEncoder(this.call.estimator.encoding);
   }
 
   check(record: RequestRecord): Error | undefined {
@@ -113,7 +115,11 @@ export class BudgetGuard implements RequestBudget {
       }
       headroom = Math.min(headroom, budget.limitUsd - total);
     }
-    if (headroom < this.uncertaintyUsd(prices)) this.countExactly(record);
+    const uncertainty = this.uncertaintyUsd(prices);
+    // Approaching the limit: have the worker build its encoding now (~0.6 s of CPU, once per
+    // process), so exact counts are ready when they are needed, and never for budgets far off.
+    if (headroom < WARM_AT * uncertainty) warmEncoder(this.call.estimator.encoding);
+    if (headroom < uncertainty) this.countExactly(record);
     return undefined;
   }
 

@@ -41,6 +41,8 @@ export class OutputMeter {
     private readonly encoding: EncodingName,
     /** From local tokens to the provider's (1 where the tokenizer is the provider's). */
     private readonly outputFactor: number,
+    /** Tokens the provider counts beyond the text (per response, per tool call), as the final estimate adds them. */
+    private readonly overhead: () => number = () => 0,
   ) {
     this.tokensPerChar = learnedTokensPerChar.get(encoding) ?? DEFAULT_TOKENS_PER_CHAR;
   }
@@ -56,7 +58,18 @@ export class OutputMeter {
   tokens(): number {
     const uncounted = this.seenChars - this.countedChars;
     const cushion = this.cushioned ? Math.min(uncounted, CUSHIONED_CHARS) * (NEAR_LIMIT_GUESS - 1) : 0;
-    return (this.countedTokens + (uncounted + cushion) * this.tokensPerChar) * this.outputFactor;
+    const text = (this.countedTokens + (uncounted + cushion) * this.tokensPerChar) * this.outputFactor;
+    return this.seenChars > 0 ? text + this.overheadTokens() : text;
+  }
+
+  private overheadTokens(): number {
+    try {
+      const tokens = this.overhead();
+      return Number.isFinite(tokens) && tokens > 0 ? tokens : 0;
+    } catch (error) {
+      logInternalError('estimating output overhead', error);
+      return 0;
+    }
   }
 
   /** The part of `tokens()` that is a guess. */

@@ -22,6 +22,11 @@ export interface UsageEstimator {
   estimateInput(counter: TokenCounter): number;
   /** From locally counted output tokens to the provider's count (1 where the tokenizer is the provider's). */
   readonly outputFactor: number;
+  /**
+   * Output tokens the provider counts beyond the received text (tool-call framing, a
+   * per-response constant), read once the response has been read; 0 when absent.
+   */
+  outputOverhead?(): number;
 }
 
 export interface PlannedCall {

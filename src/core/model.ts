@@ -70,6 +70,8 @@ export interface ResolvedUsage {
   readonly cacheRead?: UsageValue;
   readonly cacheCreation?: UsageValue;
   readonly reasoning?: UsageValue;
+  /** Set when output was estimated: the factor applied to the locally counted text (fitted or self-calibrated). */
+  readonly calibration?: number;
 }
 
 /** `override`: the `priceOverrides` option; `genai-prices`: the `@pydantic/genai-prices` data. */

@@ -208,6 +208,7 @@ function spanAttributes(record: CostRecord): Attributes {
     attributes[sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = record.usage.cacheCreation.value;
   }
   if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
+  if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
   if (record.cost.source !== 'unpriced') {
     attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
     attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;

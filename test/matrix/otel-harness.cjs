@@ -3,8 +3,35 @@
  * The OpenTelemetry side of a matrix cell: a real NodeSDK with in-memory span and metric
  * exporters and the instrumentation registered the way the README documents. Plain
  * JavaScript (no tsx) so that every Node version, the ESM loader and esbuild run it as is.
+ * It serves both OpenTelemetry JS lines: the cells of the 0.30x line run a copy of it placed
+ * in their folder, so that `@opentelemetry/sdk-node` resolves from that line's tree.
  */
-const { NodeSDK, metrics, tracing } = require('@opentelemetry/sdk-node');
+const sdkNode = require('@opentelemetry/sdk-node');
+
+// sdk-node 0.2xx re-exports the metrics and trace SDKs it runs on; the 0.30x line no longer
+// does, and there they are installed beside it. Both lines read `metricReaders` (plural).
+const { NodeSDK } = sdkNode;
+const reexported = Boolean(sdkNode.metrics && sdkNode.tracing);
+const { metrics, tracing } = reexported ? sdkNode : sdksBesideNodeSdk();
+
+function sdksBesideNodeSdk() {
+  // Inside `try` so that esbuild, bundling a 0.2xx cell where these are not installed at the
+  // top, leaves the require to run time instead of failing the build; it never runs there.
+  try {
+    return { metrics: require('@opentelemetry/sdk-metrics'), tracing: require('@opentelemetry/sdk-trace') };
+  } catch (error) {
+    throw new Error(`@opentelemetry/sdk-node exports no metrics/tracing, and the SDKs beside it do not load: ${error.message}`);
+  }
+}
+
+/**
+ * sdk-node's `tracing` (sdk-trace-base) takes the exporter itself; @opentelemetry/sdk-trace, the
+ * 0.30x line's, takes `{ exporter }`. Handed an exporter where options are expected, it exports
+ * to `undefined` and reports the failure only to the global error handler: no span, no error.
+ */
+function simpleSpanProcessor(exporter) {
+  return reexported ? new tracing.SimpleSpanProcessor(exporter) : new tracing.SimpleSpanProcessor({ exporter });
+}
 
 const OUR_SCOPE = 'otel-llm-cost';
 
@@ -19,7 +46,7 @@ function startHarness(instrumentation) {
   const reader = new CollectingReader();
   const sdk = new NodeSDK({
     serviceName: 'otel-llm-cost-matrix',
-    spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+    spanProcessors: [simpleSpanProcessor(exporter)],
     metricReaders: [reader],
     instrumentations: [instrumentation],
   });

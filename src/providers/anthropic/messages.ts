@@ -12,7 +12,7 @@ import type { PlanCall, ResponseReader } from '../../core/adapter.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { CLAUDE_OUTPUT_FACTOR, countMessagesInput } from './count-input.js';
+import { CLAUDE_OUTPUT_FACTOR, claudeOutputOverhead, countMessagesInput, toolChoiceType } from './count-input.js';
 import { messagesContent } from './messages-content.js';
 import { messagesRewrite } from './rewrite.js';
 
@@ -26,6 +26,7 @@ const REQUEST_PARAMETERS = {
 export const planMessage: PlanCall = (body, resource) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
+  const reader = new MessageReader();
   return {
     description: {
       provider: 'anthropic',
@@ -41,17 +42,20 @@ export const planMessage: PlanCall = (body, resource) => {
     body,
     rewrite: messagesRewrite,
     content: messagesContent(body),
-    reader: new MessageReader(),
+    reader,
     estimator: {
       // Claude's tokenizer is not public: count with o200k and correct by a measured factor.
       encoding: 'o200k_base',
       estimateInput: (counter) => countMessagesInput(body, counter),
       outputFactor: CLAUDE_OUTPUT_FACTOR,
+      outputOverhead: () => claudeOutputOverhead(reader.toolUses, toolChoiceType(body)),
     },
   };
 };
 
 class MessageReader implements ResponseReader {
+  /** Tool-use blocks received, for the framing tokens each one costs. */
+  toolUses = 0;
   private input: number | undefined;
   private cacheRead = 0;
   private cacheCreation = 0;
@@ -63,7 +67,7 @@ class MessageReader implements ResponseReader {
         readDelta(asDict(event.delta), record);
         break;
       case 'content_block_start':
-        readBlock(asDict(event.content_block), record);
+        this.readBlock(asDict(event.content_block), record);
         break;
       case 'message_start': {
         const message = asDict(event.message);
@@ -91,6 +95,11 @@ class MessageReader implements ResponseReader {
     return true;
   }
 
+  private readBlock(block: Dict | undefined, record: RequestRecord): void {
+    if (block?.type === 'tool_use' || block?.type === 'server_tool_use') this.toolUses++;
+    readBlock(block, record);
+  }
+
   readResponse(body: unknown, record: RequestRecord): void {
     if (!isDict(body)) return;
     record.responseId = asString(body.id);
@@ -101,7 +110,7 @@ class MessageReader implements ResponseReader {
       this.readInput(usage, record);
       record.reportUsage({ output: asNumber(usage.output_tokens) });
     }
-    if (Array.isArray(body.content)) for (const block of body.content) readBlock(asDict(block), record);
+    if (Array.isArray(body.content)) for (const block of body.content) this.readBlock(asDict(block), record);
     record.sawTerminal = true;
   }
 

@@ -11,6 +11,7 @@ import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../co
 import { chatContent } from './chat-content.js';
 import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
+import { chatOutputOverhead } from './output-overhead.js';
 import { openaiProviderName } from './provider-name.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
@@ -30,6 +31,7 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
   const model = asString(body.model);
   const usageRequest = requestStreamUsage(body, options, resource);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
+  const reader = new ChatReader(usageRequest.injected);
   return {
     description: {
       provider: openaiProviderName(resource),
@@ -46,16 +48,20 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
     body: usageRequest.body,
     rewrite: chatRewrite,
     content: chatContent(body),
-    reader: new ChatReader(usageRequest.injected),
+    reader,
     estimator: {
       encoding: openaiEncoding(model),
       estimateInput: (counter) => countChatInput(body, counter),
       outputFactor: 1,
+      outputOverhead: () => chatOutputOverhead(model, reader.toolCallIds.size),
     },
   };
 };
 
 class ChatReader implements ResponseReader {
+  /** Tool calls received (their ids), for the framing tokens they cost. */
+  readonly toolCallIds = new Set<string>();
+
   constructor(private readonly usageInjected: boolean) {}
 
   readChunk(chunk: unknown, record: RequestRecord): boolean {
@@ -68,7 +74,7 @@ class ChatReader implements ResponseReader {
     for (const choice of choices) {
       if (!isDict(choice)) continue;
       const delta = asDict(choice.delta);
-      if (delta) readMessage(delta, record);
+      if (delta) readMessage(delta, record, this.toolCallIds);
       if (choice.finish_reason) {
         record.addFinishReason(choice.finish_reason);
         record.sawTerminal = true;
@@ -87,19 +93,28 @@ class ChatReader implements ResponseReader {
       if (!isDict(choice)) continue;
       record.addFinishReason(choice.finish_reason);
       const message = asDict(choice.message);
-      if (message) readMessage(message, record);
+      if (message) readMessage(message, record, this.toolCallIds);
     }
     record.sawTerminal = true;
   }
 }
 
 /** The text a message or delta carries: content, refusal and tool-call arguments. */
-function readMessage(message: Dict, record: RequestRecord): void {
+function readMessage(message: Dict, record: RequestRecord, toolCallIds: Set<string>): void {
   if (typeof message.content === 'string') record.addOutput(message.content);
   if (typeof message.refusal === 'string') record.addOutput(message.refusal);
+  // The older `functions` API answers with one `function_call` instead of `tool_calls`.
+  const functionCall = asDict(message.function_call);
+  if (functionCall) {
+    record.addOutput(functionCall.name);
+    record.addOutput(functionCall.arguments);
+  }
   const toolCalls = message.tool_calls;
   if (Array.isArray(toolCalls)) {
     for (const call of toolCalls) {
+      // A streamed call carries its id in its first delta only.
+      const id = asString(asDict(call)?.id);
+      if (id) toolCallIds.add(id);
       const fn = asDict(asDict(call)?.function);
       if (!fn) continue;
       record.addOutput(fn.name);

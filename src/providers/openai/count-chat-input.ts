@@ -1,45 +1,57 @@
 /**
  * Input tokens of a Chat Completions request, counted the way OpenAI documents it
  * (OpenAI Cookbook, "How to count tokens with tiktoken"): 3 tokens per message, 1 more
- * for a `name`, the encoded role, content and name, and 3 for the reply priming.
- * Tool definitions and images follow the same guide's constants; anything we cannot
- * see (audio, files) counts as nothing, and the whole figure is marked estimated.
+ * for a `name`, the encoded role, content and name, and 3 for the reply priming. Tool
+ * definitions and schemas are counted as the model sees them (count-tools.ts), images by
+ * the published tile and patch rules (count-image.ts). Audio and file parts cannot be
+ * counted from the request: the estimate is then NaN, which the caller records as
+ * unknown rather than as a made-up number.
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
+import { imageTokens } from './count-image.js';
+import { countFunctions, countSchemaFormat, isReasoningFormat } from './count-tools.js';
 
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING = 3;
-/** Per function definition, for gpt-4o-class models (gpt-3.5 and gpt-4 use 10). */
-const FUNCTION_INIT = 7;
-export const FUNCTION_END = 12;
-const PROPERTIES_INIT = 3;
-const PROPERTY_KEY = 3;
-const ENUM_INIT = -3;
-const ENUM_ITEM = 3;
-/** A `detail: low` image, and the base of a high-detail one, for gpt-4o-class models. */
-const IMAGE_BASE = 85;
-const IMAGE_TILE = 170;
+/** Each earlier tool call in the conversation: its recipient and call framing (fitted, dev recordings). */
+const TOKENS_PER_TOOL_CALL = 7;
 
 export function countChatInput(body: Dict, counter: TokenCounter): number {
-  let tokens = REPLY_PRIMING;
+  const model = asString(body.model);
+  // gpt-5 and o-series prompts measure one token shorter than the Cookbook formula, and each
+  // earlier assistant turn two tokens longer (its output channel; dev recordings).
+  const gpt5 = isReasoningFormat(model);
+  let tokens = gpt5 ? REPLY_PRIMING - 1 : REPLY_PRIMING;
   for (const message of asArray(body.messages)) {
     if (!isDict(message)) continue;
     tokens += TOKENS_PER_MESSAGE;
+    if (gpt5 && message.role === 'assistant') tokens += 2;
     for (const [key, value] of Object.entries(message)) {
       if (key === 'name') tokens += TOKENS_PER_NAME;
       if (key === 'tool_calls') tokens += countToolCalls(value, counter);
-      else if (key === 'content') tokens += countContent(value, counter);
+      else if (key === 'content') tokens += countContent(value, counter, model);
       else if (key === 'role' || key === 'name') tokens += counter.count(asString(value) ?? '');
     }
   }
-  const tools = asArray(body.tools);
-  if (tools.length > 0) tokens += countTools(tools, counter, asString(body.model));
+  tokens += countChatTools(body, counter);
+  tokens += countSchemaFormat(body.response_format, counter);
   return tokens;
 }
 
-function countContent(content: unknown, counter: TokenCounter): number {
+/** `tools` of type function and the older `functions`, as the model sees them. */
+function countChatTools(body: Dict, counter: TokenCounter): number {
+  const functions: Dict[] = [];
+  for (const tool of asArray(body.tools)) {
+    const fn = asDict(asDict(tool)?.function);
+    if (fn) functions.push(fn);
+  }
+  for (const fn of asArray(body.functions)) if (isDict(fn)) functions.push(fn);
+  return countFunctions(functions, counter, asString(body.model));
+}
+
+function countContent(content: unknown, counter: TokenCounter, model: string | undefined): number {
   if (typeof content === 'string') return counter.count(content);
   let tokens = 0;
   for (const part of asArray(content)) {
@@ -47,14 +59,13 @@ function countContent(content: unknown, counter: TokenCounter): number {
     if (!p) continue;
     if (typeof p.text === 'string') tokens += counter.count(p.text);
     else if (typeof p.refusal === 'string') tokens += counter.count(p.refusal);
-    else if (p.type === 'image_url') tokens += imageTokens(asDict(p.image_url));
+    else if (p.type === 'input_audio' || p.type === 'file') return Number.NaN;
+    else if (p.type === 'image_url') {
+      const image = asDict(p.image_url);
+      tokens += imageTokens(model, asString(image?.url), asString(image?.detail));
+    }
   }
   return tokens;
-}
-
-/** Images of unknown size count as one 512-px tile at high detail (documented as approximate). */
-function imageTokens(image: Dict | undefined): number {
-  return image?.detail === 'low' ? IMAGE_BASE : IMAGE_BASE + IMAGE_TILE * 4;
 }
 
 function countToolCalls(value: unknown, counter: TokenCounter): number {
@@ -62,42 +73,7 @@ function countToolCalls(value: unknown, counter: TokenCounter): number {
   for (const call of asArray(value)) {
     const fn = asDict(asDict(call)?.function);
     if (!fn) continue;
-    tokens += counter.count(asString(fn.name) ?? '') + counter.count(asString(fn.arguments) ?? '');
-  }
-  return tokens;
-}
-
-function countTools(tools: readonly unknown[], counter: TokenCounter, model: string | undefined): number {
-  const legacy = /^gpt-(3\.5|4(?!o|\.))/.test(model ?? '');
-  let tokens = FUNCTION_END;
-  for (const tool of tools) {
-    const fn = asDict(asDict(tool)?.function);
-    if (fn) tokens += countFunctionDefinition(fn, counter, legacy ? 10 : FUNCTION_INIT);
-  }
-  return tokens;
-}
-
-/**
- * One function definition (`name`, `description`, `parameters`), by the Cookbook's constants;
- * shared with the Responses API, whose tools carry the same fields at the top level. A
- * request's tools together add `FUNCTION_END` once.
- */
-export function countFunctionDefinition(fn: Dict, counter: TokenCounter, functionInit = FUNCTION_INIT): number {
-  const description = (asString(fn.description) ?? '').replace(/\.$/, '');
-  let tokens = functionInit + counter.count(`${asString(fn.name) ?? ''}:${description}`);
-  const properties = asDict(asDict(fn.parameters)?.properties);
-  if (!properties) return tokens;
-  tokens += PROPERTIES_INIT;
-  for (const [key, property] of Object.entries(properties)) {
-    const prop = asDict(property) ?? {};
-    tokens += PROPERTY_KEY;
-    const enumValues = asArray(prop.enum);
-    if (enumValues.length > 0) {
-      tokens += ENUM_INIT;
-      for (const item of enumValues) tokens += ENUM_ITEM + counter.count(String(item));
-    }
-    const propDescription = (asString(prop.description) ?? '').replace(/\.$/, '');
-    tokens += counter.count(`${key}:${asString(prop.type) ?? 'object'}:${propDescription}`);
+    tokens += TOKENS_PER_TOOL_CALL + counter.count(asString(fn.name) ?? '') + counter.count(asString(fn.arguments) ?? '');
   }
   return tokens;
 }

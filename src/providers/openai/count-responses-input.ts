@@ -2,43 +2,56 @@
  * Input tokens of a Responses API request, counted like Chat Completions messages (the
  * OpenAI Cookbook formula, which the recorded Responses traffic matches: "Say hello" is 9
  * tokens): 3 per input item plus its encoded role and text, `instructions` as one more
- * (developer) message, 3 for the reply priming, and the tool definitions.
+ * (developer) message, 3 for the reply priming, the tool definitions and the
+ * `text.format` schema as the model sees them (count-tools.ts), images by the published
+ * rules (count-image.ts).
  *
  * What the request does not carry cannot be counted: the context of `previous_response_id`
- * or `conversation`, and the contents of files. The estimate is then a lower bound, and
- * it is always marked estimated.
+ * or `conversation` (the estimate is then a lower bound), and the contents of files and
+ * audio and what a web search tool fetches (the estimate is then NaN, recorded as unknown).
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
-import { countFunctionDefinition, FUNCTION_END } from './count-chat-input.js';
+import { imageTokens } from './count-image.js';
+import { countFunctions, countSchemaFormat, isReasoningFormat } from './count-tools.js';
 
 const TOKENS_PER_ITEM = 3;
 const REPLY_PRIMING = 3;
-/** An image of unknown size: one high-detail 512-px tile, or the low-detail flat rate. */
-const IMAGE_BASE = 85;
-const IMAGE_TILE = 170;
+/** A function call item's framing beyond its name and arguments (as for chat tool calls). */
+const TOKENS_PER_FUNCTION_CALL = 7;
 
 export function countResponsesInput(body: Dict, counter: TokenCounter): number {
-  let tokens = REPLY_PRIMING;
+  const model = asString(body.model);
+  const reasoningFormat = isReasoningFormat(model);
+  // gpt-5 and o-series: one token fewer overall, two more per earlier assistant turn (dev recordings).
+  let tokens = reasoningFormat ? REPLY_PRIMING - 1 : REPLY_PRIMING;
   const instructions = asString(body.instructions);
   if (instructions) tokens += TOKENS_PER_ITEM + counter.count('developer') + counter.count(instructions);
   if (typeof body.input === 'string') tokens += TOKENS_PER_ITEM + counter.count('user') + counter.count(body.input);
-  else for (const item of asArray(body.input)) tokens += countItem(item, counter);
-  return tokens + countTools(asArray(body.tools), counter);
+  else {
+    for (const item of asArray(body.input)) {
+      tokens += countItem(item, counter, model);
+      if (reasoningFormat && isDict(item) && item.role === 'assistant') tokens += 2;
+    }
+  }
+  const textFormat = asDict(body.text)?.format;
+  return tokens + countTools(asArray(body.tools), counter, model) + countSchemaFormat(textFormat, counter);
 }
 
-function countItem(value: unknown, counter: TokenCounter): number {
+function countItem(value: unknown, counter: TokenCounter, model: string | undefined): number {
   if (!isDict(value)) return 0;
   const type = asString(value.type) ?? (value.role !== undefined ? 'message' : undefined);
   switch (type) {
     case 'message':
-      return TOKENS_PER_ITEM + counter.count(asString(value.role) ?? '') + countContent(value.content, counter);
+      return TOKENS_PER_ITEM + counter.count(asString(value.role) ?? '') + countContent(value.content, counter, model);
     case 'function_call':
-      return TOKENS_PER_ITEM + counter.count(asString(value.name) ?? '') + counter.count(asString(value.arguments) ?? '');
+      return TOKENS_PER_ITEM + TOKENS_PER_FUNCTION_CALL + counter.count(asString(value.name) ?? '') + counter.count(asString(value.arguments) ?? '');
     case 'function_call_output':
-      return TOKENS_PER_ITEM + countContent(value.output, counter);
+      return TOKENS_PER_ITEM + countContent(value.output, counter, model);
     case 'reasoning':
-      return asArray(value.summary).reduce<number>((sum, part) => sum + counter.count(asString(asDict(part)?.text) ?? ''), 0);
+      // Earlier reasoning is not part of the prompt the model reads (the recordings show
+      // summaries sent back cost nothing).
+      return 0;
     case 'item_reference':
       // Points at stored context we cannot see.
       return 0;
@@ -48,7 +61,7 @@ function countItem(value: unknown, counter: TokenCounter): number {
   }
 }
 
-function countContent(content: unknown, counter: TokenCounter): number {
+function countContent(content: unknown, counter: TokenCounter, model: string | undefined): number {
   if (typeof content === 'string') return counter.count(content);
   let tokens = 0;
   for (const part of asArray(content)) {
@@ -56,21 +69,23 @@ function countContent(content: unknown, counter: TokenCounter): number {
     if (!p) continue;
     if (typeof p.text === 'string') tokens += counter.count(p.text);
     else if (typeof p.refusal === 'string') tokens += counter.count(p.refusal);
-    else if (p.type === 'input_image') tokens += p.detail === 'low' ? IMAGE_BASE : IMAGE_BASE + IMAGE_TILE * 4;
+    else if (p.type === 'input_image') tokens += imageTokens(model, asString(p.image_url), asString(p.detail));
+    else if (p.type === 'input_file' || p.type === 'input_audio') return Number.NaN;
   }
   return tokens;
 }
 
-function countTools(tools: readonly unknown[], counter: TokenCounter): number {
+function countTools(tools: readonly unknown[], counter: TokenCounter, model: string | undefined): number {
   let tokens = 0;
-  let functions = 0;
+  const functions: Dict[] = [];
   for (const value of tools) {
     const tool = asDict(value);
     if (!tool) continue;
-    if (tool.type === 'function') {
-      functions++;
-      tokens += countFunctionDefinition(tool, counter);
-    } else tokens += counter.count(JSON.stringify(tool) ?? '');
+    if (tool.type === 'function') functions.push(tool);
+    // Web search adds what it found to the input (hundreds to tens of thousands of tokens
+    // on the recordings), which the request does not show: not estimable.
+    else if (asString(tool.type)?.startsWith('web_search')) return Number.NaN;
+    else tokens += counter.count(JSON.stringify(tool) ?? '');
   }
-  return functions > 0 ? tokens + FUNCTION_END : tokens;
+  return tokens + countFunctions(functions, counter, model);
 }

@@ -6,9 +6,10 @@
  * Usage arrives only in the terminal event (`response.completed`, `.incomplete`,
  * `.failed`). A stream that ends before it — broken, aborted, dropped, or cancelled with
  * `responses.cancel()` — is estimated: input from the request, output from the deltas
- * received (output text, refusals, function-call arguments, reasoning summaries). Hidden
- * reasoning tokens are never streamed, so the estimate cannot contain them: it counts
- * what was streamed, and is marked estimated like every estimate.
+ * received (output text, refusals, function-call arguments, reasoning summaries) plus the
+ * framing the provider counts around them (output-overhead.ts). Hidden reasoning tokens
+ * are never streamed: usage.ts estimates them from what the model family reported on
+ * earlier requests (calibration.ts). Every such figure is marked estimated.
  */
 import * as sc from '../../semconv.js';
 import type { PlanCall, PlannedCall, ResponseReader } from '../../core/adapter.js';
@@ -18,6 +19,7 @@ import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { countResponsesInput } from './count-responses-input.js';
 import { openaiEncoding } from './encoding.js';
+import { responsesOutputOverhead } from './output-overhead.js';
 import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
@@ -47,6 +49,7 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
+  const reader = new ResponsesReader(stream, body.background === true, undefined);
   const call: PlannedCall = {
     description: {
       provider: openaiProviderName(resource),
@@ -58,11 +61,12 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
     body,
     rewrite: responsesRewrite,
     content: responsesContent(body),
-    reader: new ResponsesReader(stream, body.background === true, undefined),
+    reader,
     estimator: {
       encoding: openaiEncoding(model),
       estimateInput: (counter) => countResponsesInput(body, counter),
       outputFactor: 1,
+      outputOverhead: () => responsesOutputOverhead(model, reader.functionCallIds.size),
     },
   };
   // Only background responses can be read again (resumed), so only they need the ledger.
@@ -110,6 +114,8 @@ export const planResponsesCancel: PlanCall = (responseId) => {
 
 class ResponsesReader implements ResponseReader {
   private tracked = false;
+  /** Function calls received (their item ids), for the framing tokens they cost. */
+  readonly functionCallIds = new Set<string>();
 
   constructor(
     private readonly stream: boolean,
@@ -124,7 +130,11 @@ class ResponsesReader implements ResponseReader {
     const type = asString(chunk.type);
     if (type === undefined) return true;
     if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
-    else if (type === 'response.output_item.added') readAddedItem(asDict(chunk.item), record);
+    else if (type === 'response.output_item.added') {
+      const item = asDict(chunk.item);
+      readAddedItem(item, record);
+      this.noteFunctionCall(item);
+    }
     else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), record);
     else if (TERMINAL_EVENTS.has(type)) {
       const response = asDict(chunk.response);
@@ -151,9 +161,17 @@ class ResponsesReader implements ResponseReader {
   readResponse(body: unknown, record: RequestRecord): void {
     if (!isDict(body)) return;
     this.readSnapshot(body, record);
-    for (const item of asArray(body.output)) readOutputItem(asDict(item), record);
+    for (const item of asArray(body.output)) {
+      readOutputItem(asDict(item), record);
+      this.noteFunctionCall(asDict(item));
+    }
     if (isFinalStatus(body.status)) readFinal(body, record);
     record.sawTerminal = true;
+  }
+
+  private noteFunctionCall(item: Dict | undefined): void {
+    const id = asString(item?.id) ?? asString(item?.call_id);
+    if ((item?.type === 'function_call' || item?.type === 'custom_tool_call') && id) this.functionCallIds.add(id);
   }
 
   private readSnapshot(response: Dict | undefined, record: RequestRecord): void {

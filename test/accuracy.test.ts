@@ -1,0 +1,120 @@
+/**
+ * The accuracy pipeline (`npm run accuracy`) on the recorded fixtures in test/fixtures,
+ * through the sources instead of the built package: the real SDKs, the emulator and the
+ * instrumentation. With the provider's usage kept every value must be the provider's own;
+ * with it stripped the estimates must be marked as such and within sane bounds (the
+ * command itself measures how close they are on the full recordings; see docs/accuracy.md).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { LLMCostInstrumentation } from '../src/index.js';
+import { scriptHeaders, startEmulator } from '../src/emulator/index.js';
+import { buildReport, errorStats, type AccuracyReport } from '../scripts/accuracy-report.js';
+import { readRecordings, trueUsage, type AccuracyRecording } from '../scripts/accuracy-records.js';
+import { runPipeline, type PipelineModules, type PipelineResults } from '../scripts/accuracy-run.js';
+
+let recordings: AccuracyRecording[];
+let results: PipelineResults;
+let report: AccuracyReport;
+
+before(async () => {
+  recordings = readRecordings(join(__dirname, 'fixtures', 'recordings.jsonl'));
+  const modules: PipelineModules = {
+    LLMCostInstrumentation: LLMCostInstrumentation as unknown as PipelineModules['LLMCostInstrumentation'],
+    startEmulator,
+    scriptHeaders,
+  };
+  results = await runPipeline(recordings, modules, { concurrency: 4 });
+  report = buildReport('recordings.jsonl', recordings, results);
+});
+
+describe('accuracy pipeline on the recorded fixtures', () => {
+  it('reads every fixture and replays each one in every pass', () => {
+    assert.equal(recordings.length, 14);
+    assert.equal(report.replayed, 14);
+    assert.deepEqual(report.replayErrors, { reported: 0, stripped: 0, examples: [] });
+    assert.ok(results.cut.length > 0, 'some streams are long enough to cut');
+    assert.equal(results.unterminated.length, recordings.filter((r) => r.stream).length);
+  });
+
+  it('with the usage kept, every value is the provider’s, exactly', () => {
+    assert.ok(report.reportedExact.compared >= 14 * 4);
+    assert.deepEqual(report.reportedExact.mismatches, []);
+    assert.equal(report.reportedExact.exact, report.reportedExact.compared);
+  });
+
+  it('with the usage stripped, input and output are estimates within sane bounds', () => {
+    recordings.forEach((recording, i) => {
+      const cost = results.stripped[i]?.cost;
+      assert.ok(cost, `${recording.response_id}: no cost record`);
+      const truth = trueUsage(recording);
+      assert.equal(cost.usage.output.source, 'estimated', recording.response_id);
+      assert.equal(cost.usage.input.source, 'estimated', recording.response_id);
+      const output = cost.usage.output.value;
+      // Reasoning models hide most of their output; the estimate then rests on what the
+      // process learned, so only its sign is checked here.
+      // Tool calls carry framing tokens the received arguments do not show: a wider bound.
+      const reasoning = (recording.usage_summary.reasoning ?? 0) > 0;
+      const lowest = recording.output_types?.some((t) => /tool|function/.test(t)) ? 0.25 : 0.5;
+      if (!reasoning) {
+        // A few tokens of slack: a 5-token reply is 2 tokens of text plus framing.
+        assert.ok(output >= truth.output! * lowest - 4 && output <= truth.output! * 2 + 4, `${recording.response_id}: output ${output} vs ${truth.output}`);
+      }
+      else assert.ok(output > 0);
+      const input = cost.usage.input.value;
+      assert.ok(input >= truth.input! * 0.15 && input <= truth.input! * 3, `${recording.response_id}: input ${input} vs ${truth.input}`);
+      assert.notEqual(cost.cost.source, 'reported');
+    });
+  });
+
+  it('streams cut short are estimated from the text received, never reported', () => {
+    for (const { index, cutAfter, result } of results.cut) {
+      const recording = recordings[index]!;
+      assert.ok(cutAfter >= 2);
+      assert.ok(result.cost, `${recording.response_id}: no cost record`);
+      assert.equal(result.cost.usage.output.source, 'estimated');
+      assert.ok(result.cost.usage.output.value > 0);
+      assert.ok(result.cost.usage.output.value < recording.usage_summary.output * 1.5, recording.response_id);
+      assert.notEqual(result.cost.outcome, 'completed');
+    }
+    for (const row of report.cut) assert.ok(row.count > 0 && Number.isFinite(row.baselineMedian));
+  });
+
+  it('an Anthropic stream without its terminal events keeps message_start’s input and cache', () => {
+    for (const { index, result } of results.unterminated) {
+      const recording = recordings[index]!;
+      if (recording.provider !== 'anthropic') continue;
+      assert.ok(result.cost);
+      assert.equal(result.cost.usage.input.source, 'reported');
+      assert.equal(result.cost.usage.input.value, trueUsage(recording).input);
+      assert.equal(result.cost.usage.output.source, 'estimated');
+    }
+  });
+
+  it('the report has a row per provider, API and token type, and checks every target', () => {
+    const categories = report.estimates.map((r) => r.category);
+    for (const expected of ['openai chat.completions output', 'openai responses input', 'anthropic messages output']) {
+      assert.ok(categories.includes(expected), expected);
+    }
+    assert.ok(report.cost.some((r) => r.category === 'all' && r.count === 14));
+    assert.ok(report.targets.length >= 8);
+  });
+});
+
+describe('error statistics', () => {
+  it('median, p90 and bias of absolute percentage errors; no estimate counted apart', () => {
+    const stats = errorStats('x', [
+      { estimate: 110, truth: 100 },
+      { estimate: 90, truth: 100 },
+      { estimate: 100, truth: 100 },
+      { estimate: undefined, truth: 5 },
+      { estimate: 3, truth: 0 },
+    ]);
+    assert.equal(stats.count, 3);
+    assert.equal(stats.median, 10);
+    assert.ok(Math.abs(stats.p90 - 10) < 1e-9);
+    assert.equal(stats.bias, 0);
+    assert.equal(stats.missing, 1);
+  });
+});
