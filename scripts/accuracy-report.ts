@@ -38,6 +38,8 @@ export interface CutStats extends ErrorStats {
 export interface TargetCheck {
   target: string;
   row: string;
+  /** Records in the row. */
+  count: number;
   median?: number;
   p90?: number;
   bias?: number;
@@ -60,6 +62,11 @@ export interface AccuracyReport {
   /** Calibration factors written on the stripped replays' records (when the package writes them). */
   calibration: { count: number; min: number; max: number };
   targets: TargetCheck[];
+  /**
+   * The same targets per source repository (`source_repo`; records without one are
+   * `(unknown)`): whether the fitted constants hold beyond the repositories that dominate a file.
+   */
+  targetsBySource: { source: string; records: number; targets: TargetCheck[] }[];
   /** One row per replayed record (usage stripped vs reported), for looking into a category. */
   details: RecordDetail[];
 }
@@ -129,10 +136,16 @@ export function buildReport(file: string, recordings: readonly AccuracyRecording
   const calibration = { count: 0, min: Number.NaN, max: Number.NaN };
   const samples = new Map<string, Sample[]>();
   const costSamples = new Map<string, Sample[]>();
-  const add = (map: Map<string, Sample[]>, key: string, sample: Sample): void => {
+  const bySource = new Map<string, { records: number; samples: Map<string, Sample[]>; cost: Map<string, Sample[]> }>();
+  let source = { records: 0, samples: new Map<string, Sample[]>(), cost: new Map<string, Sample[]>() };
+  const push = (map: Map<string, Sample[]>, key: string, sample: Sample): void => {
     const list = map.get(key) ?? [];
     list.push(sample);
     map.set(key, list);
+  };
+  const add = (map: Map<string, Sample[]>, key: string, sample: Sample): void => {
+    push(map, key, sample);
+    push(map === costSamples ? source.cost : source.samples, key, sample);
   };
   let replayed = 0;
   const details: RecordDetail[] = [];
@@ -142,6 +155,10 @@ export function buildReport(file: string, recordings: readonly AccuracyRecording
     const stripped = results.stripped[i];
     if (reported?.error === 'API not replayed') return;
     replayed++;
+    const repo = typeof recording.source_repo === 'string' ? recording.source_repo : '(unknown)';
+    source = bySource.get(repo) ?? { records: 0, samples: new Map(), cost: new Map() };
+    bySource.set(repo, source);
+    source.records++;
     const group = `${recording.provider} ${recording.api}`;
     for (const [mode, result] of [['reported', reported], ['stripped', stripped]] as const) {
       if (!result?.cost) {
@@ -218,6 +235,11 @@ export function buildReport(file: string, recordings: readonly AccuracyRecording
     ...(results.calibrated ? { calibrated: calibratedStats(recordings, results, results.calibrated) } : {}),
     calibration,
     targets: checkTargets(estimates, cost),
+    targetsBySource: [...bySource.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, group]) => {
+        return { source: name, records: group.records, targets: checkTargets(sorted(group.samples), sorted(group.cost)) };
+      }),
     details,
   };
 }
@@ -239,12 +261,12 @@ const TARGETS: readonly { target: string; row: string; cost?: boolean; median?: 
 function checkTargets(estimates: readonly ErrorStats[], cost: readonly ErrorStats[]): TargetCheck[] {
   return TARGETS.map((t) => {
     const row = (t.cost ? cost : estimates).find((r) => r.category === t.row);
-    if (!row || row.count === 0) return { target: t.target, row: t.row, met: false };
+    if (!row || row.count === 0) return { target: t.target, row: t.row, count: 0, met: false };
     const met =
       (t.median === undefined || row.median <= t.median + 1e-9) &&
       (t.p90 === undefined || row.p90 <= t.p90 + 1e-9) &&
       (t.bias === undefined || Math.abs(row.bias) <= t.bias);
-    return { target: t.target, row: t.row, median: row.median, p90: row.p90, bias: row.bias, met };
+    return { target: t.target, row: t.row, count: row.count, median: row.median, p90: row.p90, bias: row.bias, met };
   });
 }
 

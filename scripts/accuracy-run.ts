@@ -71,11 +71,26 @@ export async function runPipeline(
   options: PipelineOptions,
 ): Promise<PipelineResults> {
   const seen = new Map<string, CostRecord>();
+  const waiting = new Map<string, () => void>();
   const instrumentation = new modules.LLMCostInstrumentation({
     onCost: (cost) => {
-      if (cost.responseId) seen.set(cost.responseId, cost);
+      if (!cost.responseId) return;
+      seen.set(cost.responseId, cost);
+      waiting.get(cost.responseId)?.();
     },
   });
+  /** Resolves once this pass has written the cost of `responseId` (or after 10 s, if it never does). */
+  const settled = (responseId: string): Promise<void> =>
+    seen.has(responseId)
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const timer = setTimeout(resolve, 10_000);
+          waiting.set(responseId, () => {
+            clearTimeout(timer);
+            waiting.delete(responseId);
+            resolve();
+          });
+        });
   const sdk = new NodeSDK({
     spanProcessors: [new tracing.SimpleSpanProcessor(new DiscardingExporter())],
     instrumentations: [instrumentation as never],
@@ -94,14 +109,24 @@ export async function runPipeline(
       return openai.chat.completions.create.bind(openai.chat.completions) as Create;
     };
     recordings.forEach((recording, i) => emulator.addRecording(`r${i}`, recording));
+    // A record that continues an earlier one of the file (`previous_response_id`) is sent only
+    // once that one's cost is written, as an application sends a follow-up after the answer.
+    const indexOf = new Map(recordings.map((recording, i) => [recording.response_id, i]));
+    const predecessor = (i: number): string | undefined => {
+      const id = recordings[i]!.request.previous_response_id;
+      return typeof id === 'string' && (indexOf.get(id) ?? i) < i ? id : undefined;
+    };
     const usable = recordings.map((_, i) => i).filter((i) => REPLAYED_APIS.has(recordings[i]!.api));
 
     let done = 0;
     const runPass = async (indexes: readonly number[], script: (i: number) => object): Promise<Map<number, ReplayResult>> => {
       seen.clear();
       const errors = new Map<number, string>();
+      const inPass = new Set(indexes.map((i) => recordings[i]!.response_id));
       await pool(indexes, options.concurrency, async (i) => {
         const recording = recordings[i]!;
+        const previous = predecessor(i);
+        if (previous !== undefined && inPass.has(previous)) await settled(previous);
         try {
           await send(createFor(recording), recording, modules.scriptHeaders({ replay: `r${i}`, ...script(i) }));
         } catch (error) {

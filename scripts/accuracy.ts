@@ -75,12 +75,27 @@ export function formatReport(report: AccuracyReport): string {
     calibration.count > 0
       ? `\ncalibration factors on the stripped replays: ${calibration.count} records, ${fmt(calibration.min, 3)} .. ${fmt(calibration.max, 3)}`
       : '',
+    formatBySource(report),
     '\ntargets (issue #7, usage stripped)',
     ...report.targets.map(
       (t) => `  ${t.met ? 'met ' : 'MISS'}  ${t.target}  [median ${fmt(t.median)}%, p90 ${fmt(t.p90)}%, bias ${fmt(t.bias)}%]`,
     ),
   ];
   return parts.filter((p) => p !== '').join('\n');
+}
+
+/** Each target's row per source repository, where it has at least 10 records: does the fit carry over? */
+function formatBySource(report: AccuracyReport): string {
+  const lines = ['\ntargets by source repository (rows with at least 10 records; median% / p90% / bias%)'];
+  for (const { source, records, targets } of report.targetsBySource) {
+    const shown = targets.filter((t) => t.count >= 10);
+    if (shown.length === 0) continue;
+    lines.push(`  ${source} (${records} records)`);
+    for (const t of shown) {
+      lines.push(`    ${t.met ? 'met ' : 'MISS'}  ${t.target.padEnd(66)} n ${String(t.count).padStart(4)}  ${fmt(t.median)} / ${fmt(t.p90)} / ${fmt(t.bias)}`);
+    }
+  }
+  return lines.length > 1 ? lines.join('\n') : '';
 }
 
 /** The SDKs warn about deprecated models once per request: hundreds of lines that say nothing about accuracy. */

@@ -100,6 +100,15 @@ describe('accuracy pipeline on the recorded fixtures', () => {
     assert.ok(report.cost.some((r) => r.category === 'all' && r.count === 14));
     assert.ok(report.targets.length >= 8);
   });
+
+  it('checks the same targets per source repository, the records split among them', () => {
+    const sources = report.targetsBySource.map((s) => s.source);
+    assert.deepEqual(sources, [...new Set(recordings.map((r) => String(r.source_repo)))].sort());
+    assert.equal(report.targetsBySource.reduce((sum, s) => sum + s.records, 0), 14);
+    for (const source of report.targetsBySource) assert.equal(source.targets.length, report.targets.length);
+    const all = report.targetsBySource.flatMap((s) => s.targets.filter((t) => t.row === 'all'));
+    assert.equal(all.reduce((sum, t) => sum + t.count, 0), 14);
+  });
 });
 
 describe('error statistics', () => {

@@ -200,6 +200,22 @@ describe('openai chat.completions.create, streaming', () => {
     assertCost(onlySpan(await otel.settle()), { outcome: 'truncated', input: 'estimated', output: 'estimated' });
   });
 
+  it('a call of the function tool_choice forces: its name and framing are the API\'s, not in the estimate', async () => {
+    const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon' } };
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const estimate = async (forced: boolean) => {
+      const tool_choice = forced ? { tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } } : {};
+      const stream = await client.chat.completions.create({ model, messages, tools, ...tool_choice, stream: true }, script({ toolCall, omitTerminal: true }));
+      for await (const _chunk of stream);
+      const span = onlySpan(await otel.settle());
+      otel.reset();
+      assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+      return attr(span, 'gen_ai.usage.output_tokens') as number;
+    };
+    // "get_weather" is 2 o200k tokens; a chosen call's framing is 7.
+    assert.equal((await estimate(false)) - (await estimate(true)), 2 + 7);
+  });
+
   it('abandoned: a stream that is never iterated ends after the idle timeout', async () => {
     const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 5 }));
     assert.equal(otel.spans().length, 0);

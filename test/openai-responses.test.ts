@@ -117,6 +117,23 @@ describe('responses.create, streaming', () => {
     assert.ok(estimated > 1 && estimated < reported, `estimate ${estimated} of ${reported}`);
   });
 
+  it('a call of the function tool_choice forces: its name and framing are the API\'s, not in the estimate', async () => {
+    const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon' } };
+    const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Weather.', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const estimate = async (tool_choice?: { type: 'function'; name: string }) => {
+      const stream = await client.responses.create({ model, input, tools, ...(tool_choice ? { tool_choice } : {}), stream: true }, script({ toolCall, omitTerminal: true }));
+      for await (const _event of stream);
+      const span = onlySpan(await otel.settle());
+      otel.reset();
+      assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+      return num(span, 'gen_ai.usage.output_tokens');
+    };
+    const chosen = await estimate();
+    const forced = await estimate({ type: 'function', name: 'get_weather' });
+    // "get_weather" is 2 o200k tokens; a chosen call's framing is 7.
+    assert.equal(chosen - forced, 2 + 7);
+  });
+
   it('incomplete: response.incomplete carries usage; outcome completed, finish reason from the API', async () => {
     const stream = await client.responses.create({ model, input, max_output_tokens: 16, stream: true }, script({ outputTokens: 100 }));
     for await (const _event of stream);
@@ -386,6 +403,36 @@ describe('helpers and non-streaming', () => {
     await assert.rejects(client.responses.cancel(created.id));
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(otel.spans().length, 0);
+  });
+});
+
+describe('continuations (previous_response_id)', () => {
+  it('a cut continuation is estimated with the context it continues, as this process accounted it', async () => {
+    const first = await client.responses.create({ model, input, instructions }, script({ outputTokens: 40 }));
+    const firstSpan = onlySpan(await otel.settle());
+    const context = num(firstSpan, 'gen_ai.usage.input_tokens') + num(firstSpan, 'gen_ai.usage.output_tokens');
+    otel.reset();
+
+    const follow = 'And in autumn?';
+    const cut = async (previous: string) => {
+      const stream = await client.responses.create(
+        { model, input: follow, instructions, previous_response_id: previous, stream: true },
+        script({ outputTokens: 80, dropAfterChunks: 5 }),
+      );
+      await assert.rejects(async () => {
+        for await (const _event of stream);
+      });
+      const span = onlySpan(await otel.settle());
+      otel.reset();
+      assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), 'estimated');
+      return num(span, 'gen_ai.usage.input_tokens');
+    };
+    const continued = await cut(first.id);
+    // The context plus the new message (3 + "user" + its text); instructions are not added twice.
+    assert.ok(continued > context && continued <= context + 12, `continuation ${continued} vs context ${context}`);
+    // A response this process never saw: only what the request carries (a lower bound).
+    const unknown = await cut('resp_never_seen_here');
+    assert.ok(unknown < context, `unknown predecessor ${unknown}`);
   });
 });
 

@@ -11,6 +11,7 @@ import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseReader } from '../../core/adapter.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { TopLevelKeyCounter } from '../../core/json-keys.js';
 import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { CLAUDE_OUTPUT_FACTOR, claudeOutputOverhead, countMessagesInput, toolChoiceType } from './count-input.js';
 import { messagesContent } from './messages-content.js';
@@ -48,14 +49,17 @@ export const planMessage: PlanCall = (body, resource) => {
       encoding: 'o200k_base',
       estimateInput: (counter) => countMessagesInput(body, counter),
       outputFactor: CLAUDE_OUTPUT_FACTOR,
-      outputOverhead: () => claudeOutputOverhead(reader.toolUses, toolChoiceType(body)),
+      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), toolChoiceType(body)),
     },
   };
 };
 
 class MessageReader implements ResponseReader {
-  /** Tool-use blocks received, for the framing tokens each one costs. */
+  /** Tool-use blocks received and their parameters, for the framing tokens they cost. */
   toolUses = 0;
+  private parametersSent = 0;
+  /** The streamed tool call being received: its input arrives as JSON pieces. */
+  private streamedInput: TopLevelKeyCounter | undefined;
   private input: number | undefined;
   private cacheRead = 0;
   private cacheCreation = 0;
@@ -63,9 +67,12 @@ class MessageReader implements ResponseReader {
   readChunk(event: unknown, record: RequestRecord): boolean {
     if (!isDict(event)) return true;
     switch (event.type) {
-      case 'content_block_delta':
-        readDelta(asDict(event.delta), record);
+      case 'content_block_delta': {
+        const delta = asDict(event.delta);
+        readDelta(delta, record);
+        if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') this.streamedInput?.feed(delta.partial_json);
         break;
+      }
       case 'content_block_start':
         this.readBlock(asDict(event.content_block), record);
         break;
@@ -96,8 +103,18 @@ class MessageReader implements ResponseReader {
   }
 
   private readBlock(block: Dict | undefined, record: RequestRecord): void {
-    if (block?.type === 'tool_use' || block?.type === 'server_tool_use') this.toolUses++;
+    if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
+      this.toolUses++;
+      if (this.streamedInput) this.parametersSent += this.streamedInput.keys;
+      this.streamedInput = new TopLevelKeyCounter();
+      const input = asDict(block.input);
+      if (input) this.parametersSent += Object.keys(input).length;
+    }
     readBlock(block, record);
+  }
+
+  toolParameters(): number {
+    return this.parametersSent + (this.streamedInput?.keys ?? 0);
   }
 
   readResponse(body: unknown, record: RequestRecord): void {

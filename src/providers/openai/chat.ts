@@ -11,7 +11,7 @@ import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../co
 import { chatContent } from './chat-content.js';
 import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
-import { chatOutputOverhead } from './output-overhead.js';
+import { chatOutputOverhead, requestShape, type AnswerShape } from './output-overhead.js';
 import { openaiProviderName } from './provider-name.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
@@ -31,7 +31,8 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
   const model = asString(body.model);
   const usageRequest = requestStreamUsage(body, options, resource);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
-  const reader = new ChatReader(usageRequest.injected);
+  const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
+  const shape = requestShape(body.tools ?? body.functions, asDict(body.response_format));
   return {
     description: {
       provider: openaiProviderName(resource),
@@ -53,16 +54,35 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
       encoding: openaiEncoding(model),
       estimateInput: (counter) => countChatInput(body, counter),
       outputFactor: 1,
-      outputOverhead: () => chatOutputOverhead(model, reader.toolCallIds.size),
+      outputOverhead: () => chatOutputOverhead(model, shape, reader.answerShape()),
     },
   };
 };
 
 class ChatReader implements ResponseReader {
-  /** Tool calls received (their ids), for the framing tokens they cost. */
-  readonly toolCallIds = new Set<string>();
+  /** Tool calls received (their ids), and those of the function the request forced. */
+  private readonly toolCallIds = new Set<string>();
+  private readonly forcedCallIds = new Set<string>();
+  /** Choices (by index) that carried text, a refusal, a legacy `function_call`. */
+  private readonly textChoices = new Set<number>();
+  private readonly refusalChoices = new Set<number>();
+  private readonly functionCallChoices = new Set<number>();
 
-  constructor(private readonly usageInjected: boolean) {}
+  constructor(
+    private readonly usageInjected: boolean,
+    /** The function `tool_choice` (or legacy `function_call`) forces: the API writes its name itself. */
+    private readonly forcedFunction: string | undefined,
+  ) {}
+
+  answerShape(): AnswerShape {
+    return {
+      toolCalls: this.toolCallIds.size - this.forcedCallIds.size,
+      forcedCalls: this.forcedCallIds.size,
+      legacyFunctionCalls: this.functionCallChoices.size,
+      textMessages: this.textChoices.size,
+      refusals: this.refusalChoices.size,
+    };
+  }
 
   readChunk(chunk: unknown, record: RequestRecord): boolean {
     if (!isDict(chunk)) return true;
@@ -74,7 +94,7 @@ class ChatReader implements ResponseReader {
     for (const choice of choices) {
       if (!isDict(choice)) continue;
       const delta = asDict(choice.delta);
-      if (delta) readMessage(delta, record, this.toolCallIds);
+      if (delta) this.readMessage(delta, choice.index, record);
       if (choice.finish_reason) {
         record.addFinishReason(choice.finish_reason);
         record.sawTerminal = true;
@@ -93,34 +113,51 @@ class ChatReader implements ResponseReader {
       if (!isDict(choice)) continue;
       record.addFinishReason(choice.finish_reason);
       const message = asDict(choice.message);
-      if (message) readMessage(message, record, this.toolCallIds);
+      if (message) this.readMessage(message, choice.index, record);
     }
     record.sawTerminal = true;
   }
-}
 
-/** The text a message or delta carries: content, refusal and tool-call arguments. */
-function readMessage(message: Dict, record: RequestRecord, toolCallIds: Set<string>): void {
-  if (typeof message.content === 'string') record.addOutput(message.content);
-  if (typeof message.refusal === 'string') record.addOutput(message.refusal);
-  // The older `functions` API answers with one `function_call` instead of `tool_calls`.
-  const functionCall = asDict(message.function_call);
-  if (functionCall) {
-    record.addOutput(functionCall.name);
-    record.addOutput(functionCall.arguments);
-  }
-  const toolCalls = message.tool_calls;
-  if (Array.isArray(toolCalls)) {
+  /** The text a message or delta carries (content, refusal, calls' names and arguments), and its shape. */
+  private readMessage(message: Dict, index: unknown, record: RequestRecord): void {
+    const choice = asNumber(index) ?? 0;
+    if (typeof message.content === 'string') {
+      record.addOutput(message.content);
+      if (message.content !== '') this.textChoices.add(choice);
+    }
+    if (typeof message.refusal === 'string') {
+      record.addOutput(message.refusal);
+      if (message.refusal !== '') this.refusalChoices.add(choice);
+    }
+    // The older `functions` API answers with one `function_call` instead of `tool_calls`.
+    const functionCall = asDict(message.function_call);
+    if (functionCall) {
+      if (functionCall.name !== this.forcedFunction) {
+        record.addOutput(functionCall.name);
+        if (functionCall.name !== undefined) this.functionCallChoices.add(choice);
+      }
+      record.addOutput(functionCall.arguments);
+    }
+    const toolCalls = message.tool_calls;
+    if (!Array.isArray(toolCalls)) return;
     for (const call of toolCalls) {
-      // A streamed call carries its id in its first delta only.
-      const id = asString(asDict(call)?.id);
-      if (id) toolCallIds.add(id);
       const fn = asDict(asDict(call)?.function);
+      // A streamed call carries its id and name in its first delta only.
+      const id = asString(asDict(call)?.id);
+      if (id) {
+        this.toolCallIds.add(id);
+        if (fn?.name !== undefined && fn.name === this.forcedFunction) this.forcedCallIds.add(id);
+      }
       if (!fn) continue;
-      record.addOutput(fn.name);
+      if (id === undefined || !this.forcedCallIds.has(id)) record.addOutput(fn.name);
       record.addOutput(fn.arguments);
     }
   }
+}
+
+/** The function a request forces: chat `tool_choice: {type: 'function', function: {name}}` or legacy `function_call: {name}`. */
+function forcedChatFunction(body: Dict): string | undefined {
+  return asString(asDict(asDict(body.tool_choice)?.function)?.name) ?? asString(asDict(body.function_call)?.name);
 }
 
 export function chatUsage(usage: Dict): ReportedUsage {

@@ -10,13 +10,17 @@
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
 import { imageTokens } from './count-image.js';
-import { countFunctions, countSchemaFormat, isReasoningFormat } from './count-tools.js';
+import { countFunctions, countSchemaFormat, countToolChoice, isReasoningFormat } from './count-tools.js';
 
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING = 3;
-/** Each earlier tool call in the conversation: its recipient and call framing (fitted, dev recordings). */
+/**
+ * Earlier tool calls in the conversation cost what they cost as output (output-overhead.ts):
+ * 7 for a single call, 7 each plus 14 for parallel calls in one message (dev recordings).
+ */
 const TOKENS_PER_TOOL_CALL = 7;
+const PARALLEL_CALLS_WRAPPER = 14;
 
 export function countChatInput(body: Dict, counter: TokenCounter): number {
   const model = asString(body.model);
@@ -35,8 +39,9 @@ export function countChatInput(body: Dict, counter: TokenCounter): number {
       else if (key === 'role' || key === 'name') tokens += counter.count(asString(value) ?? '');
     }
   }
-  tokens += countChatTools(body, counter);
-  tokens += countSchemaFormat(body.response_format, counter);
+  const tools = countChatTools(body, counter);
+  tokens += tools + countToolChoice(body.tool_choice, 'chat');
+  tokens += countSchemaFormat(body.response_format, counter, tools > 0, 'chat');
   return tokens;
 }
 
@@ -70,10 +75,12 @@ function countContent(content: unknown, counter: TokenCounter, model: string | u
 
 function countToolCalls(value: unknown, counter: TokenCounter): number {
   let tokens = 0;
+  let calls = 0;
   for (const call of asArray(value)) {
     const fn = asDict(asDict(call)?.function);
     if (!fn) continue;
+    calls++;
     tokens += TOKENS_PER_TOOL_CALL + counter.count(asString(fn.name) ?? '') + counter.count(asString(fn.arguments) ?? '');
   }
-  return tokens;
+  return calls > 1 ? tokens + PARALLEL_CALLS_WRAPPER : tokens;
 }

@@ -6,36 +6,58 @@
  * `text.format` schema as the model sees them (count-tools.ts), images by the published
  * rules (count-image.ts).
  *
- * What the request does not carry cannot be counted: the context of `previous_response_id`
- * or `conversation` (the estimate is then a lower bound), and the contents of files and
- * audio and what a web search tool fetches (the estimate is then NaN, recorded as unknown).
+ * A request that continues a response this process saw (`previous_response_id`) reads that
+ * response's whole context, which the request does not carry: its input and output, as
+ * this process accounted them, plus the new items (the tools and instructions sent again
+ * replace the earlier ones, so they are not added twice). A response this process did not
+ * see, or a `conversation`, is context we cannot count: the estimate is then a lower bound.
+ * The contents of files and audio and what a web search tool fetches cannot be counted
+ * either (the estimate is then NaN, recorded as unknown).
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
 import { imageTokens } from './count-image.js';
-import { countFunctions, countSchemaFormat, isReasoningFormat } from './count-tools.js';
+import { countFunctions, countSchemaFormat, countToolChoice, isReasoningFormat } from './count-tools.js';
 
 const TOKENS_PER_ITEM = 3;
 const REPLY_PRIMING = 3;
-/** A function call item's framing beyond its name and arguments (as for chat tool calls). */
-const TOKENS_PER_FUNCTION_CALL = 7;
+/** A function call item's framing beyond its name and arguments (least squares, dev recordings). */
+const TOKENS_PER_FUNCTION_CALL = 10;
+/**
+ * Responses renders function tools a little differently from chat: one token fewer for the
+ * block, 9 more for each function after the first (least squares, dev recordings).
+ */
+const RESPONSES_FUNCTIONS_ADJUSTMENT = -1;
+const TOKENS_PER_EXTRA_FUNCTION = 9;
 
-export function countResponsesInput(body: Dict, counter: TokenCounter): number {
+/** What this process accounted for an earlier response: the context a continuation reads. */
+export interface StoredContext {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export function countResponsesInput(body: Dict, counter: TokenCounter, previous?: StoredContext): number {
   const model = asString(body.model);
   const reasoningFormat = isReasoningFormat(model);
+  if (previous) return previous.inputTokens + previous.outputTokens + countItems(body.input, counter, model, reasoningFormat);
   // gpt-5 and o-series: one token fewer overall, two more per earlier assistant turn (dev recordings).
   let tokens = reasoningFormat ? REPLY_PRIMING - 1 : REPLY_PRIMING;
   const instructions = asString(body.instructions);
   if (instructions) tokens += TOKENS_PER_ITEM + counter.count('developer') + counter.count(instructions);
-  if (typeof body.input === 'string') tokens += TOKENS_PER_ITEM + counter.count('user') + counter.count(body.input);
-  else {
-    for (const item of asArray(body.input)) {
-      tokens += countItem(item, counter, model);
-      if (reasoningFormat && isDict(item) && item.role === 'assistant') tokens += 2;
-    }
-  }
+  tokens += countItems(body.input, counter, model, reasoningFormat);
   const textFormat = asDict(body.text)?.format;
-  return tokens + countTools(asArray(body.tools), counter, model) + countSchemaFormat(textFormat, counter);
+  const tools = countTools(asArray(body.tools), counter, model);
+  return tokens + tools + countToolChoice(body.tool_choice, 'responses') + countSchemaFormat(textFormat, counter, tools > 0, 'responses');
+}
+
+function countItems(input: unknown, counter: TokenCounter, model: string | undefined, reasoningFormat: boolean): number {
+  if (typeof input === 'string') return TOKENS_PER_ITEM + counter.count('user') + counter.count(input);
+  let tokens = 0;
+  for (const item of asArray(input)) {
+    tokens += countItem(item, counter, model);
+    if (reasoningFormat && isDict(item) && item.role === 'assistant') tokens += 2;
+  }
+  return tokens;
 }
 
 function countItem(value: unknown, counter: TokenCounter, model: string | undefined): number {
@@ -87,5 +109,7 @@ function countTools(tools: readonly unknown[], counter: TokenCounter, model: str
     else if (asString(tool.type)?.startsWith('web_search')) return Number.NaN;
     else tokens += counter.count(JSON.stringify(tool) ?? '');
   }
-  return tokens + countFunctions(functions, counter, model);
+  if (functions.length === 0) return tokens;
+  const adjustment = RESPONSES_FUNCTIONS_ADJUSTMENT + (functions.length - 1) * TOKENS_PER_EXTRA_FUNCTION;
+  return tokens + countFunctions(functions, counter, model) + adjustment;
 }

@@ -17,9 +17,9 @@ import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { countResponsesInput } from './count-responses-input.js';
+import { countResponsesInput, type StoredContext } from './count-responses-input.js';
 import { openaiEncoding } from './encoding.js';
-import { responsesOutputOverhead } from './output-overhead.js';
+import { requestShape, responsesOutputOverhead, type AnswerShape } from './output-overhead.js';
 import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
@@ -49,7 +49,8 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
-  const reader = new ResponsesReader(stream, body.background === true, undefined);
+  const reader = new ResponsesReader(stream, body.background === true, undefined, asString(asDict(body.tool_choice)?.name));
+  const shape = requestShape(body.tools, asDict(body.text)?.format);
   const call: PlannedCall = {
     description: {
       provider: openaiProviderName(resource),
@@ -64,14 +65,20 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
     reader,
     estimator: {
       encoding: openaiEncoding(model),
-      estimateInput: (counter) => countResponsesInput(body, counter),
+      estimateInput: (counter) => countResponsesInput(body, counter, storedContext(body.previous_response_id)),
       outputFactor: 1,
-      outputOverhead: () => responsesOutputOverhead(model, reader.functionCallIds.size),
+      outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape()),
     },
   };
-  // Only background responses can be read again (resumed), so only they need the ledger.
-  return body.background === true ? { ...call, chargeLedger: resumeLedger } : call;
+  // Every response goes in the ledger: a background one can be read again (resumed), and
+  // any stored one can be continued, whose input then includes what it was charged.
+  return { ...call, chargeLedger: resumeLedger };
 };
+
+/** The context a continuation reads, if this process saw the response it continues. */
+function storedContext(previousResponseId: unknown): StoredContext | undefined {
+  return typeof previousResponseId === 'string' ? resumeLedger.chargedFor(previousResponseId) : undefined;
+}
 
 /**
  * `retrieve(id, query, options)`: instrumented only when it streams (a resume). The
@@ -93,7 +100,7 @@ export const planResponsesRetrieve: PlanCall = (responseId, resource, _options, 
     },
     body: responseId,
     // Only background responses can be streamed again.
-    reader: new ResponsesReader(true, true, responseId),
+    reader: new ResponsesReader(true, true, responseId, undefined),
     estimator: {
       encoding: openaiEncoding(undefined),
       estimateInput: () => resumeLedger.chargedFor(responseId)?.inputTokens ?? 0,
@@ -114,8 +121,12 @@ export const planResponsesCancel: PlanCall = (responseId) => {
 
 class ResponsesReader implements ResponseReader {
   private tracked = false;
-  /** Function calls received (their item ids), for the framing tokens they cost. */
-  readonly functionCallIds = new Set<string>();
+  /** Function calls and messages received (their item ids), for the framing tokens they cost. */
+  private readonly functionCallIds = new Set<string>();
+  private readonly forcedCallIds = new Set<string>();
+  private readonly messageIds = new Set<string>();
+  private refusals = 0;
+  private truncated = false;
 
   constructor(
     private readonly stream: boolean,
@@ -123,6 +134,8 @@ class ResponsesReader implements ResponseReader {
     private background: boolean,
     /** Known before the first event when resuming (`retrieve(id)`). */
     private readonly knownId: string | undefined,
+    /** The function `tool_choice` forces: the API writes its name and framing itself. */
+    private readonly forcedFunction: string | undefined,
   ) {}
 
   readChunk(chunk: unknown, record: RequestRecord): boolean {
@@ -132,13 +145,14 @@ class ResponsesReader implements ResponseReader {
     if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
     else if (type === 'response.output_item.added') {
       const item = asDict(chunk.item);
-      readAddedItem(item, record);
-      this.noteFunctionCall(item);
+      if (!this.noteItem(item)) readAddedItem(item, record);
+    } else if (type === 'response.content_part.added') {
+      if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
     }
     else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), record);
     else if (TERMINAL_EVENTS.has(type)) {
       const response = asDict(chunk.response);
-      if (response) readFinal(response, record);
+      if (response) this.readFinal(response, record);
       record.sawTerminal = true;
     } else if (type === 'error') record.failure ??= streamError(chunk);
     if (this.background && !this.tracked) this.trackBackground(record);
@@ -161,17 +175,42 @@ class ResponsesReader implements ResponseReader {
   readResponse(body: unknown, record: RequestRecord): void {
     if (!isDict(body)) return;
     this.readSnapshot(body, record);
-    for (const item of asArray(body.output)) {
-      readOutputItem(asDict(item), record);
-      this.noteFunctionCall(asDict(item));
+    for (const value of asArray(body.output)) {
+      const item = asDict(value);
+      readOutputItem(item, record, this.noteItem(item));
+      if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
     }
-    if (isFinalStatus(body.status)) readFinal(body, record);
+    if (isFinalStatus(body.status)) this.readFinal(body, record);
     record.sawTerminal = true;
   }
 
-  private noteFunctionCall(item: Dict | undefined): void {
+  answerShape(): AnswerShape {
+    return {
+      toolCalls: this.functionCallIds.size - this.forcedCallIds.size,
+      forcedCalls: this.forcedCallIds.size,
+      textMessages: this.messageIds.size,
+      refusals: this.refusals,
+      truncated: this.truncated,
+    };
+  }
+
+  /** Counts a function call or message item; true for a call of the forced function (its name is not generated). */
+  private noteItem(item: Dict | undefined): boolean {
     const id = asString(item?.id) ?? asString(item?.call_id);
-    if ((item?.type === 'function_call' || item?.type === 'custom_tool_call') && id) this.functionCallIds.add(id);
+    if (id === undefined) return false;
+    if (item?.type === 'function_call' || item?.type === 'custom_tool_call') {
+      this.functionCallIds.add(id);
+      if (item.name === undefined || item.name !== this.forcedFunction) return false;
+      this.forcedCallIds.add(id);
+      return true;
+    }
+    if (item?.type === 'message') this.messageIds.add(id);
+    return false;
+  }
+
+  private readFinal(response: Dict, record: RequestRecord): void {
+    readFinal(response, record);
+    if (response.status === 'incomplete' && asDict(response.incomplete_details)?.reason === 'max_output_tokens') this.truncated = true;
   }
 
   private readSnapshot(response: Dict | undefined, record: RequestRecord): void {
@@ -217,7 +256,7 @@ function readAddedItem(item: Dict | undefined, record: RequestRecord): void {
 }
 
 /** Output text of one item of a non-streamed body (used only when usage is missing). */
-function readOutputItem(item: Dict | undefined, record: RequestRecord): void {
+function readOutputItem(item: Dict | undefined, record: RequestRecord, forced: boolean): void {
   if (!item) return;
   if (item.type === 'message') {
     for (const part of asArray(item.content)) {
@@ -226,7 +265,7 @@ function readOutputItem(item: Dict | undefined, record: RequestRecord): void {
       record.addOutput(p?.refusal);
     }
   } else if (item.type === 'function_call') {
-    record.addOutput(item.name);
+    if (!forced) record.addOutput(item.name);
     record.addOutput(item.arguments);
   } else if (item.type === 'reasoning') {
     for (const part of asArray(item.summary)) record.addOutput(asDict(part)?.text);

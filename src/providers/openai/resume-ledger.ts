@@ -8,7 +8,12 @@
  * shows its own totals. An early estimate that came out higher than the final report
  * cannot be taken back (counters only grow), so it stands.
  *
- * Memory is bounded: the least recently settled ids are forgotten first.
+ * The same figures are the context a continuation reads: a request with
+ * `previous_response_id` is estimated from what its predecessor was charged
+ * (count-responses-input.ts).
+ *
+ * Memory is bounded: the least recently settled ids are forgotten first (10,000 ids:
+ * 2.4 MB measured with 55-character ids).
  */
 import type { ChargeLedger } from '../../core/adapter.js';
 import type { Charge } from '../../core/model.js';
