@@ -174,6 +174,8 @@ describe('output framing', () => {
     assert.equal(chatOutputOverhead('gpt-5-mini', plain, text), 9);
     assert.equal(responsesOutputOverhead('gpt-4o', plain, text), 1);
     assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), 8);
+    // Parallel calls: 7 each and a wrapper, 14 in chat, 16 in Responses (plus its end token).
+    assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }), 1 + 14 + 16);
   });
 
   it('adds what a text answer beside tools, a refusal and a cut message change', () => {

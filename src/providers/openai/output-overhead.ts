@@ -3,7 +3,7 @@
  * recordings (docs/accuracy.md). Each constant is the residual that the recordings show
  * for one situation, identical across their models and repositories:
  *
- * - a tool call: its framing, 7 tokens; parallel calls 7 each plus 14 for the wrapper; a
+ * - a tool call: its framing, 7 tokens; parallel calls 7 each plus a wrapper (14, Responses 16); a
  *   legacy `function_call`, 4; a call of the function the request forces (`tool_choice`
  *   naming it), none, and not its name either: the API writes both itself;
  * - a Responses message: its end token (1), which a message cut at `max_output_tokens`
@@ -38,14 +38,16 @@ export interface AnswerShape {
 
 const TOKENS_PER_TOOL_CALL = 7;
 const TOKENS_PER_LEGACY_FUNCTION_CALL = 4;
-const PARALLEL_CALLS_WRAPPER = 14;
+/** Around parallel calls: chat 14 (18 of 27 two-call records exact), Responses 16 (16 of 17 within a token). */
+const PARALLEL_CALLS_WRAPPER = { chat: 14, responses: 16 } as const;
 const TEXT_BESIDE_TOOLS = 1;
 const SCHEMA_BESIDE_TOOLS = 4;
 const TOKENS_PER_REFUSAL = 1;
 
-function toolCallOverhead(calls: number): number {
+/** The framing of `calls` tool calls made together; earlier calls in a prompt cost the same (count-chat-input.ts). */
+export function toolCallFraming(calls: number, api: 'chat' | 'responses'): number {
   if (calls === 0) return 0;
-  return calls === 1 ? TOKENS_PER_TOOL_CALL : TOKENS_PER_TOOL_CALL * calls + PARALLEL_CALLS_WRAPPER;
+  return calls === 1 ? TOKENS_PER_TOOL_CALL : TOKENS_PER_TOOL_CALL * calls + PARALLEL_CALLS_WRAPPER[api];
 }
 
 /** The framing of text answers that is the same for both APIs. */
@@ -55,16 +57,16 @@ function textFraming(request: RequestShape, answer: AnswerShape): number {
 }
 
 export function chatOutputOverhead(model: string | undefined, request: RequestShape, answer: AnswerShape): number {
-  const calls = toolCallOverhead(answer.toolCalls) + TOKENS_PER_LEGACY_FUNCTION_CALL * (answer.legacyFunctionCalls ?? 0);
+  const calls = toolCallFraming(answer.toolCalls, 'chat') + TOKENS_PER_LEGACY_FUNCTION_CALL * (answer.legacyFunctionCalls ?? 0);
   if (isReasoningFormat(model)) return 9 + calls;
   return textFraming(request, answer) + calls;
 }
 
 export function responsesOutputOverhead(model: string | undefined, request: RequestShape, answer: AnswerShape): number {
-  if (isReasoningFormat(model)) return 6 + toolCallOverhead(answer.toolCalls);
+  if (isReasoningFormat(model)) return 6 + toolCallFraming(answer.toolCalls, 'responses');
   // One end token per message, at least one per response (a response of tool calls only ends too).
   const ends = Math.max(1, answer.textMessages) - (answer.truncated ? 1 : 0);
-  return ends + textFraming(request, answer) + toolCallOverhead(answer.toolCalls);
+  return ends + textFraming(request, answer) + toolCallFraming(answer.toolCalls, 'responses');
 }
 
 /** `tools` offered, and a `json_schema` format asked for (chat `response_format`, Responses `text.format`). */
