@@ -71,12 +71,14 @@ export async function runPipeline(
   options: PipelineOptions,
 ): Promise<PipelineResults> {
   const seen = new Map<string, CostRecord>();
-  const waiting = new Map<string, () => void>();
+  /** Follow-ups waiting for a response's cost (two may continue the same response). */
+  const waiting = new Map<string, (() => void)[]>();
   const instrumentation = new modules.LLMCostInstrumentation({
     onCost: (cost) => {
       if (!cost.responseId) return;
       seen.set(cost.responseId, cost);
-      waiting.get(cost.responseId)?.();
+      for (const resume of waiting.get(cost.responseId) ?? []) resume();
+      waiting.delete(cost.responseId);
     },
   });
   /** Resolves once this pass has written the cost of `responseId` (or after 10 s, if it never does). */
@@ -85,11 +87,12 @@ export async function runPipeline(
       ? Promise.resolve()
       : new Promise((resolve) => {
           const timer = setTimeout(resolve, 10_000);
-          waiting.set(responseId, () => {
+          const list = waiting.get(responseId) ?? [];
+          list.push(() => {
             clearTimeout(timer);
-            waiting.delete(responseId);
             resolve();
           });
+          waiting.set(responseId, list);
         });
   const sdk = new NodeSDK({
     spanProcessors: [new tracing.SimpleSpanProcessor(new DiscardingExporter())],

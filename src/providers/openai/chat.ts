@@ -32,7 +32,7 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
   const usageRequest = requestStreamUsage(body, options, resource);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
   const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
-  const shape = requestShape(body.tools ?? body.functions, asDict(body.response_format));
+  const shape = requestShape(body.tools ?? body.functions, body.response_format);
   return {
     description: {
       provider: openaiProviderName(resource),

@@ -8,11 +8,12 @@
  *   naming it), none, and not its name either: the API writes both itself;
  * - a Responses message: its end token (1), which a message cut at `max_output_tokens`
  *   never generated; Chat Completions does not bill it;
- * - a text answer when the request offers tools: 1 more (the model first declines to call
- *   one), and 4 more again when it must also follow a `json_schema` format;
- * - a refusal: 1 (its marker);
+ * - a text answer when the request offers tools: 1 more, and 4 more again when it must
+ *   also follow a `json_schema` format;
+ * - a refusal: 1;
  * - reasoning models: a constant on the visible answer (chat 9, Responses 6).
  */
+import { asArray, asDict } from '../../core/values.js';
 import { isReasoningFormat } from './count-tools.js';
 
 /** What the request asked for that changes the answer's framing. */
@@ -71,6 +72,5 @@ export function responsesOutputOverhead(model: string | undefined, request: Requ
 
 /** `tools` offered, and a `json_schema` format asked for (chat `response_format`, Responses `text.format`). */
 export function requestShape(tools: unknown, format: unknown): RequestShape {
-  const type = typeof format === 'object' && format !== null ? (format as { type?: unknown }).type : undefined;
-  return { tools: Array.isArray(tools) && tools.length > 0, jsonSchema: type === 'json_schema' };
+  return { tools: asArray(tools).length > 0, jsonSchema: asDict(format)?.type === 'json_schema' };
 }
