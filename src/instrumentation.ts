@@ -1,28 +1,51 @@
 /**
- * `LLMCostInstrumentation`: registers module hooks for `openai` and `@anthropic-ai/sdk`
- * and wraps their request methods with the shared hook in `core/instrument-call.ts`.
+ * `LLMCostInstrumentation`: registers module hooks for `openai` and `@anthropic-ai/sdk`,
+ * wraps their request methods with the hook in `core/hook.ts`, and owns everything its
+ * requests need: the request runtime and its cost pipeline, the budgets, what estimates have
+ * learned, and the providers' memory of responses. Two instances share none of it.
  */
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { instrumentMethod, type SdkMethod } from './core/instrument-call.js';
-import { outermostOnly, unwrapMethod, wrapMethod, type PatchSettings, type PatchTarget } from './core/patch-target.js';
-import { isSupportedVersion, type VersionRange } from './core/version-range.js';
-import { targetsOfClient, targetsOfModule } from './manual-targets.js';
-import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
+import { EstimateCalibration } from './core/calibration.js';
 import { contentSettings } from './core/content.js';
-import { validatePriceOverrides } from './core/price.js';
+import type { CostingContext } from './core/costing.js';
+import { instrumentMethod, type SdkMethod } from './core/hook.js';
+import { outermostOnly, unwrapMethod, wrapMethod, type PatchTarget } from './core/patch-target.js';
+import { CostPipeline } from './core/pipeline.js';
+import { priceUsage, validatePriceOverrides } from './core/price.js';
+import { RequestRuntime, type RuntimeSettings } from './core/runtime.js';
 import { logInfo, safely } from './core/safely.js';
-import { CostTelemetry } from './core/telemetry.js';
-import { RequestTracker } from './core/tracker.js';
+import { isSupportedVersion, type VersionRange } from './core/version-range.js';
+import { validateBudgetOptions } from './budget/budget.js';
+import type { BudgetStore } from './budget/store.js';
+import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
+import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
-import { OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets } from './providers/openai/targets.js';
+import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
+import { CallbackExporter } from './telemetry/callback.js';
+import { ProviderFlushHooks } from './telemetry/flush-hooks.js';
+import { MetricsExporter } from './telemetry/metrics.js';
+import { spanExporter } from './telemetry/span.js';
 import { DEFAULT_ABANDONED_TIMEOUT_MS, type LLMCostInstrumentationConfig } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
+/** Everything one instance owns; made on first use (the base constructor runs before field initialisers). */
+interface Owned {
+  readonly runtime: RequestRuntime;
+  readonly pipeline: CostPipeline;
+  readonly metrics: MetricsExporter;
+  readonly budgets: BudgetWatcher;
+  readonly calibration: EstimateCalibration;
+  readonly openai: OpenAIState;
+  readonly flushHooks: ProviderFlushHooks;
+  readonly sdks: SdkTargets;
+  readonly warned: Set<string>;
+}
+
 export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumentationConfig> {
-  // `declare`: the base constructor calls init() and _updateMetricInstruments() before
-  // subclass fields would be initialised, so these are created lazily instead.
-  declare private _telemetry: CostTelemetry | undefined;
-  declare private _tracker: RequestTracker | undefined;
+  // `declare`: the base constructor calls setConfig(), init() and _updateMetricInstruments()
+  // before subclass fields would be initialised, so the owned state is created lazily instead.
+  declare private _owned: Owned | undefined;
 
   constructor(config: LLMCostInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, validateConfig(config));
@@ -30,13 +53,49 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
   override setConfig(config: LLMCostInstrumentationConfig = {}): void {
     super.setConfig(validateConfig(config));
+    const owned = this._owned;
+    if (owned) {
+      owned.runtime.configure(runtimeSettings(this.getConfig()));
+      owned.budgets.configure(budgetConfig(this.getConfig()));
+    }
   }
 
-  /** Resolves once every finished request has been written to its span, the metrics and `onCost`. */
+  override enable(): void {
+    super.enable();
+    const owned = this.owned;
+    owned.budgets.setEnabled(true);
+    owned.flushHooks.listenForExit();
+  }
+
+  override disable(): void {
+    super.disable();
+    const owned = this._owned;
+    if (!owned) return;
+    owned.budgets.setEnabled(false);
+    owned.flushHooks.unhook();
+  }
+
+  override setTracerProvider(tracerProvider: TracerProvider): void {
+    super.setTracerProvider(tracerProvider);
+    this.owned.flushHooks.hook(tracerProvider);
+  }
+
+  override setMeterProvider(meterProvider: MeterProvider): void {
+    super.setMeterProvider(meterProvider);
+    this.owned.flushHooks.hook(meterProvider);
+  }
+
+  /**
+   * Resolves once every ended request has been written to its span, the metrics and
+   * `onCost`, and the budget store has sent what it holds. `sdk.shutdown()` and the
+   * providers' `forceFlush()` already wait for the requests (at most 2 s); this waits as
+   * long as it takes.
+   */
   async flush(): Promise<void> {
-    await this.tracker.flush();
-    // Then what the settled requests added to a shared budget store (its own batches).
-    await flushBudgetStore();
+    const owned = this._owned;
+    if (!owned) return;
+    await owned.runtime.drain();
+    await owned.budgets.flush();
   }
 
   /**
@@ -46,12 +105,12 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
    * copy is then recorded. Returns whether the module was recognised.
    */
   patch(moduleExports: unknown): boolean {
-    return safely('patching a module', false, () => this.patchTargets('module', undefined, targetsOfModule(moduleExports)));
+    return safely('patching a module', false, () => this.patchTargets('module', undefined, targetsOfModule(moduleExports, this.owned.sdks)));
   }
 
   /** Undoes `patch()` for that module object. */
   unpatch(moduleExports: unknown): void {
-    safely('unpatching a module', undefined, () => this.unpatchTargets(targetsOfModule(moduleExports)));
+    safely('unpatching a module', undefined, () => this.unpatchTargets(targetsOfModule(moduleExports, this.owned.sdks)));
   }
 
   /**
@@ -61,46 +120,54 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
    * copy is recorded from now on. Returns `client` itself, unchanged.
    */
   instrumentClient<T>(client: T): T {
-    safely('instrumenting a client', false, () => this.patchTargets('client', undefined, targetsOfClient(client)));
+    safely('instrumenting a client', false, () => this.patchTargets('client', undefined, targetsOfClient(client, this.owned.sdks)));
     return client;
   }
 
   protected init() {
+    const sdks = this.owned.sdks;
     return [
-      this.moduleDefinition(OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets),
-      this.moduleDefinition(ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets),
+      this.moduleDefinition(OPENAI_MODULE, OPENAI_VERSIONS, sdks.openai),
+      this.moduleDefinition(ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, sdks.anthropic),
     ];
   }
 
   protected override _updateMetricInstruments(): void {
-    this.telemetry.useMeter(this.meter);
+    this.owned.metrics.useMeter(this.meter);
   }
 
-  private get telemetry(): CostTelemetry {
-    this._telemetry ??= new CostTelemetry(
-      () => this.getConfig().onCost,
-      () => this.getConfig().priceOverrides,
-    );
-    return this._telemetry;
+  private get owned(): Owned {
+    this._owned ??= this.createOwned();
+    return this._owned;
   }
 
-  private get tracker(): RequestTracker {
-    this._tracker ??= new RequestTracker(
-      () => this.tracer,
-      this.telemetry,
-      () => {
-        const config = this.getConfig();
-        return {
-          enabled: this.isEnabled(),
-          adapterOptions: { injectStreamUsage: config.injectStreamUsage ?? true },
-          idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
-          budgets: config,
-          priceOverrides: config.priceOverrides,
-          content: contentSettings(config),
-        };
-      },
+  private createOwned(): Owned {
+    const config = () => this.getConfig();
+    const calibration = new EstimateCalibration();
+    const metrics = new MetricsExporter();
+    const costing = (): Omit<CostingContext, 'hurry'> => {
+      const overrides = config().priceOverrides;
+      return { calibration, price: (provider, models, usage) => priceUsage(provider, models, usage, overrides) };
+    };
+    const pipeline = new CostPipeline(costing, [spanExporter, metrics, new CallbackExporter(() => config().onCost)]);
+    let flushHooks: ProviderFlushHooks | undefined;
+    const runtime = new RequestRuntime(() => this.tracer, pipeline, runtimeSettings(config()), () =>
+      flushHooks?.hookGlobalTracerProvider(),
     );
-    return this._tracker;
+    flushHooks = new ProviderFlushHooks(
+      (timeoutMs) => runtime.drain(timeoutMs),
+      () => runtime.busy,
+      () => runtime.exported,
+    );
+    const budgets = new BudgetWatcher(budgetConfig(config()));
+    runtime.watcher = budgets;
+    const openai = createOpenAIState();
+    const nativeSpans = () => (this.isEnabled() ? (config().anthropicNativeSpans ?? 'suppress') : 'keep');
+    const sdks: SdkTargets = {
+      openai: (moduleExports) => openaiTargets(moduleExports, openai),
+      anthropic: (moduleExports) => anthropicTargets(moduleExports, nativeSpans),
+    };
+    return { runtime, pipeline, metrics, budgets, calibration, openai, flushHooks, sdks, warned: new Set() };
   }
 
   private moduleDefinition(name: string, range: VersionRange, targets: (moduleExports: unknown) => PatchTarget[]) {
@@ -142,37 +209,45 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
   private wrapMethod(original: SdkMethod, target: PatchTarget): SdkMethod {
     const recorded = target.plan
-      ? outermostOnly(instrumentMethod(original, target.plan, this.tracker), original, () => this.isEnabled())
+      ? outermostOnly(instrumentMethod(original, target.plan, this.owned.runtime), original, () => this.isEnabled())
       : original;
     const prepare = target.prepare;
     if (!prepare) return recorded;
-    const settings = () => this.patchSettings();
     return function prepared(this: unknown, ...args: unknown[]): unknown {
       const resource = this;
-      safely('preparing a client', undefined, () => prepare(resource, settings));
+      safely('preparing a client', undefined, () => prepare(resource));
       return recorded.apply(this, args);
     };
-  }
-
-  private patchSettings(): PatchSettings {
-    // A disabled instrumentation records nothing, so the SDK's own spans are the only record.
-    const mode = this.isEnabled() ? (this.getConfig().anthropicNativeSpans ?? 'suppress') : 'keep';
-    return { anthropicNativeSpans: mode };
   }
 
   private unpatchTargets(targets: PatchTarget[]): void {
     for (const target of targets) unwrapMethod(target.owner, target.method, this);
   }
 
-  declare private _warned: Set<string> | undefined;
-
   /** Each message once per instrumentation: a module loaded from CJS and ESM is one problem. */
   private warnOnce(message: string): void {
-    this._warned ??= new Set();
-    if (this._warned.has(message)) return;
-    this._warned.add(message);
+    const warned = this.owned.warned;
+    if (warned.has(message)) return;
+    warned.add(message);
     this._diag.warn(message);
   }
+}
+
+function runtimeSettings(config: LLMCostInstrumentationConfig): RuntimeSettings {
+  return {
+    providerSettings: { injectStreamUsage: config.injectStreamUsage ?? true },
+    idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
+    content: contentSettings(config),
+  };
+}
+
+function budgetConfig(config: LLMCostInstrumentationConfig): BudgetConfig {
+  return {
+    defaultBudget: config.defaultBudget,
+    keyedBudget: config.keyedBudget,
+    budgetStore: config.budgetStore,
+    priceOverrides: config.priceOverrides,
+  };
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -208,6 +283,24 @@ function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrument
       `otel-llm-cost: messageContentMaxLength must be a positive whole number of characters, got ${String(contentLength)}`,
     );
   }
-  applyBudgetConfig(config);
+  if (config.defaultBudget !== undefined) validateBudgetOptions(config.defaultBudget, 'defaultBudget');
+  const keyed = config.keyedBudget;
+  if (keyed !== undefined) {
+    validateBudgetOptions(keyed, 'keyedBudget');
+    if (keyed.key !== undefined && typeof keyed.key !== 'function') {
+      throw new TypeError('otel-llm-cost: keyedBudget.key must be a function of the active context');
+    }
+    if (keyed.key === undefined && (typeof keyed.baggageKey !== 'string' || keyed.baggageKey.length === 0)) {
+      throw new TypeError('otel-llm-cost: keyedBudget needs a baggageKey (a baggage entry name) or a key function');
+    }
+  }
+  const store = config.budgetStore;
+  if (store !== undefined) {
+    for (const method of ['reserve', 'add', 'total', 'reset'] as const) {
+      if (typeof (store as Partial<BudgetStore> | null)?.[method] !== 'function') {
+        throw new TypeError(`otel-llm-cost: budgetStore must implement ${method}()`);
+      }
+    }
+  }
   return config;
 }

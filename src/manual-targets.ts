@@ -4,12 +4,18 @@
  * name or package.json to go by.
  */
 import type { PatchTarget } from './core/patch-target.js';
-import { anthropicTargets, isAnthropicModule } from './providers/anthropic/targets.js';
-import { isOpenAIModule, openaiTargets } from './providers/openai/targets.js';
+import { isAnthropicModule } from './providers/anthropic/targets.js';
+import { isOpenAIModule } from './providers/openai/targets.js';
 
-export function targetsOfModule(moduleExports: unknown): PatchTarget[] {
-  if (isOpenAIModule(moduleExports)) return openaiTargets(moduleExports);
-  if (isAnthropicModule(moduleExports)) return anthropicTargets(moduleExports);
+/** The targets of each SDK, as one instrumentation instance builds them. */
+export interface SdkTargets {
+  openai(moduleExports: unknown): PatchTarget[];
+  anthropic(moduleExports: unknown): PatchTarget[];
+}
+
+export function targetsOfModule(moduleExports: unknown, sdks: SdkTargets): PatchTarget[] {
+  if (isOpenAIModule(moduleExports)) return sdks.openai(moduleExports);
+  if (isAnthropicModule(moduleExports)) return sdks.anthropic(moduleExports);
   return [];
 }
 
@@ -18,9 +24,9 @@ export function targetsOfModule(moduleExports: unknown): PatchTarget[] {
  * `Anthropic.Messages`), inherited by subclasses such as `AzureOpenAI`, so the class stands
  * in for the module.
  */
-export function targetsOfClient(client: unknown): PatchTarget[] {
+export function targetsOfClient(client: unknown, sdks: SdkTargets): PatchTarget[] {
   if (typeof client !== 'object' || client === null) return [];
   const constructor: unknown = (client as { constructor?: unknown }).constructor;
   if (typeof constructor !== 'function') return [];
-  return targetsOfModule({ default: constructor });
+  return targetsOfModule({ default: constructor }, sdks);
 }

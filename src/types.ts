@@ -1,5 +1,5 @@
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { KeyedBudgetOptions } from './budget/active.js';
+import type { KeyedBudgetOptions } from './budget/watcher.js';
 import type { BudgetOptions } from './budget/budget.js';
 import type { BudgetStore } from './budget/store.js';
 import type { CostRecord } from './core/model.js';
@@ -19,10 +19,11 @@ export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
   abandonedTimeoutMs?: number;
   /**
    * Called once per request with its final record (tokens and cost, each with its
-   * source), for services that bill their own users. Errors it throws are logged
-   * through `diag` and never reach the request.
+   * source), for services that bill their own users. It may return a promise, which is
+   * awaited (a flush or shutdown waits for it). Errors it throws or rejects with are
+   * logged through `diag` and never reach the request.
    */
-  onCost?: (record: CostRecord) => void;
+  onCost?: (record: CostRecord) => unknown;
   /**
    * A budget every request is charged to, with no code around the calls (in addition to
    * any `withBudget` scope). Named `default` unless given a name.

@@ -10,7 +10,6 @@ import {
   calibrationKey,
   DEFAULT_REASONING_TOKENS,
   EstimateCalibration,
-  estimateCalibration,
   isReasoningModel,
   requestedEffort,
 } from '../src/core/calibration.js';
@@ -100,7 +99,8 @@ describe('calibration on real replays', () => {
   });
   beforeEach(() => {
     otel.reset();
-    estimateCalibration.reset();
+    // Each test starts from what a fresh instrumentation knows.
+    otel.instrumentation['owned'].calibration.reset();
   });
 
   type Create = (body: Record<string, unknown>, options: object) => Promise<AsyncIterable<unknown>>;
@@ -129,11 +129,9 @@ describe('calibration on real replays', () => {
       assert.equal(attr(span, 'gen_ai.usage.output_tokens'), record.usage_summary.output);
       assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');
       assert.equal(attr(span, ATTR_LLM_COST_ESTIMATE_CALIBRATION), undefined);
-      // Learning counts the text in the worker without holding the request up: wait for it.
-      for (let wait = 0; wait < 500 && estimateCalibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR) === before; wait++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      learned = estimateCalibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR);
+      // Learning counts the text in the worker without holding the request up; a flush waits for it.
+      await otel.instrumentation.flush();
+      learned = otel.instrumentation['owned'].calibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR);
       assert.notEqual(learned, before);
     }
     otel.reset();

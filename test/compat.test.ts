@@ -17,7 +17,9 @@ import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { LLMCostInstrumentation } from '../src/index.js';
 import { openaiProviderName } from '../src/providers/openai/provider-name.js';
 import { acceptsStreamOptions } from '../src/providers/openai/stream-usage.js';
-import { targetsOfClient, targetsOfModule } from '../src/manual-targets.js';
+import { targetsOfClient as targetsOfClientFor, targetsOfModule as targetsOfModuleFor } from '../src/manual-targets.js';
+import { anthropicTargets } from '../src/providers/anthropic/targets.js';
+import { createOpenAIState, openaiTargets } from '../src/providers/openai/targets.js';
 import { startOtel } from './helpers/otel.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
@@ -103,6 +105,13 @@ describe('SDK versions and layouts', () => {
     const openaiSdk = require('openai') as typeof import('openai');
     const anthropicSdk = require('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk');
     const labels = (targets: { label: string }[]) => targets.map((t) => t.label).sort();
+    const openaiState = createOpenAIState();
+    const sdks = {
+      openai: (m: unknown) => openaiTargets(m, openaiState),
+      anthropic: (m: unknown) => anthropicTargets(m, () => 'suppress' as const),
+    };
+    const targetsOfModule = (m: unknown) => targetsOfModuleFor(m, sdks);
+    const targetsOfClient = (c: unknown) => targetsOfClientFor(c, sdks);
     const anthropicLabels = ['beta.messages.create', 'beta.messages.stream', 'messages.create', 'messages.stream'];
     assert.deepEqual(labels(targetsOfModule(anthropicSdk)), anthropicLabels, 'no openai target on the Anthropic class');
     assert.deepEqual(labels(targetsOfClient(new anthropicSdk.Anthropic({ apiKey: 'k' }))), anthropicLabels);

@@ -15,7 +15,6 @@ import { renderFunctions, renderSchemaFormat } from '../src/providers/openai/cou
 import { TopLevelKeyCounter } from '../src/core/json-keys.js';
 import { chatOutputOverhead, responsesOutputOverhead } from '../src/providers/openai/output-overhead.js';
 import { claudeOutputOverhead, countMessagesInput } from '../src/providers/anthropic/count-input.js';
-import { estimateCalibration } from '../src/core/calibration.js';
 import { startOtel } from './helpers/otel.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
@@ -229,7 +228,7 @@ describe('recorded replays with the usage stripped', () => {
   });
   beforeEach(() => {
     otel.reset();
-    estimateCalibration.reset();
+    otel.instrumentation['owned'].calibration.reset();
   });
 
   type Create = (body: Record<string, unknown>, options: object) => Promise<unknown>;

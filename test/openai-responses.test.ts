@@ -9,7 +9,6 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import type { CostRecord } from '../src/index.js';
 import { ResumeLedger } from '../src/providers/openai/resume-ledger.js';
-import { liveResponseCount } from '../src/providers/openai/live-responses.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
 import { startOtel, sumPoints } from './helpers/otel.js';
 import { assertCost, attr, onlySpan, script } from './helpers/spans.js';
@@ -244,7 +243,7 @@ describe('background streams and responses.cancel()', () => {
     assert.equal(num(span, 'llm_cost.stream.chunks'), 20, 'ended at the cancel, not when the stream trailed off');
     assert.ok(num(span, 'gen_ai.usage.output_tokens') > 0);
     assert.ok(Math.abs((await spend()) - spendBefore - num(span, 'llm_cost.cost.usd')) < 1e-12, 'spend = span cost');
-    assert.equal(liveResponseCount(), 0, 'nothing left in the registry');
+    assert.equal(otel.instrumentation['owned'].openai.live.size, 0, 'nothing left in the registry');
   });
 
   it('a background stream trailing off with only *.done events and no terminal event is cancelled, not truncated', async () => {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { after, before, it } from 'node:test';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { anthropicTargets } from '../src/providers/anthropic/targets.js';
-import { openaiTargets } from '../src/providers/openai/targets.js';
+import { createOpenAIState, openaiTargets } from '../src/providers/openai/targets.js';
 import type { PatchTarget } from '../src/core/patch-target.js';
 import { startOtel } from './helpers/otel.js';
 import { script } from './helpers/spans.js';
@@ -28,7 +28,10 @@ const methodsOf = (targets: PatchTarget[]) =>
   targets.map((t) => ({ label: t.label, get: () => (t.owner as Record<string, Wrapped>)[t.method]! }));
 
 it('disable() restores the original methods, enable() wraps them again, and only enabled requests get spans', async () => {
-  const methods = [...methodsOf(openaiTargets(requireHere('openai'))), ...methodsOf(anthropicTargets(requireHere('@anthropic-ai/sdk')))];
+  const methods = [
+    ...methodsOf(openaiTargets(requireHere('openai'), createOpenAIState())),
+    ...methodsOf(anthropicTargets(requireHere('@anthropic-ai/sdk'), () => 'suppress')),
+  ];
   assert.ok(methods.length >= 3);
   const originals = methods.map((m) => {
     const wrapped = m.get();

@@ -3,20 +3,13 @@
  * (fallback), and with what output limit (clamp)?
  */
 import type { PlannedCall } from '../core/adapter.js';
-import type { PriceOverrides } from '../core/price.js';
 import { logInternalError } from '../core/safely.js';
 import { roughTokenCounter } from '../core/tokenizer.js';
+import type { Admission } from '../core/watch.js';
 import type { Budget } from './budget.js';
 import type { StoppedRequest } from './errors.js';
-import { BudgetGuard } from './guard.js';
+import { BudgetGuard, type BudgetContext } from './guard.js';
 import { unitPrices } from './unit-prices.js';
-
-export interface Admission {
-  readonly call: PlannedCall;
-  readonly guard: BudgetGuard;
-  /** Set when a budget refuses the request: it must not be sent. */
-  readonly refusal?: Error;
-}
 
 /** `replan` plans the call again for a rewritten body (a fallback's model). */
 export function admitRequest(
@@ -24,10 +17,11 @@ export function admitRequest(
   budgets: readonly Budget[],
   userBody: unknown,
   replan: (body: unknown) => PlannedCall | undefined,
-  overrides?: PriceOverrides,
+  context: BudgetContext,
 ): Admission {
+  const overrides = context.overrides();
   let requestedModel: string | undefined;
-  const fallback = chooseFallback(call, budgets, overrides);
+  const fallback = chooseFallback(call, budgets, context);
   if (fallback && call.rewrite) {
     const replanned = replan(call.rewrite.model(userBody, fallback));
     if (replanned) {
@@ -41,15 +35,15 @@ export function admitRequest(
   // call must return its promise now), so it is made on a rough count, corrected later.
   const roughInput = safeNumber(() => estimator.estimateInput(roughTokenCounter));
   const prices = unitPrices(description.provider, description.model, roughInput, overrides);
-  const guard = new BudgetGuard(budgets, call, request, prices, requestedModel, overrides);
-  if (!prices) return { call, guard };
+  const guard = new BudgetGuard(budgets, call, request, prices, requestedModel, context);
+  if (!prices) return { call, watch: guard };
 
   const clamping = budgets.filter((budget) => budget.clampMaxTokens);
   if (clamping.length > 0 && call.rewrite && prices.outputUsdPerToken > 0) {
     const tightest = clamping.reduce((a, b) => (b.remainingUsd < a.remainingUsd ? b : a));
     const affordable = Math.floor((tightest.remainingUsd - prices.inputUsd) / prices.outputUsdPerToken);
     const body = affordable >= 1 ? call.rewrite.maxOutputTokens(call.body, affordable) : undefined;
-    if (body === undefined) return { call, guard, refusal: guard.refuse(tightest, prices.inputUsd) };
+    if (body === undefined) return { call, watch: guard, refusal: guard.refuse(tightest, prices.inputUsd) };
     if (body !== call.body) {
       guard.clampedMaxTokens = affordable;
       call = { ...call, body };
@@ -57,10 +51,10 @@ export function admitRequest(
   }
 
   const refusal = guard.reserve();
-  return refusal ? { call, guard, refusal } : { call, guard };
+  return refusal ? { call, watch: guard, refusal } : { call, watch: guard };
 }
 
-function chooseFallback(call: PlannedCall, budgets: readonly Budget[], overrides?: PriceOverrides): string | undefined {
+function chooseFallback(call: PlannedCall, budgets: readonly Budget[], context: BudgetContext): string | undefined {
   const model = call.description.model;
   for (const budget of budgets) {
     const fallback = budget.fallback;
@@ -69,7 +63,7 @@ function chooseFallback(call: PlannedCall, budgets: readonly Budget[], overrides
     const from = fallback.from === undefined ? undefined : ([] as string[]).concat(fallback.from);
     if (from && (model === undefined || !from.includes(model))) continue;
     // Only to a model this provider prices: a fallback must not send an OpenAI model name to Anthropic.
-    if (!unitPrices(call.description.provider, fallback.model, 0, overrides)) continue;
+    if (!unitPrices(call.description.provider, fallback.model, 0, context.overrides())) continue;
     return fallback.model;
   }
   return undefined;

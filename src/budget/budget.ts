@@ -1,7 +1,7 @@
 /**
- * A spending limit in USD, and what was charged to it. Budgets with a name are kept in a
- * registry, so `withBudget({ name: 'session-42', ... })` called again later finds the
- * same account (a session budget); unnamed budgets live as long as their scope.
+ * A spending limit in USD, and what was charged to it. A `Budget` is a handle on an account
+ * in a store: the spent amount lives in the store (in this process, or in Redis for a
+ * fleet), so two handles with the same name and store are the same account.
  */
 import { InMemoryBudgetStore, type BudgetKey, type BudgetStore, type BudgetWindow } from './store.js';
 
@@ -35,24 +35,24 @@ export interface ModelSpend {
   requests: number;
 }
 
-/** Process-wide budget settings, set from the instrumentation's configuration. */
-export const budgetDefaults: { store: BudgetStore | undefined } = { store: undefined };
-
-const sharedInMemoryStore = new InMemoryBudgetStore();
-
 export class Budget {
   readonly name: string;
   private options: BudgetOptions;
-  /** Unnamed budgets keep a store of their own, collected with them. */
-  private readonly ownStore: BudgetStore | undefined;
+  private readonly account: BudgetStore;
   private readonly spendByModel = new Map<string, ModelSpend>();
   /** Requests that ended and are still being priced; `withBudget` waits for them. */
   readonly settling = new Set<Promise<void>>();
+  /** Requests charged to this budget that have not settled yet (they pin it in the registry). */
+  inFlight = 0;
 
-  constructor(options: BudgetOptions, name?: string) {
-    this.options = validateBudgetOptions(options, 'budget');
-    this.name = name ?? options.name ?? `budget-${++unnamedBudgets}`;
-    this.ownStore = options.name === undefined && options.store === undefined ? new InMemoryBudgetStore() : undefined;
+  /**
+   * @internal Budgets are made by `withBudget` and the configuration (budget-registry.ts).
+   * An unnamed budget (`options.name` unset) is an account of its own, collected with its scope.
+   */
+  constructor(name: string, options: BudgetOptions, defaultStore: BudgetStore) {
+    this.name = name;
+    this.options = options;
+    this.account = options.store ?? (options.name === undefined ? new InMemoryBudgetStore() : defaultStore);
   }
 
   get limitUsd(): number {
@@ -64,7 +64,7 @@ export class Budget {
   }
 
   get store(): BudgetStore {
-    return this.options.store ?? this.ownStore ?? budgetDefaults.store ?? sharedInMemoryStore;
+    return this.account;
   }
 
   get clampMaxTokens(): boolean {
@@ -75,60 +75,47 @@ export class Budget {
     return this.options.fallback;
   }
 
-  /** Spent plus reserved by requests in flight (for a shared store: the fleet's total as last seen). */
+  /**
+   * Spent plus reserved by requests in flight (for a shared store: the fleet's total as last
+   * seen). Inside a `withBudget` callback it moves while requests run; once `withBudget` has
+   * resolved, the requests made in it are settled and the figure is final for them.
+   */
   get spentUsd(): number {
-    return this.store.total(this.key);
+    try {
+      const total = this.account.total(this.key);
+      return Number.isFinite(total) ? total : 0;
+    } catch {
+      return 0;
+    }
   }
 
   get remainingUsd(): number {
     return Math.max(0, this.limitUsd - this.spentUsd);
   }
 
-  /** USD and request count per model, for requests this process finished under the budget. */
+  /** USD and request count per model, for requests this process settled under the budget. */
   get byModel(): Readonly<Record<string, Readonly<ModelSpend>>> {
     return Object.fromEntries([...this.spendByModel].map(([model, spend]) => [model, { ...spend }]));
   }
 
   /** Starts the budget over: nothing spent, no breakdown. */
   reset(): void {
-    this.store.reset(this.key);
+    this.account.reset(this.key);
     this.spendByModel.clear();
   }
 
-  /** Takes new options for a named budget found again (a changed limit applies from now on). */
+  /** @internal Takes new options for a named budget found again (a changed limit applies from now on). */
   update(options: BudgetOptions): void {
-    this.options = validateBudgetOptions(options, 'budget');
+    this.options = options;
   }
 
-  /** @internal Adds a finished request's final cost to the breakdown. */
+  /** @internal Adds a settled request's final cost to the breakdown. */
   noteSpend(model: string, usd: number): void {
     const spend = this.spendByModel.get(model) ?? { usd: 0, requests: 0 };
     spend.usd += usd;
     spend.requests++;
     this.spendByModel.set(model, spend);
   }
-}
-
-let unnamedBudgets = 0;
-const namedBudgets = new Map<string, Budget>();
-
-/** The budget for these options: a named one is found again (and takes the new options). */
-export function budgetFor(options: BudgetOptions | Budget): Budget {
-  if (options instanceof Budget) return options;
-  if (options.name === undefined) return new Budget(options);
-  const known = namedBudgets.get(options.name);
-  if (known) {
-    known.update(options);
-    return known;
-  }
-  const budget = new Budget(options);
-  namedBudgets.set(budget.name, budget);
-  return budget;
-}
-
-/** The named budget, if one was declared in this process. */
-export function getBudget(name: string): Budget | undefined {
-  return namedBudgets.get(name);
 }
 
 /** Checks budget options; `where` names the option in the message (for example `defaultBudget`). */

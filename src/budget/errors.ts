@@ -10,23 +10,36 @@ export interface StoppedRequest {
   readonly model: string | undefined;
 }
 
+const usd = (amount: number): string => `$${Number(amount.toPrecision(6))}`;
+
 export class BudgetExceededError extends Error {
   override readonly name = 'BudgetExceededError';
+  /** What the budget had spent when it stopped the request, this request's cost so far (or up front) included. */
+  readonly spentUsd: number;
 
   constructor(
     readonly budgetName: string,
     readonly limitUsd: number,
-    /** What the budget had spent when it stopped the request (this request's running cost included). */
-    readonly spentUsd: number,
+    /** Spent before this request (pre-flight), or in all with it (mid-stream). */
+    spentBefore: number,
+    /** What the request needed up front (pre-flight); 0 mid-stream. */
+    requestUsd: number,
     readonly reason: BudgetExceededReason,
     readonly request: StoppedRequest,
   ) {
     const what = `${request.operation}${request.model ? ` ${request.model}` : ''}`;
-    const verdict =
-      reason === 'preflight' ? 'refused before sending: its input alone does not fit' : 'stopped mid-stream: over the limit';
-    super(
-      `Budget "${budgetName}" (limit $${limitUsd}) ${verdict} (${what}, $${spentUsd.toFixed(6)} spent or reserved)`,
-    );
+    let message: string;
+    if (reason === 'midstream') {
+      message = `Budget "${budgetName}" stopped a stream mid-way: ${usd(spentBefore)} of ${usd(limitUsd)} spent (${what})`;
+    } else if (spentBefore >= limitUsd) {
+      message = `Budget "${budgetName}" is exhausted: ${usd(spentBefore)} of ${usd(limitUsd)} spent; request refused before sending (${what})`;
+    } else {
+      message =
+        `Budget "${budgetName}" cannot pay for this request: it needs ${usd(requestUsd)} up front and ` +
+        `${usd(limitUsd - spentBefore)} of ${usd(limitUsd)} is left; refused before sending (${what})`;
+    }
+    super(message);
+    this.spentUsd = spentBefore + requestUsd;
   }
 }
 

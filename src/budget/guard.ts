@@ -6,16 +6,20 @@
  * re-tokenising it. Only when a budget's headroom comes within what those guesses could
  * be wrong by are the input and the text counted exactly, in the tokenizer worker, so a
  * budget far from its limit costs no tokenisation at all.
+ *
+ * Stores are the user's code (or Redis): every call into one is guarded. A store that
+ * throws is left out of this request from then on (logged); the other budgets are still
+ * enforced and charged, and the request always settles, so `withBudget` never waits forever.
  */
 import type { PlannedCall } from '../core/adapter.js';
 import type { BudgetSettlement, PricedCost } from '../core/model.js';
 import type { PriceOverrides } from '../core/price.js';
-import type { RequestBudget, RequestRecord } from '../core/record.js';
-import { logInfo, logInternalError } from '../core/safely.js';
+import { logInternalError } from '../core/safely.js';
 import { estimateTokens } from '../core/tokenizer.js';
+import type { RequestWatch, StreamProgress } from '../core/watch.js';
 import type { Budget } from './budget.js';
 import { BudgetExceededError, BudgetStoreUnavailableError, type BudgetExceededReason, type StoppedRequest } from './errors.js';
-import { OutputMeter, warmEncoder } from './output-meter.js';
+import { OutputMeter, type TokenRatios } from './output-meter.js';
 import { unitPrices, type UnitPrices } from './unit-prices.js';
 
 /** How wrong a guess may be: the tokens-per-character ratio's p10-p90 spread on the recordings is about ±20%. */
@@ -25,14 +29,28 @@ const MARGIN_TOKENS = 64;
 /** The tokenizer is warmed when the headroom is within this many times that uncertainty. */
 const WARM_AT = 4;
 
-const unpricedWarned = new Set<string>();
+/** What every guard of one instrumentation shares. */
+export interface BudgetContext {
+  readonly overrides: () => PriceOverrides | undefined;
+  /** Learned tokens per character, per encoding. */
+  readonly ratios: TokenRatios;
+  /** Says once per model that budgets cannot limit it. */
+  warnUnpriced(model: string): void;
+}
 
-export class BudgetGuard implements RequestBudget {
+interface Charged {
+  readonly budget: Budget;
+  /** False once its store has thrown: it is neither checked nor charged any more. */
+  healthy: boolean;
+}
+
+export class BudgetGuard implements RequestWatch {
   /** USD this request has added to every budget's store so far. */
   private charged = 0;
   private inputUsd: number;
   private inputSettledBy: 'rough' | 'counting' | 'counted' | 'reported' = 'rough';
   private readonly output: OutputMeter;
+  private readonly accounts: Charged[];
   private stopped: { readonly budget: Budget; readonly error: Error; readonly reason: BudgetExceededReason } | undefined;
   private settled = false;
   /** Resolves once settled; `withBudget` waits on it for requests that ended in its scope. */
@@ -42,34 +60,35 @@ export class BudgetGuard implements RequestBudget {
   clampedMaxTokens: number | undefined;
 
   constructor(
-    private readonly budgets: readonly Budget[],
+    budgets: readonly Budget[],
     private readonly call: PlannedCall,
     private readonly request: StoppedRequest,
     /** `undefined` for a model nothing prices: its requests are counted, not limited. */
     private readonly prices: UnitPrices | undefined,
     private readonly requestedModel: string | undefined,
-    private readonly overrides: PriceOverrides | undefined,
+    private readonly context: BudgetContext,
   ) {
+    this.accounts = budgets.map((budget) => ({ budget, healthy: true }));
+    for (const budget of budgets) budget.inFlight++;
     this.inputUsd = prices?.inputUsd ?? 0;
     const { estimator } = call;
-    this.output = new OutputMeter(estimator.encoding, estimator.outputFactor, () => estimator.outputOverhead?.() ?? 0);
+    this.output = new OutputMeter(context.ratios, estimator.encoding, estimator.outputFactor, () => estimator.outputOverhead?.() ?? 0);
     this.settling = new Promise<void>((resolve) => (this.markSettled = resolve));
-    if (!prices && request.model !== undefined && !unpricedWarned.has(request.model)) {
-      unpricedWarned.add(request.model);
-      logInfo(`budgets cannot price model ${request.model}: its requests are counted but not limited`);
-    }
+    if (!prices && request.model !== undefined) context.warnUnpriced(request.model);
   }
 
   /** Reserves the input's cost in every budget; the refusal, if one cannot pay for it. */
   reserve(): Error | undefined {
-    const reserved: Budget[] = [];
-    for (const budget of this.budgets) {
-      const answer = budget.store.reserve(budget.key, this.inputUsd, budget.limitUsd);
+    const reserved: Charged[] = [];
+    for (const account of this.accounts) {
+      const { budget } = account;
+      const answer = this.guarded(account, 'reserving', () => budget.store.reserve(budget.key, this.inputUsd, budget.limitUsd));
+      if (answer === undefined) continue;
       if (answer === 'reserved') {
-        reserved.push(budget);
+        reserved.push(account);
         continue;
       }
-      for (const done of reserved) done.store.add(done.key, -this.inputUsd);
+      for (const done of reserved) this.guarded(done, 'releasing', () => done.budget.store.add(done.budget.key, -this.inputUsd));
       if (answer === 'unavailable') {
         const error = new BudgetStoreUnavailableError(budget.name, this.request);
         this.stopped = { budget, error, reason: 'preflight' };
@@ -83,33 +102,34 @@ export class BudgetGuard implements RequestBudget {
 
   /** The pre-flight refusal by `budget` for a request that would cost `needUsd` up front. */
   refuse(budget: Budget, needUsd: number): Error {
-    const error = new BudgetExceededError(budget.name, budget.limitUsd, budget.spentUsd + needUsd, 'preflight', this.request);
+    const error = new BudgetExceededError(budget.name, budget.limitUsd, budget.spentUsd, needUsd, 'preflight', this.request);
     this.stopped = { budget, error, reason: 'preflight' };
     return error;
   }
 
-  /** Called once the request is sent: `withBudget` waits for the settlement of what ends in it. */
-  attach(record: RequestRecord): void {
-    record.onFinish(() => {
-      if (!this.settled) for (const budget of this.budgets) budget.settling.add(this.settling);
-    });
+  onEnded(): void {
+    if (this.settled) return;
+    for (const { budget } of this.accounts) budget.settling.add(this.settling);
   }
 
-  check(record: RequestRecord): Error | undefined {
+  onChunk(progress: StreamProgress): Error | undefined {
     const prices = this.prices;
     if (!prices) return undefined;
-    const grew = this.output.see(record.outputLength);
-    const reportedInput = record.reported.input;
+    const grew = this.output.see(progress.outputLength);
+    const reportedInput = progress.reportedInput;
     if (reportedInput !== undefined && this.inputSettledBy !== 'reported') {
       this.inputSettledBy = 'reported';
       this.priceInput(reportedInput);
     } else if (grew) this.chargeRunningCost();
 
     let headroom = Infinity;
-    for (const budget of this.budgets) {
-      const total = budget.store.total(budget.key);
+    for (const account of this.accounts) {
+      if (!account.healthy) continue;
+      const { budget } = account;
+      const total = this.guarded(account, 'reading', () => budget.store.total(budget.key));
+      if (total === undefined) continue;
       if (total > budget.limitUsd) {
-        const error = new BudgetExceededError(budget.name, budget.limitUsd, total, 'midstream', this.request);
+        const error = new BudgetExceededError(budget.name, budget.limitUsd, total, 0, 'midstream', this.request);
         this.stopped = { budget, error, reason: 'midstream' };
         return error;
       }
@@ -118,29 +138,39 @@ export class BudgetGuard implements RequestBudget {
     const uncertainty = this.uncertaintyUsd(prices);
     // Approaching the limit: have the worker build its encoding now (~0.6 s of CPU, once per
     // process), so exact counts are ready when they are needed, and never for budgets far off.
-    if (headroom < WARM_AT * uncertainty) warmEncoder(this.call.estimator.encoding);
-    if (headroom < uncertainty) this.countExactly(record);
+    if (headroom < WARM_AT * uncertainty) this.output.warm();
+    if (headroom < uncertainty) this.countExactly(progress);
     return undefined;
   }
 
   settle(cost: PricedCost | undefined, responseModel: string | undefined): BudgetSettlement {
     if (!this.settled) {
       this.settled = true;
-      // An unpriced or failed pricing keeps what was charged on the way: the best figure there is.
-      if (cost && cost.source !== 'unpriced') this.chargeTo(cost.totalUsd);
-      else if (!this.prices) this.chargeTo(0);
-      this.output.learn();
-      const model = responseModel ?? this.request.model;
-      if (model !== undefined && this.charged > 0) for (const budget of this.budgets) budget.noteSpend(model, this.charged);
-      for (const budget of this.budgets) budget.settling.delete(this.settling);
-      this.markSettled();
+      try {
+        // An unpriced or failed pricing keeps what was charged on the way: the best figure there is.
+        if (cost && cost.source !== 'unpriced') this.chargeTo(cost.totalUsd);
+        else if (!this.prices) this.chargeTo(0);
+        this.output.learn();
+        const model = responseModel ?? this.request.model;
+        if (model !== undefined && this.charged > 0) {
+          for (const { budget, healthy } of this.accounts) if (healthy) budget.noteSpend(model, this.charged);
+        }
+      } catch (error) {
+        logInternalError('settling a budget', error);
+      } finally {
+        for (const { budget } of this.accounts) {
+          budget.inFlight--;
+          budget.settling.delete(this.settling);
+        }
+        this.markSettled();
+      }
     }
-    const shown = this.stopped?.budget ?? this.budgets[0]!;
+    const shown = this.stopped?.budget ?? this.accounts[0]!.budget;
     return {
       name: shown.name,
       limitUsd: shown.limitUsd,
       spentUsd: shown.spentUsd,
-      names: this.budgets.map((budget) => budget.name),
+      names: this.accounts.map(({ budget }) => budget.name),
       exceededReason: this.stopped?.reason,
       requestedModel: this.requestedModel,
       clampedMaxTokens: this.clampedMaxTokens,
@@ -155,26 +185,26 @@ export class BudgetGuard implements RequestBudget {
   }
 
   /** Near the limit: the input, then the text received, counted in the tokenizer worker. */
-  private countExactly(record: RequestRecord): void {
+  private countExactly(progress: StreamProgress): void {
     if (this.inputSettledBy === 'rough') {
       this.inputSettledBy = 'counting';
       const { estimator } = this.call;
       estimateTokens(estimator.encoding, (counter) => estimator.estimateInput(counter)).then(
         (tokens) => {
-          if (this.inputSettledBy !== 'counting' || record.finished || !Number.isFinite(tokens)) return;
+          if (this.inputSettledBy !== 'counting' || progress.ended || !Number.isFinite(tokens)) return;
           this.inputSettledBy = 'counted';
           this.priceInput(tokens);
         },
         (error: unknown) => logInternalError('counting a budgeted request', error),
       );
     }
-    this.output.countExactly(record.outputText, () => {
-      if (!record.finished) this.chargeRunningCost();
+    this.output.countExactly(progress.outputText(), () => {
+      if (!progress.ended) this.chargeRunningCost();
     });
   }
 
   private priceInput(tokens: number): void {
-    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.overrides);
+    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.context.overrides());
     if (fresh) this.inputUsd = fresh.inputUsd;
     this.chargeRunningCost();
   }
@@ -183,11 +213,31 @@ export class BudgetGuard implements RequestBudget {
     if (this.prices) this.chargeTo(this.inputUsd + this.output.tokens() * this.prices.outputUsdPerToken);
   }
 
-  /** Moves this request's charge in every store to `usd`. */
+  /** Moves this request's charge in every healthy store to `usd`. */
   private chargeTo(usd: number): void {
     const delta = usd - this.charged;
     if (delta === 0 || !Number.isFinite(delta)) return;
     this.charged = usd;
-    for (const budget of this.budgets) budget.store.add(budget.key, delta);
+    for (const account of this.accounts) {
+      if (account.healthy) this.guarded(account, 'charging', () => account.budget.store.add(account.budget.key, delta));
+    }
   }
+
+  /** Runs a store call; a throw (or a promise: stores are synchronous) takes the budget out of this request. */
+  private guarded<T>(account: Charged, doing: string, call: () => T): T | undefined {
+    if (!account.healthy) return undefined;
+    try {
+      const answer = call();
+      if (isThenable(answer)) throw new TypeError('its methods must answer synchronously, not with a promise');
+      return answer;
+    } catch (error) {
+      account.healthy = false;
+      logInternalError(`budget ${JSON.stringify(account.budget.name)}: ${doing} its store (it is not enforced for this request)`, error);
+      return undefined;
+    }
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,7 +1,7 @@
-export { Budget, getBudget, type BudgetFallback, type BudgetOptions, type ModelSpend } from './budget.js';
+export { Budget, type BudgetFallback, type BudgetOptions, type ModelSpend } from './budget.js';
 export { BudgetExceededError, BudgetStoreUnavailableError, type BudgetExceededReason, type StoppedRequest } from './errors.js';
-export { withBudget } from './scope.js';
-export type { KeyedBudgetOptions } from './active.js';
+export { getBudget, withBudget } from './scope.js';
+export type { KeyedBudgetOptions } from './watcher.js';
 export {
   InMemoryBudgetStore,
   type BudgetKey,

@@ -14,9 +14,37 @@ import { countTexts, type EncodingName } from '../core/tokenizer.js';
  * come in: per stream, and process-wide per encoding for the streams that follow.
  */
 const DEFAULT_TOKENS_PER_CHAR = 0.21;
-const learnedTokensPerChar = new Map<EncodingName, number>();
-/** Weight of one stream's counted text in the process-wide ratio. */
+/** Weight of one stream's counted text in the instrumentation-wide ratio. */
 const LEARNING_RATE = 0.2;
+
+/** Tokens per character of model output, learned per encoding from the text budgets counted. */
+export class TokenRatios {
+  private readonly learned = new Map<EncodingName, number>();
+  private readonly warmed = new Set<EncodingName>();
+
+  ratio(encoding: EncodingName): number {
+    return this.learned.get(encoding) ?? DEFAULT_TOKENS_PER_CHAR;
+  }
+
+  learn(encoding: EncodingName, counted: number, chars: number): void {
+    const observed = Math.min(1, Math.max(0.05, counted / chars));
+    const previous = this.ratio(encoding);
+    this.learned.set(encoding, previous + LEARNING_RATE * (observed - previous));
+  }
+
+  /**
+   * Has the tokenizer worker build the encoding now (~0.6 s, off the main thread), so the
+   * exact counts are ready by the time a stream nears its limit.
+   */
+  warm(encoding: EncodingName): void {
+    if (this.warmed.has(encoding)) return;
+    this.warmed.add(encoding);
+    countTexts(encoding, ['']).catch((error: unknown) => {
+      this.warmed.delete(encoding);
+      logInternalError('loading the tokenizer', error);
+    });
+  }
+}
 /** Text is counted once this many characters are uncounted (a few chunks). */
 const SLICE_CHARS = 32;
 /**
@@ -38,13 +66,14 @@ export class OutputMeter {
   private cushioned = false;
 
   constructor(
+    private readonly ratios: TokenRatios,
     private readonly encoding: EncodingName,
     /** From local tokens to the provider's (1 where the tokenizer is the provider's). */
     private readonly outputFactor: number,
     /** Tokens the provider counts beyond the text (per response, per tool call), as the final estimate adds them. */
     private readonly overhead: () => number = () => 0,
   ) {
-    this.tokensPerChar = learnedTokensPerChar.get(encoding) ?? DEFAULT_TOKENS_PER_CHAR;
+    this.tokensPerChar = ratios.ratio(encoding);
   }
 
   /** Notes the received text's length; false when it has not changed. */
@@ -110,23 +139,11 @@ export class OutputMeter {
   /** When the stream ends: what it counted refines the ratio the next streams start from. */
   learn(): void {
     if (this.countedChars < 256) return;
-    const observed = Math.min(1, Math.max(0.05, this.countedTokens / this.countedChars));
-    const previous = learnedTokensPerChar.get(this.encoding) ?? DEFAULT_TOKENS_PER_CHAR;
-    learnedTokensPerChar.set(this.encoding, previous + LEARNING_RATE * (observed - previous));
+    this.ratios.learn(this.encoding, this.countedTokens, this.countedChars);
   }
-}
 
-const warmed = new Set<EncodingName>();
-
-/**
- * Has the tokenizer worker build the encoding now (~0.6 s, off the main thread), so the
- * exact counts are ready by the time a stream nears its limit.
- */
-export function warmEncoder(encoding: EncodingName): void {
-  if (warmed.has(encoding)) return;
-  warmed.add(encoding);
-  countTexts(encoding, ['']).catch((error: unknown) => {
-    warmed.delete(encoding);
-    logInternalError('loading the tokenizer', error);
-  });
+  /** Starts loading the encoding in the tokenizer worker, if nothing has yet. */
+  warm(): void {
+    this.ratios.warm(this.encoding);
+  }
 }

@@ -1,15 +1,39 @@
 /**
  * Budget scopes: `withBudget` runs a function with a budget in force for every
  * instrumented request it makes, however deep in its async call tree.
+ *
+ * `withBudget` and `getBudget` are free functions, so they need to find an instrumentation:
+ * they use the most recently enabled `LLMCostInstrumentation` (a service has one). That
+ * list is the only module state of the budgets, bounded by the number of instances.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Budget, budgetFor, type BudgetOptions } from './budget.js';
+import { logWarning } from '../core/safely.js';
+import { Budget, validateBudgetOptions, type BudgetOptions } from './budget.js';
+import type { BudgetRegistry } from './registry.js';
+import { InMemoryBudgetStore } from './store.js';
 
 const scopes = new AsyncLocalStorage<readonly Budget[]>();
+
+/** The registries of enabled instrumentations, the most recently enabled last. */
+const enabledRegistries: BudgetRegistry[] = [];
+
+/** Names already warned about running without an instrumentation (bounded: a misconfiguration is one problem). */
+const warnedNames = new Set<string>();
 
 /** The budgets of the enclosing `withBudget` scopes, innermost first. */
 export function scopedBudgets(): readonly Budget[] {
   return scopes.getStore() ?? [];
+}
+
+/** @internal An instrumentation was enabled (true) or disabled (false). */
+export function useBudgetRegistry(registry: BudgetRegistry, enabled: boolean): void {
+  const index = enabledRegistries.indexOf(registry);
+  if (index >= 0) enabledRegistries.splice(index, 1);
+  if (enabled) enabledRegistries.push(registry);
+}
+
+function currentRegistry(): BudgetRegistry | undefined {
+  return enabledRegistries.at(-1);
 }
 
 /**
@@ -19,11 +43,37 @@ export function scopedBudgets(): readonly Budget[] {
  * `budget.spentUsd` is final when it resolves.
  */
 export async function withBudget<T>(options: BudgetOptions | Budget, fn: (budget: Budget) => T | Promise<T>): Promise<T> {
-  const budget = budgetFor(options);
+  if (typeof fn !== 'function') {
+    throw new TypeError(
+      `otel-llm-cost: withBudget(options, fn) needs the function to run as its second argument, got ${fn === undefined ? 'nothing' : typeof fn}`,
+    );
+  }
+  const budget = options instanceof Budget ? options : budgetFor(validateBudgetOptions(options, 'withBudget options'));
   const enclosing = scopedBudgets();
+  // The same named budget entered twice (nested scopes) is one account, charged once.
+  const inForce = [budget, ...enclosing.filter((other) => other !== budget)];
   try {
-    return await scopes.run([budget, ...enclosing], () => fn(budget));
+    return await scopes.run(inForce, () => fn(budget));
   } finally {
     while (budget.settling.size > 0) await Promise.allSettled([...budget.settling]);
   }
+}
+
+function budgetFor(options: BudgetOptions): Budget {
+  const registry = currentRegistry();
+  if (registry) return registry.budgetFor(options);
+  const name = options.name ?? '(unnamed)';
+  if (!warnedNames.has(name) && warnedNames.size < 64) {
+    warnedNames.add(name);
+    logWarning(
+      `withBudget: budget ${JSON.stringify(name)} is not enforced: no LLMCostInstrumentation is enabled, so no request is ` +
+        'recorded or limited. Create and enable the instrumentation (for example in NodeSDK) before using budgets.',
+    );
+  }
+  return new Budget(options.name ?? 'unenforced', options, new InMemoryBudgetStore());
+}
+
+/** The named budget, if one was declared through the enabled instrumentation (see registry.ts for its bound). */
+export function getBudget(name: string): Budget | undefined {
+  return currentRegistry()?.get(name);
 }

@@ -1,18 +1,46 @@
 /**
- * The seam between the generic core and one provider's SDK. A provider folder implements
- * `ProviderAdapter`; the core calls it and never looks inside a chunk itself.
+ * The seam between the generic core and one provider's SDK. A provider folder plans each
+ * call (`PlanCall`) and reads its chunks through `ResponseObserver`, the narrow view of the
+ * request it may write to; the core never looks inside a chunk itself.
  */
 import type { ContentReader } from './content.js';
-import type { Charge, RequestDescription } from './model.js';
-import type { RequestRecord } from './record.js';
+import type { Charge, ReportedUsage, RequestDescription, StreamOutcome } from './model.js';
 import type { EncodingName, TokenCounter } from './tokenizer.js';
 
-/** Turns the provider's chunks and response bodies into observations on the record. */
+/** What a provider's reader may tell the core about the response it reads. */
+export interface ResponseObserver {
+  /** The response id, once a chunk or body named it. */
+  readonly responseId: string | undefined;
+  /** Sets the response id and model where not known yet; `finalModel` replaces an earlier model (a terminal event's). */
+  identify(id: unknown, model: unknown, finalModel?: boolean): void;
+  reportUsage(usage: ReportedUsage): void;
+  /** Generated text (content, tool arguments, reasoning): what an output estimate is counted from. */
+  addOutput(text: unknown): void;
+  addFinishReason(reason: unknown): void;
+  /** The provider's terminal event arrived: the response is complete, whatever follows. */
+  markTerminal(): void;
+  /** An error the provider reported inside a well-formed stream: however the stream then ends, it ends as `error`. */
+  reportFailure(error: unknown): void;
+  /** How a stream that ends cleanly without its terminal event is read (default `truncated`). */
+  endsUnterminatedAs(outcome: StreamOutcome): void;
+}
+
+/** A request that something outside its stream can end (an OpenAI `responses.cancel(id)`). */
+export interface CancellableRequest {
+  readonly ended: boolean;
+  cancel(): void;
+  /** Runs `cleanup` once the request has ended (at once if it has). */
+  onEnd(cleanup: () => void): void;
+}
+
+/** Turns the provider's chunks and response bodies into observations. */
 export interface ResponseReader {
   /** Reads one streamed chunk; returns false when the consumer must not see it. */
-  readChunk(chunk: unknown, record: RequestRecord): boolean;
+  readChunk(chunk: unknown, observer: ResponseObserver): boolean;
   /** Reads a non-streaming response body. */
-  readResponse(body: unknown, record: RequestRecord): void;
+  readResponse(body: unknown, observer: ResponseObserver): void;
+  /** Called once the request is live, for readers that register it somewhere (cancellable background responses). */
+  attach?(request: CancellableRequest): void;
 }
 
 /** Counts what the provider did not report. */
@@ -64,7 +92,8 @@ export interface ChargeLedger {
   settle(responseId: string, charge: Charge): Charge | undefined;
 }
 
-export interface AdapterOptions {
+/** The instrumentation's settings a plan reads. */
+export interface ProviderSettings {
   readonly injectStreamUsage: boolean;
 }
 
@@ -75,6 +104,6 @@ export interface AdapterOptions {
 export type PlanCall = (
   body: unknown,
   resource: unknown,
-  options: AdapterOptions,
+  settings: ProviderSettings,
   args: readonly unknown[],
 ) => PlannedCall | undefined;

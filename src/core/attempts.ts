@@ -18,7 +18,7 @@
 import { createContextKey, context as otelContext, type Context } from '@opentelemetry/api';
 import { subscribe } from 'node:diagnostics_channel';
 import * as sc from '../semconv.js';
-import type { RequestRecord } from './record.js';
+import type { RequestLifecycle } from './lifecycle.js';
 import { logInternalError } from './safely.js';
 
 const ATTEMPTS_KEY = createContextKey('otel-llm-cost: the request whose HTTP attempts are counted');
@@ -26,12 +26,14 @@ const ATTEMPTS_KEY = createContextKey('otel-llm-cost: the request whose HTTP att
 const UNDICI_REQUEST_CREATE = 'undici:request:create';
 const HTTP_CLIENT_REQUEST_START = 'http.client.request.start';
 
+// Subscribed once per process: the channels are process-wide, and each message finds its
+// request through the active context, whichever instrumentation instance started it.
 let subscribed = false;
 
-/** `context` with `record` as the request its HTTP attempts count towards. */
-export function countingAttempts(context: Context, record: RequestRecord): Context {
+/** `context` with `request` as the request its HTTP attempts count towards. */
+export function countingAttempts(context: Context, request: RequestLifecycle): Context {
   if (!subscribed) subscribeOnce();
-  return context.setValue(ATTEMPTS_KEY, record);
+  return context.setValue(ATTEMPTS_KEY, request);
 }
 
 function subscribeOnce(): void {
@@ -53,13 +55,13 @@ function subscribeOnce(): void {
 /** Runs on every HTTP request of the process: one context lookup unless it is one of ours. */
 function countAttempt(host: () => string | undefined): void {
   try {
-    const record = otelContext.active().getValue(ATTEMPTS_KEY) as RequestRecord | undefined;
-    if (record === undefined || record.finished) return;
+    const request = otelContext.active().getValue(ATTEMPTS_KEY) as RequestLifecycle | undefined;
+    if (request === undefined || request.ended) return;
     // Another request made on the way (an Azure AD token fetch, a custom fetch's own
     // calls) goes to another host and is not an attempt of this one.
-    const expected = record.call.description.attributes[sc.ATTR_SERVER_ADDRESS];
+    const expected = request.call.description.attributes[sc.ATTR_SERVER_ADDRESS];
     if (typeof expected === 'string' && host() !== bare(expected)) return;
-    record.attempts++;
+    request.noteAttempt();
   } catch (error) {
     logInternalError('counting an HTTP attempt', error);
   }

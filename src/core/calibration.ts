@@ -154,5 +154,3 @@ export class EstimateCalibration {
   }
 }
 
-/** The process-wide calibration every instrumented request reads and teaches. */
-export const estimateCalibration = new EstimateCalibration();

@@ -16,7 +16,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
 import type { ResponseReader } from './adapter.js';
-import type { RequestRecord } from './record.js';
 import { logInternalError } from './safely.js';
 
 export const DEFAULT_CONTENT_MAX_LENGTH = 16_384;
@@ -145,15 +144,16 @@ export class ContentCapture implements OutputSink {
   /** `reader`, also feeding the output into this capture. */
   observing(reader: ResponseReader): ResponseReader {
     return {
-      readChunk: (chunk, record: RequestRecord) => {
-        const visible = reader.readChunk(chunk, record);
+      readChunk: (chunk, observer) => {
+        const visible = reader.readChunk(chunk, observer);
         this.safely(() => this.reader.readChunk(chunk, this));
         return visible;
       },
-      readResponse: (body, record: RequestRecord) => {
-        reader.readResponse(body, record);
+      readResponse: (body, observer) => {
+        reader.readResponse(body, observer);
         this.safely(() => this.reader.readResponse(body, this));
       },
+      attach: (request) => reader.attach?.(request),
     };
   }
 

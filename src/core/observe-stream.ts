@@ -7,8 +7,8 @@
  * `return()` and every error, whichever API the consumer uses.
  */
 import type { ResponseReader } from './adapter.js';
+import type { RequestLifecycle } from './lifecycle.js';
 import type { StreamOutcome } from './model.js';
-import { nowMs, type RequestBudget, type RequestRecord } from './record.js';
 import { logInternalError } from './safely.js';
 import { watchCollected } from './watchdog.js';
 
@@ -32,8 +32,10 @@ export function isAbortError(error: unknown): boolean {
   return name === 'AbortError' || name === 'APIUserAbortError' || ctor === 'APIUserAbortError';
 }
 
-export function observeStream(stream: SdkStream, record: RequestRecord, reader: ResponseReader): void {
-  const signal = stream.controller.signal;
+export function observeStream(stream: SdkStream, request: RequestLifecycle, reader: ResponseReader): void {
+  // Closures below hold the controller, never the stream: a stream nobody reads must stay
+  // collectable, or its connection (and the provider's billing) runs to the end unseen.
+  const controller = stream.controller;
   const source = stream.iterator;
   let claimed = false;
   stream.iterator = function observedIterator(this: unknown, ...args: unknown[]) {
@@ -41,66 +43,68 @@ export function observeStream(stream: SdkStream, record: RequestRecord, reader: 
     // The SDK refuses a second iteration itself; only the first one is ours to watch.
     if (claimed) return inner;
     claimed = true;
-    return observeIterator(inner, record, reader, stream.controller);
+    return observeIterator(inner, request, reader, controller);
   };
 
-  // With a read in flight, let that read decide: the SDK aborts its own controller while
-  // unwinding from a network error too, and the read then rejects with the real cause.
-  const onAbort = () => {
-    if (record.pending === 0) record.finish('cancelled');
-  };
+  const signal = controller.signal;
+  const onAbort = () => request.aborted();
   if (signal.aborted) onAbort();
   else {
     signal.addEventListener('abort', onAbort, { once: true });
-    record.onFinish(() => signal.removeEventListener('abort', onAbort));
+    request.onEnd(() => signal.removeEventListener('abort', onAbort));
   }
-  // The idle timer was armed when the request started (instrument-call.ts); a stream
-  // object adds the one thing a timer cannot see: being garbage collected unread.
-  watchCollected(stream, record);
+  // The idle timer was armed when the request started (hook.ts); a stream object adds the
+  // one thing a timer cannot see: being garbage collected unread.
+  watchCollected(stream, request, controller);
 }
 
 function observeIterator(
   inner: AsyncIterator<unknown>,
-  record: RequestRecord,
+  request: RequestLifecycle,
   reader: ResponseReader,
   controller: AbortController,
 ): AsyncIterableIterator<unknown> {
   const signal = controller.signal;
   const endedBy = (fallback: StreamOutcome): StreamOutcome => (signal.aborted ? 'cancelled' : fallback);
+  const watch = request.watch;
 
   // Plain `.then` chains rather than `async` functions: one promise per chunk instead of
   // three, each of which the context manager's promise hooks would otherwise pay for.
   const onStep = (step: IteratorResult<unknown>): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
     if (step.done) {
-      record.pending--;
-      record.finish(endedBy(record.sawTerminal ? 'completed' : record.unterminatedOutcome));
+      request.readSettled();
+      request.end(endedBy(request.cleanEndOutcome));
       return step;
     }
-    const visible = readChunk(step.value, record, reader);
+    const visible = readChunk(step.value, request, reader);
+    request.chunkArrived(visible);
+    // A response that is complete is charged in full and never stopped: its consumer has
+    // already seen the provider finish (the usage chunk after `finish_reason`, say).
+    if (watch !== undefined && !request.sawTerminal && !request.ended) stopIfOver(request, inner, controller);
     if (visible) {
-      record.pending--;
-      record.chunks++;
+      request.readSettled();
+      return step;
     }
-    if (record.budget !== undefined) stopIfOverBudget(record, record.budget, inner, controller);
-    if (visible) return step;
-    if (record.stoppedBy) {
-      record.pending--;
-      throw record.stoppedBy;
+    const stopped = request.stopError;
+    if (stopped) {
+      request.readSettled();
+      throw stopped;
     }
     // A chunk the consumer must not see (the injected usage chunk): read on.
     return inner.next().then(onStep, onError);
   };
   const onError = (error: unknown): never => {
-    record.pending--;
-    record.finish(isAbortError(error) ? 'cancelled' : 'error', error);
+    request.readSettled();
+    request.end(isAbortError(error) ? 'cancelled' : 'error', error);
     throw error;
   };
 
   const observed: AsyncIterableIterator<unknown> = {
     next(...args: [] | [unknown]) {
-      // The chunk that crossed the limit was delivered; the read after it gets the budget's error.
-      if (record.stoppedBy) return Promise.reject(record.stoppedBy);
-      record.pending++;
+      // The chunk that crossed the limit was delivered; the read after it gets the watch's error.
+      const stopped = request.stopError;
+      if (stopped) return Promise.reject(stopped);
+      request.readStarted();
       let step: Promise<IteratorResult<unknown>>;
       try {
         step = inner.next(...args);
@@ -110,11 +114,11 @@ function observeIterator(
       return step.then(onStep, onError);
     },
     async return(value?: unknown) {
-      record.finish(endedBy('broken'));
+      request.end(endedBy('broken'));
       return inner.return ? inner.return(value) : { done: true, value };
     },
     async throw(error?: unknown) {
-      record.finish(endedBy('broken'));
+      request.end(endedBy('broken'));
       if (inner.throw) return inner.throw(error);
       throw error;
     },
@@ -126,25 +130,19 @@ function observeIterator(
 }
 
 /**
- * A budget's verdict after a chunk: once over the limit, the request ends as
+ * A watch's verdict after a chunk: once over a limit, the request ends as
  * `budget_exceeded` and its HTTP request is aborted at once, so the provider stops
  * generating (and billing); the consumer learns of it on its next read.
  */
-function stopIfOverBudget(
-  record: RequestRecord,
-  budget: RequestBudget,
-  inner: AsyncIterator<unknown>,
-  controller: AbortController,
-): void {
+function stopIfOver(request: RequestLifecycle, inner: AsyncIterator<unknown>, controller: AbortController): void {
   let error: Error | undefined;
   try {
-    error = budget.check(record);
+    error = request.watch?.onChunk(request);
   } catch (failure) {
     logInternalError('checking a budget', failure);
   }
   if (!error) return;
-  record.stoppedBy = error;
-  record.finish('budget_exceeded', error);
+  request.stop(error);
   controller.abort();
   // Let the SDK's own iterator unwind (its `finally` releases the response body).
   try {
@@ -154,12 +152,10 @@ function stopIfOverBudget(
   }
 }
 
-/** The per-chunk hot path: one counter bump and the adapter's reader. */
-function readChunk(chunk: unknown, record: RequestRecord, reader: ResponseReader): boolean {
-  record.activity++;
-  if (record.firstChunkAt === undefined) record.firstChunkAt = nowMs();
+/** The per-chunk hot path: the adapter's reader, which must never throw into the stream. */
+function readChunk(chunk: unknown, request: RequestLifecycle, reader: ResponseReader): boolean {
   try {
-    return reader.readChunk(chunk, record);
+    return reader.readChunk(chunk, request);
   } catch (error) {
     logInternalError('reading a stream chunk', error);
     return true;

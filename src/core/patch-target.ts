@@ -1,11 +1,5 @@
 import type { PlanCall } from './adapter.js';
-import type { SdkMethod } from './instrument-call.js';
-
-/** Settings a target's `prepare` step reads at call time. */
-export interface PatchSettings {
-  /** What happens to the spans `@anthropic-ai/sdk` (0.134 and later) writes for the requests we record. */
-  readonly anthropicNativeSpans: 'suppress' | 'keep';
-}
+import type { SdkMethod } from './hook.js';
 
 /** One SDK method to wrap: `owner[method]`, observed with `plan`. */
 export interface PatchTarget {
@@ -14,7 +8,7 @@ export interface PatchTarget {
   /** How to record the request the method makes; absent for a helper wrapped only to `prepare` its client. */
   readonly plan?: PlanCall;
   /** Runs before each call with the resource the method is called on (`this`). */
-  readonly prepare?: (resource: unknown, settings: () => PatchSettings) => void;
+  readonly prepare?: (resource: unknown) => void;
   /** For diagnostics: which SDK surface this is. */
   readonly label: string;
 }

@@ -11,8 +11,21 @@ export function logInternalError(where: string, error: unknown): void {
   }
 }
 
+/** Something the user should change (a misuse, a lying server); never thrown. */
+export function logWarning(message: string): void {
+  try {
+    logger.warn(message);
+  } catch {
+    // as above
+  }
+}
+
 export function logInfo(message: string): void {
-  logger.info(message);
+  try {
+    logger.info(message);
+  } catch {
+    // as above
+  }
 }
 
 /** Runs our own code on the user's path: a failure is logged and replaced by `fallback`. */

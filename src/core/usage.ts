@@ -3,10 +3,22 @@
  * replaced by an estimate; an estimate is always marked as one.
  */
 import type { ResolvedUsage, UsageValue } from './model.js';
-import type { FinishedRequest } from './record.js';
+import type { EndedRequest } from './lifecycle.js';
 import { logInternalError } from './safely.js';
-import { calibrationKey, estimateCalibration, isReasoningModel, MAX_SAMPLED_CHARS, requestedEffort } from './calibration.js';
+import { calibrationKey, isReasoningModel, MAX_SAMPLED_CHARS, requestedEffort, type EstimateCalibration } from './calibration.js';
 import { countTexts, estimateTokens, roughTokenCounter } from './tokenizer.js';
+
+export interface EstimateContext {
+  /** What this instrumentation has learned from completed requests. */
+  readonly calibration: EstimateCalibration;
+  /**
+   * Resolves when the estimate must not wait for the tokenizer any longer (a shutdown is
+   * flushing): what is not counted by then is counted roughly, still marked estimated.
+   */
+  readonly hurry?: Promise<void>;
+  /** Work nobody waits for now, which a flush should still wait for (learning from a sample). */
+  readonly background?: (work: Promise<unknown>) => void;
+}
 
 const reported = (value: number): UsageValue => ({ value, source: 'reported' });
 const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.round(value)), source: 'estimated' });
@@ -14,7 +26,8 @@ const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.roun
 const estimatedOrUnknown = (value: number | undefined): UsageValue =>
   value === undefined ? { value: 0, source: 'unknown' } : estimated(value);
 
-export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage> {
+export async function resolveUsage(done: EndedRequest, context: EstimateContext): Promise<ResolvedUsage> {
+  const { calibration: estimateCalibration, hurry } = context;
   const { reported: usage, call } = done;
   // A request never sent (a budget refused it) or refused with an HTTP error was never
   // processed: nothing to bill.
@@ -29,6 +42,7 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
       await estimateSafely(
         () => estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens)),
         () => estimator.estimateInput(roughTokenCounter),
+        hurry,
       ),
     );
   }
@@ -44,12 +58,16 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   let calibration: number | undefined;
   if (usage.output !== undefined) {
     output = reported(usage.output);
-    if (done.outcome === 'completed') learnFrom(done, key, fitted, overhead, usage.output);
+    if (done.outcome === 'completed') {
+      const learning = learnFrom(done, estimateCalibration, key, fitted, overhead, usage.output);
+      if (learning) context.background?.(learning);
+    }
   } else if (done.outputText.length === 0) output = estimated(0);
   else {
     const counted = await estimateSafely(
       async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
       () => roughTokenCounter.count(done.outputText),
+      hurry,
     );
     calibration = estimateCalibration.outputFactor(key, fitted);
     const visible = counted === undefined ? undefined : counted * calibration + overhead;
@@ -71,7 +89,7 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   };
 }
 
-function outputOverhead(done: FinishedRequest): number {
+function outputOverhead(done: EndedRequest): number {
   try {
     const value = done.call.estimator.outputOverhead?.() ?? 0;
     return Number.isFinite(value) && value > 0 ? value : 0;
@@ -85,16 +103,23 @@ function outputOverhead(done: FinishedRequest): number {
  * Teaches the calibration from a completed request with reported usage. The text is
  * counted only for a sample, in the tokenizer worker, and nobody waits for it.
  */
-function learnFrom(done: FinishedRequest, key: string, fitted: number, overhead: number, reportedOutput: number): void {
+function learnFrom(
+  done: EndedRequest,
+  estimateCalibration: EstimateCalibration,
+  key: string,
+  fitted: number,
+  overhead: number,
+  reportedOutput: number,
+): Promise<void> | undefined {
   const { provider } = done.call.description;
   const reportedReasoning = done.reported.reasoning;
   const chars = done.outputText.length;
   const sampled = chars > 0 && chars <= MAX_SAMPLED_CHARS && estimateCalibration.shouldSample(key, fitted);
   if (!sampled) {
     if (reportedReasoning !== undefined) estimateCalibration.observe(key, provider, fitted, { overhead, reportedOutput, reportedReasoning });
-    return;
+    return undefined;
   }
-  countTexts(done.call.estimator.encoding, [done.outputText]).then(
+  return countTexts(done.call.estimator.encoding, [done.outputText]).then(
     ([counted]) => estimateCalibration.observe(key, provider, fitted, { counted, overhead, reportedOutput, reportedReasoning }),
     (error: unknown) => logInternalError('calibrating estimates', error),
   );
@@ -104,9 +129,14 @@ function learnFrom(done: FinishedRequest, key: string, fitted: number, overhead:
  * A tokenizer failure degrades to a rough count (still marked estimated), and a failure of
  * that too to `undefined` (marked unknown), never to an error.
  */
-async function estimateSafely(estimate: () => Promise<number>, rough: () => number): Promise<number | undefined> {
+async function estimateSafely(
+  estimate: () => Promise<number>,
+  rough: () => number,
+  hurry: Promise<void> | undefined,
+): Promise<number | undefined> {
   try {
-    const value = await estimate();
+    const counted = estimate();
+    const value = hurry ? await Promise.race([counted, hurry.then(() => Number.NaN)]) : await counted;
     if (Number.isFinite(value)) return value;
   } catch (error) {
     logInternalError('estimating tokens', error);

@@ -3,29 +3,48 @@
  * (and would keep its span) open forever. The timer never keeps the process alive, and
  * costs nothing per chunk: chunks only bump a counter that the timer compares.
  */
-import type { RequestRecord } from './record.js';
+import type { RequestLifecycle } from './lifecycle.js';
 
-const collected = new FinalizationRegistry<RequestRecord>((record) => record.finish('abandoned'));
+interface Collected {
+  readonly request: RequestLifecycle;
+  /** The stream's own controller: aborting it closes the connection the stream held. */
+  readonly controller: AbortController;
+}
 
-/** Ends `record` as `abandoned` after `idleMs` with no activity and nothing in flight. */
-export function watchIdle(record: RequestRecord, idleMs: number): void {
-  let seen = record.activity;
+// One registry for the process: a FinalizationRegistry holds nothing but what is registered
+// with it, and every entry leaves when its request ends.
+const collected = new FinalizationRegistry<Collected>(({ request, controller }) => {
+  request.end('abandoned');
+  try {
+    controller.abort();
+  } catch {
+    // the connection is gone already
+  }
+});
+
+/** Ends `request` as `abandoned` after `idleMs` with no activity and nothing in flight. */
+export function watchIdle(request: RequestLifecycle, idleMs: number): void {
+  let seen = request.activityCount;
   const timer = setTimeout(function check() {
-    if (record.finished) return;
-    if (record.pending > 0 || record.activity !== seen) {
-      seen = record.activity;
+    if (request.ended) return;
+    if (request.readsInFlight > 0 || request.activityCount !== seen) {
+      seen = request.activityCount;
       timer.refresh();
       return;
     }
-    record.finish('abandoned');
+    request.end('abandoned');
   }, idleMs);
   timer.unref();
-  record.onFinish(() => clearTimeout(timer));
+  request.onEnd(() => clearTimeout(timer));
 }
 
-/** Ends `record` as `abandoned` if `owner` (the SDK's stream) is garbage collected first. */
-export function watchCollected(owner: object, record: RequestRecord): void {
+/**
+ * Ends `request` as `abandoned` if `owner` (the SDK's stream) is garbage collected first,
+ * and closes its connection. Nothing this package keeps may reach `owner`, or it is never
+ * collected: `controller` must be the stream's controller, not the stream.
+ */
+export function watchCollected(owner: object, request: RequestLifecycle, controller: AbortController): void {
   const token = {};
-  collected.register(owner, record, token);
-  record.onFinish(() => collected.unregister(token));
+  collected.register(owner, { request, controller }, token);
+  request.onEnd(() => collected.unregister(token));
 }

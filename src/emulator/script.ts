@@ -27,6 +27,7 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   dropAfterChunks: { check: count, expected: 'a non-negative integer' },
   errorAfterChunks: { check: count, expected: 'a non-negative integer' },
   omitTerminal: { check: boolean, expected: 'a boolean' },
+  burst: { check: boolean, expected: 'a boolean' },
   status: { check: httpErrorStatus, expected: 'an HTTP error status (400-599)' },
   errorType: { check: string, expected: 'a string' },
   errorMessage: { check: string, expected: 'a string' },

@@ -41,6 +41,7 @@ export async function playStream(exchange: Exchange, plan: StreamPlan): Promise<
   const { script } = exchange;
   const chunkDelay = script.chunkDelayMs ?? 0;
   exchange.startEventStream();
+  if (script.burst) return playBurst(exchange, plan);
   let eventsSent = 0;
   let contentSent = 0;
 
@@ -79,6 +80,21 @@ export async function playStream(exchange: Exchange, plan: StreamPlan): Promise<
     if (!(await exchange.sleep(chunkDelay))) return;
     if (!(await exchange.write(formatFrame(undefined, '[DONE]')))) return;
   }
+  exchange.endResponse();
+  exchange.finish(script.omitTerminal ? 'omitted_terminal' : 'completed');
+}
+
+/** The whole stream in one write (failure scripts other than `omitTerminal` do not apply). */
+async function playBurst(exchange: Exchange, plan: StreamPlan): Promise<void> {
+  const { script } = exchange;
+  let body = '';
+  for (const item of plan.events) {
+    if (item.kind === 'terminal' && script.omitTerminal) continue;
+    body += formatFrame(item.event, item.data);
+    if (item.kind === 'content') exchange.countContent(item.tokens ?? 0);
+  }
+  if (!script.omitTerminal && plan.dialect === 'openai') body += formatFrame(undefined, '[DONE]');
+  if (!(await exchange.write(body))) return;
   exchange.endResponse();
   exchange.finish(script.omitTerminal ? 'omitted_terminal' : 'completed');
 }

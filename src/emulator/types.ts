@@ -29,6 +29,11 @@ export interface EmulatorScript {
   errorAfterChunks?: number;
   /** End the response cleanly after the content, without the terminal events. */
   omitTerminal?: boolean;
+  /**
+   * Send the whole stream in one write, as a fast provider's events arrive in one network
+   * read: the SDK decodes them all at once and hands them to the consumer one by one.
+   */
+  burst?: boolean;
   /** Reply with this HTTP status and a provider-shaped error body instead. */
   status?: number;
   /** Error type for `status` replies and mid-stream errors (e.g. `overloaded_error`). */

@@ -8,8 +8,7 @@
  * input total includes them.
  */
 import * as sc from '../../semconv.js';
-import type { PlanCall, ResponseReader } from '../../core/adapter.js';
-import type { RequestRecord } from '../../core/record.js';
+import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
 import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
@@ -64,37 +63,40 @@ class MessageReader implements ResponseReader {
   private cacheRead = 0;
   private cacheCreation = 0;
 
-  readChunk(event: unknown, record: RequestRecord): boolean {
+  readChunk(event: unknown, observer: ResponseObserver): boolean {
     if (!isDict(event)) return true;
     switch (event.type) {
       case 'content_block_delta': {
         const delta = asDict(event.delta);
-        readDelta(delta, record);
+        readDelta(delta, observer);
         if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') this.streamedInput?.feed(delta.partial_json);
         break;
       }
       case 'content_block_start':
-        this.readBlock(asDict(event.content_block), record);
+        this.readBlock(asDict(event.content_block), observer);
         break;
       case 'message_start': {
         const message = asDict(event.message);
-        record.responseId = asString(message?.id);
-        record.responseModel = asString(message?.model);
+        observer.identify(message?.id, message?.model);
         const usage = asDict(message?.usage);
-        if (usage) this.readInput(usage, record);
+        if (usage) this.readInput(usage, observer);
         break;
       }
       case 'message_delta': {
-        record.addFinishReason(asDict(event.delta)?.stop_reason);
+        const stopReason = asDict(event.delta)?.stop_reason;
+        observer.addFinishReason(stopReason);
         const usage = asDict(event.usage);
         if (usage) {
-          this.readInput(usage, record);
-          record.reportUsage({ output: asNumber(usage.output_tokens) });
+          this.readInput(usage, observer);
+          observer.reportUsage({ output: asNumber(usage.output_tokens) });
         }
+        // The model has finished: only `message_stop` can follow, and everything generated
+        // (and billed) has been delivered, so the response is complete.
+        if (typeof stopReason === 'string') observer.markTerminal();
         break;
       }
       case 'message_stop':
-        record.sawTerminal = true;
+        observer.markTerminal();
         break;
       default:
       // ping, unknown future event types: nothing to count
@@ -102,7 +104,7 @@ class MessageReader implements ResponseReader {
     return true;
   }
 
-  private readBlock(block: Dict | undefined, record: RequestRecord): void {
+  private readBlock(block: Dict | undefined, observer: ResponseObserver): void {
     if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
       this.toolUses++;
       if (this.streamedInput) this.parametersSent += this.streamedInput.keys;
@@ -110,29 +112,28 @@ class MessageReader implements ResponseReader {
       const input = asDict(block.input);
       if (input) this.parametersSent += Object.keys(input).length;
     }
-    readBlock(block, record);
+    readBlock(block, observer);
   }
 
   toolParameters(): number {
     return this.parametersSent + (this.streamedInput?.keys ?? 0);
   }
 
-  readResponse(body: unknown, record: RequestRecord): void {
+  readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
-    record.responseId = asString(body.id);
-    record.responseModel = asString(body.model);
-    record.addFinishReason(body.stop_reason);
+    observer.identify(body.id, body.model);
+    observer.addFinishReason(body.stop_reason);
     const usage = asDict(body.usage);
     if (usage) {
-      this.readInput(usage, record);
-      record.reportUsage({ output: asNumber(usage.output_tokens) });
+      this.readInput(usage, observer);
+      observer.reportUsage({ output: asNumber(usage.output_tokens) });
     }
-    if (Array.isArray(body.content)) for (const block of body.content) this.readBlock(asDict(block), record);
-    record.sawTerminal = true;
+    if (Array.isArray(body.content)) for (const block of body.content) this.readBlock(asDict(block), observer);
+    observer.markTerminal();
   }
 
   /** Non-null fields replace earlier ones; the reported input is their sum. */
-  private readInput(usage: Dict, record: RequestRecord): void {
+  private readInput(usage: Dict, observer: ResponseObserver): void {
     const input = asNumber(usage.input_tokens);
     const cacheRead = asNumber(usage.cache_read_input_tokens);
     const cacheCreation = asNumber(usage.cache_creation_input_tokens);
@@ -141,7 +142,7 @@ class MessageReader implements ResponseReader {
     if (cacheRead !== undefined) this.cacheRead = cacheRead;
     if (cacheCreation !== undefined) this.cacheCreation = cacheCreation;
     if (this.input === undefined) return;
-    record.reportUsage({
+    observer.reportUsage({
       input: this.input + this.cacheRead + this.cacheCreation,
       cacheRead: this.cacheRead > 0 ? this.cacheRead : undefined,
       cacheCreation: this.cacheCreation > 0 ? this.cacheCreation : undefined,
@@ -149,35 +150,35 @@ class MessageReader implements ResponseReader {
   }
 }
 
-function readDelta(delta: Dict | undefined, record: RequestRecord): void {
+function readDelta(delta: Dict | undefined, observer: ResponseObserver): void {
   if (!delta) return;
   switch (delta.type) {
     case 'text_delta':
-      record.addOutput(delta.text);
+      observer.addOutput(delta.text);
       break;
     case 'input_json_delta':
-      record.addOutput(delta.partial_json);
+      observer.addOutput(delta.partial_json);
       break;
     case 'thinking_delta':
-      record.addOutput(delta.thinking);
+      observer.addOutput(delta.thinking);
       break;
     default:
   }
 }
 
 /** A block's initial content (streams usually start blocks empty; responses carry it all). */
-function readBlock(block: Dict | undefined, record: RequestRecord): void {
+function readBlock(block: Dict | undefined, observer: ResponseObserver): void {
   if (!block) return;
   switch (block.type) {
     case 'text':
-      record.addOutput(block.text);
+      observer.addOutput(block.text);
       break;
     case 'thinking':
-      record.addOutput(block.thinking);
+      observer.addOutput(block.thinking);
       break;
     case 'tool_use':
-      record.addOutput(block.name);
-      if (isDict(block.input) && Object.keys(block.input).length > 0) record.addOutput(JSON.stringify(block.input));
+      observer.addOutput(block.name);
+      if (isDict(block.input) && Object.keys(block.input).length > 0) observer.addOutput(JSON.stringify(block.input));
       break;
     default:
   }

@@ -13,7 +13,6 @@
  * seen before.
  */
 import { INVALID_SPAN_CONTEXT, context, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
-import type { PatchSettings } from '../../core/patch-target.js';
 
 /** The span names of the requests this package records itself. */
 const RECORDED_SPAN_NAMES: ReadonlySet<string> = new Set(['anthropic.messages.create']);
@@ -23,8 +22,11 @@ interface TracingClient {
   _tracer?: unknown;
 }
 
-/** Wraps the tracer of the client behind `resource` (a Messages resource), once per client. */
-export function quietNativeSpans(resource: unknown, settings: () => PatchSettings): void {
+/** What happens to the SDK's own spans of the requests this package records. */
+export type NativeSpansMode = 'suppress' | 'keep';
+
+/** Wraps the tracer of the client behind `resource` (a Messages resource), once per client; `mode` is read at every span start. */
+export function quietNativeSpans(resource: unknown, mode: () => NativeSpansMode): void {
   if (typeof resource !== 'object' || resource === null) return;
   const client = (resource as { _client?: unknown })._client;
   if (typeof client !== 'object' || client === null) return;
@@ -32,12 +34,12 @@ export function quietNativeSpans(resource: unknown, settings: () => PatchSetting
   if (!isTracer(tracer) || (tracer as unknown as Partial<Record<symbol, unknown>>)[QUIETED] === true) return;
   const property = Object.getOwnPropertyDescriptor(client, '_tracer');
   if (!property?.writable) return;
-  (client as TracingClient)._tracer = quietedTracer(tracer, settings);
+  (client as TracingClient)._tracer = quietedTracer(tracer, mode);
 }
 
-function quietedTracer(inner: Tracer, settings: () => PatchSettings): Tracer {
+function quietedTracer(inner: Tracer, mode: () => NativeSpansMode): Tracer {
   const startSpan = (name: string, options?: SpanOptions, parent?: Context): Span => {
-    if (RECORDED_SPAN_NAMES.has(name) && settings().anthropicNativeSpans === 'suppress') {
+    if (RECORDED_SPAN_NAMES.has(name) && mode() === 'suppress') {
       return trace.wrapSpanContext(trace.getSpanContext(parent ?? context.active()) ?? INVALID_SPAN_CONTEXT);
     }
     return inner.startSpan(name, options, parent);

@@ -8,22 +8,24 @@
 import { exportedClass, prototypeWith, type PatchTarget } from '../../core/patch-target.js';
 import type { VersionRange } from '../../core/version-range.js';
 import { planMessage } from './messages.js';
-import { quietNativeSpans } from './native-spans.js';
+import { quietNativeSpans, type NativeSpansMode } from './native-spans.js';
 
 export const ANTHROPIC_MODULE = '@anthropic-ai/sdk';
 export const ANTHROPIC_VERSIONS: VersionRange = { min: [0, 20, 0], below: [2, 0, 0], text: '>=0.20.0 <2' };
 
-export function anthropicTargets(moduleExports: unknown): PatchTarget[] {
+/** `nativeSpans` says, at each request, what happens to the SDK's own span for it. */
+export function anthropicTargets(moduleExports: unknown, nativeSpans: () => NativeSpansMode): PatchTarget[] {
   const Anthropic = exportedClass(moduleExports, 'Anthropic');
   const targets: PatchTarget[] = [];
+  const prepare = (resource: unknown) => quietNativeSpans(resource, nativeSpans);
   for (const [path, label] of [
     [['Messages'], 'messages'],
     [['Beta', 'Messages'], 'beta.messages'],
   ] as const) {
     const create = prototypeWith(Anthropic, path, 'create');
-    if (create) targets.push({ owner: create, method: 'create', plan: planMessage, prepare: quietNativeSpans, label: `${label}.create` });
+    if (create) targets.push({ owner: create, method: 'create', plan: planMessage, prepare, label: `${label}.create` });
     const stream = prototypeWith(Anthropic, path, 'stream');
-    if (stream) targets.push({ owner: stream, method: 'stream', prepare: quietNativeSpans, label: `${label}.stream` });
+    if (stream) targets.push({ owner: stream, method: 'stream', prepare, label: `${label}.stream` });
   }
   return targets;
 }

@@ -3,9 +3,8 @@
  * streams is asked for and its traces hidden in `stream-usage.ts`.
  */
 import * as sc from '../../semconv.js';
-import type { PlanCall, ResponseReader } from '../../core/adapter.js';
+import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ReportedUsage } from '../../core/model.js';
-import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { chatContent } from './chat-content.js';
@@ -25,11 +24,11 @@ const REQUEST_PARAMETERS = {
   n: sc.ATTR_GEN_AI_REQUEST_CHOICE_COUNT,
 };
 
-export const planChatCompletion: PlanCall = (body, resource, options) => {
+export const planChatCompletion: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, options, resource);
+  const usageRequest = requestStreamUsage(body, settings, resource);
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
   const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
   const shape = requestShape(body.tools ?? body.functions, body.response_format);
@@ -84,59 +83,57 @@ class ChatReader implements ResponseReader {
     };
   }
 
-  readChunk(chunk: unknown, record: RequestRecord): boolean {
+  readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
-    if (record.responseId === undefined) record.responseId = asString(chunk.id);
-    if (record.responseModel === undefined) record.responseModel = asString(chunk.model);
+    if (observer.responseId === undefined) observer.identify(chunk.id, chunk.model);
     const usage = asDict(chunk.usage);
-    if (usage) record.reportUsage(chatUsage(usage));
+    if (usage) observer.reportUsage(chatUsage(usage));
     const choices = asArray(chunk.choices);
     for (const choice of choices) {
       if (!isDict(choice)) continue;
       const delta = asDict(choice.delta);
-      if (delta) this.readMessage(delta, choice.index, record);
+      if (delta) this.readMessage(delta, choice.index, observer);
       if (choice.finish_reason) {
-        record.addFinishReason(choice.finish_reason);
-        record.sawTerminal = true;
+        observer.addFinishReason(choice.finish_reason);
+        observer.markTerminal();
       }
     }
     return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
   }
 
-  readResponse(body: unknown, record: RequestRecord): void {
+  readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
-    record.responseId = asString(body.id);
-    record.responseModel = asString(body.model);
+    observer.identify(body.id, body.model);
     const usage = asDict(body.usage);
-    if (usage) record.reportUsage(chatUsage(usage));
+    if (usage) observer.reportUsage(chatUsage(usage));
     for (const choice of asArray(body.choices)) {
       if (!isDict(choice)) continue;
-      record.addFinishReason(choice.finish_reason);
+      observer.addFinishReason(choice.finish_reason);
       const message = asDict(choice.message);
-      if (message) this.readMessage(message, choice.index, record);
+      if (message) this.readMessage(message, choice.index, observer);
     }
-    record.sawTerminal = true;
+    observer.markTerminal();
   }
 
   /** The text a message or delta carries (content, refusal, calls' names and arguments), and its shape. */
-  private readMessage(message: Dict, index: unknown, record: RequestRecord): void {
+  private readMessage(message: Dict, index: unknown, observer: ResponseObserver): void {
     const choice = asNumber(index) ?? 0;
     if (typeof message.content === 'string') {
-      record.addOutput(message.content);
+      observer.addOutput(message.content);
       if (message.content !== '') this.textChoices.add(choice);
     }
     if (typeof message.refusal === 'string') {
-      record.addOutput(message.refusal);
+      observer.addOutput(message.refusal);
       if (message.refusal !== '') this.refusalChoices.add(choice);
     }
     // The older `functions` API answers with one `function_call` instead of `tool_calls`.
     const functionCall = asDict(message.function_call);
     if (functionCall) {
       if (functionCall.name !== this.forcedFunction) {
-        record.addOutput(functionCall.name);
+        observer.addOutput(functionCall.name);
         if (functionCall.name !== undefined) this.functionCallChoices.add(choice);
       }
-      record.addOutput(functionCall.arguments);
+      observer.addOutput(functionCall.arguments);
     }
     const toolCalls = message.tool_calls;
     if (!Array.isArray(toolCalls)) return;
@@ -149,8 +146,8 @@ class ChatReader implements ResponseReader {
         if (fn?.name !== undefined && fn.name === this.forcedFunction) this.forcedCallIds.add(id);
       }
       if (!fn) continue;
-      if (id === undefined || !this.forcedCallIds.has(id)) record.addOutput(fn.name);
-      record.addOutput(fn.arguments);
+      if (id === undefined || !this.forcedCallIds.has(id)) observer.addOutput(fn.name);
+      observer.addOutput(fn.arguments);
     }
   }
 }

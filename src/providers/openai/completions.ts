@@ -5,9 +5,8 @@
  * it and hide that chunk (and the `usage: null` on the others) from a caller who did not.
  */
 import * as sc from '../../semconv.js';
-import type { PlanCall, ResponseReader } from '../../core/adapter.js';
+import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ReportedUsage } from '../../core/model.js';
-import type { RequestRecord } from '../../core/record.js';
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
@@ -27,11 +26,11 @@ const REQUEST_PARAMETERS = {
   max_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
 };
 
-export const planCompletion: PlanCall = (body, resource, options) => {
+export const planCompletion: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, options, resource);
+  const usageRequest = requestStreamUsage(body, settings, resource);
   return {
     description: {
       provider: openaiProviderName(resource),
@@ -72,35 +71,33 @@ export function countPrompt(prompt: unknown, counter: TokenCounter): number {
 class CompletionReader implements ResponseReader {
   constructor(private readonly usageInjected: boolean) {}
 
-  readChunk(chunk: unknown, record: RequestRecord): boolean {
+  readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
-    record.responseId ??= asString(chunk.id);
-    record.responseModel ??= asString(chunk.model);
+    observer.identify(chunk.id, chunk.model);
     const usage = asDict(chunk.usage);
-    if (usage) record.reportUsage(completionUsage(usage));
+    if (usage) observer.reportUsage(completionUsage(usage));
     const choices = asArray(chunk.choices);
-    readChoices(choices, record);
+    readChoices(choices, observer);
     return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
   }
 
-  readResponse(body: unknown, record: RequestRecord): void {
+  readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
-    record.responseId = asString(body.id);
-    record.responseModel = asString(body.model);
+    observer.identify(body.id, body.model);
     const usage = asDict(body.usage);
-    if (usage) record.reportUsage(completionUsage(usage));
-    readChoices(asArray(body.choices), record);
-    record.sawTerminal = true;
+    if (usage) observer.reportUsage(completionUsage(usage));
+    readChoices(asArray(body.choices), observer);
+    observer.markTerminal();
   }
 }
 
-function readChoices(choices: readonly unknown[], record: RequestRecord): void {
+function readChoices(choices: readonly unknown[], observer: ResponseObserver): void {
   for (const choice of choices) {
     if (!isDict(choice)) continue;
-    record.addOutput(choice.text);
+    observer.addOutput(choice.text);
     if (choice.finish_reason) {
-      record.addFinishReason(choice.finish_reason);
-      record.sawTerminal = true;
+      observer.addFinishReason(choice.finish_reason);
+      observer.markTerminal();
     }
   }
 }

@@ -3,8 +3,7 @@
  * only. The provider reports the input tokens; an embedding generates no output tokens,
  * so output is a reported 0.
  */
-import type { PlanCall, ResponseReader } from '../../core/adapter.js';
-import type { RequestRecord } from '../../core/record.js';
+import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import { serverAttributes } from '../../core/request-attributes.js';
 import { asDict, asNumber, asString, isDict } from '../../core/values.js';
 import { countPrompt } from './completions.js';
@@ -34,11 +33,11 @@ export const planEmbeddings: PlanCall = (body, resource) => {
 
 const embeddingsReader: ResponseReader = {
   readChunk: () => true,
-  readResponse(body: unknown, record: RequestRecord): void {
+  readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
-    record.responseModel = asString(body.model);
+    observer.identify(undefined, body.model);
     const input = asNumber(asDict(body.usage)?.prompt_tokens);
-    if (input !== undefined) record.reportUsage({ input, output: 0 });
-    record.sawTerminal = true;
+    if (input !== undefined) observer.reportUsage({ input, output: 0 });
+    observer.markTerminal();
   },
 };

@@ -1,44 +1,48 @@
 /**
- * Responses whose stream this process is reading right now, by response id, so that
- * `responses.cancel(id)` can end that stream's span as `cancelled` the moment the user
+ * Responses whose stream this instrumentation is reading right now, by response id, so
+ * that `responses.cancel(id)` can end that stream's span as `cancelled` the moment the user
  * cancels. The API then lets the stream trail off with `*.done` events and no terminal
- * event; the record is already finished by then, so those cannot turn it into
- * `completed` or `truncated` (the first decision wins).
+ * event; the request has already ended by then, so those cannot turn it into `completed` or
+ * `truncated` (the first decision wins).
  *
- * Entries leave when their record finishes; the bound only guards against a flood of
- * streams that are all open at once.
+ * Entries leave when their request ends; the bound only guards against a flood of streams
+ * that are all open at once.
  */
-import type { RequestRecord } from '../../core/record.js';
+import type { CancellableRequest } from '../../core/adapter.js';
 
 export const LIVE_RESPONSES_LIMIT = 10_000;
 
-const live = new Map<string, Set<RequestRecord>>();
+export class LiveResponses {
+  private readonly live = new Map<string, Set<CancellableRequest>>();
 
-export function trackLiveResponse(responseId: string, record: RequestRecord): void {
-  if (record.finished) return;
-  let records = live.get(responseId);
-  if (!records) {
-    if (live.size >= LIVE_RESPONSES_LIMIT) return;
-    records = new Set();
-    live.set(responseId, records);
+  constructor(private readonly limit = LIVE_RESPONSES_LIMIT) {}
+
+  track(responseId: string, request: CancellableRequest): void {
+    if (request.ended) return;
+    let requests = this.live.get(responseId);
+    if (!requests) {
+      if (this.live.size >= this.limit) return;
+      requests = new Set();
+      this.live.set(responseId, requests);
+    }
+    requests.add(request);
+    const tracked = requests;
+    request.onEnd(() => {
+      tracked.delete(request);
+      if (tracked.size === 0 && this.live.get(responseId) === tracked) this.live.delete(responseId);
+    });
   }
-  records.add(record);
-  const tracked = records;
-  record.onFinish(() => {
-    tracked.delete(record);
-    if (tracked.size === 0 && live.get(responseId) === tracked) live.delete(responseId);
-  });
-}
 
-/** Ends every stream of `responseId` this process is reading as `cancelled`. */
-export function cancelLiveResponse(responseId: string): number {
-  const records = live.get(responseId);
-  if (!records) return 0;
-  const cancelled = [...records];
-  for (const record of cancelled) record.finish('cancelled');
-  return cancelled.length;
-}
+  /** Ends every stream of `responseId` being read as `cancelled`; returns how many. */
+  cancel(responseId: string): number {
+    const requests = this.live.get(responseId);
+    if (!requests) return 0;
+    const cancelled = [...requests];
+    for (const request of cancelled) request.cancel();
+    return cancelled.length;
+  }
 
-export function liveResponseCount(): number {
-  return live.size;
+  get size(): number {
+    return this.live.size;
+  }
 }

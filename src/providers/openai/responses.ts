@@ -12,18 +12,17 @@
  * earlier requests (calibration.ts). Every such figure is marked estimated.
  */
 import * as sc from '../../semconv.js';
-import type { PlanCall, PlannedCall, ResponseReader } from '../../core/adapter.js';
-import type { RequestRecord } from '../../core/record.js';
+import type { CancellableRequest, PlanCall, PlannedCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { countResponsesInput, type StoredContext } from './count-responses-input.js';
 import { openaiEncoding } from './encoding.js';
 import { requestShape, responsesOutputOverhead, type AnswerShape } from './output-overhead.js';
-import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
+import type { LiveResponses } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
-import { resumeLedger } from './resume-ledger.js';
+import type { ResumeLedger } from './resume-ledger.js';
 import { responsesRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
@@ -45,11 +44,38 @@ const OUTPUT_DELTAS = new Set([
 const SNAPSHOT_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress']);
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-export const planResponsesCreate: PlanCall = (body, resource) => {
+/** What the Responses hooks of one instrumentation remember across requests. */
+export interface ResponsesState {
+  /** What each response was charged, for resumed streams and continuations. */
+  readonly ledger: ResumeLedger;
+  /** Background streams being read, for `responses.cancel(id)`. */
+  readonly live: LiveResponses;
+}
+
+export interface ResponsesPlans {
+  readonly create: PlanCall;
+  readonly retrieve: PlanCall;
+  readonly cancel: PlanCall;
+}
+
+export function responsesPlans(state: ResponsesState): ResponsesPlans {
+  return {
+    create: (body, resource) => planResponsesCreate(body, resource, state),
+    retrieve: (responseId, resource, _settings, args) => planResponsesRetrieve(responseId, resource, args, state),
+    cancel: (responseId) => {
+      // `cancel(id)` gets no span of its own (it costs nothing): it only ends the span of the
+      // stream of that response being read, as `cancelled`, at this moment.
+      if (typeof responseId === 'string') state.live.cancel(responseId);
+      return undefined;
+    },
+  };
+}
+
+function planResponsesCreate(body: unknown, resource: unknown, state: ResponsesState): PlannedCall | undefined {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
-  const reader = new ResponsesReader(stream, body.background === true, undefined, asString(asDict(body.tool_choice)?.name));
+  const reader = new ResponsesReader(state.live, stream, body.background === true, undefined, asString(asDict(body.tool_choice)?.name));
   const shape = requestShape(body.tools, asDict(body.text)?.format);
   const call: PlannedCall = {
     description: {
@@ -65,19 +91,19 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
     reader,
     estimator: {
       encoding: openaiEncoding(model),
-      estimateInput: (counter) => countResponsesInput(body, counter, storedContext(body.previous_response_id)),
+      estimateInput: (counter) => countResponsesInput(body, counter, storedContext(state.ledger, body.previous_response_id)),
       outputFactor: 1,
       outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape()),
     },
   };
   // Every response goes in the ledger: a background one can be read again (resumed), and
   // any stored one can be continued, whose input then includes what it was charged.
-  return { ...call, chargeLedger: resumeLedger };
-};
+  return { ...call, chargeLedger: state.ledger };
+}
 
-/** The context a continuation reads, if this process saw the response it continues. */
-function storedContext(previousResponseId: unknown): StoredContext | undefined {
-  return typeof previousResponseId === 'string' ? resumeLedger.chargedFor(previousResponseId) : undefined;
+/** The context a continuation reads, if this instrumentation saw the response it continues. */
+function storedContext(ledger: ResumeLedger, previousResponseId: unknown): StoredContext | undefined {
+  return typeof previousResponseId === 'string' ? ledger.chargedFor(previousResponseId) : undefined;
 }
 
 /**
@@ -85,7 +111,12 @@ function storedContext(previousResponseId: unknown): StoredContext | undefined {
  * request is not in hand, so its input estimate is what this process already accounted
  * for the response (its `create`), or 0 when it never saw it.
  */
-export const planResponsesRetrieve: PlanCall = (responseId, resource, _options, args) => {
+function planResponsesRetrieve(
+  responseId: unknown,
+  resource: unknown,
+  args: readonly unknown[],
+  state: ResponsesState,
+): PlannedCall | undefined {
   if (typeof responseId !== 'string') return undefined;
   // openai 7 also accepts request options in the query position; only a real
   // `stream: true` query is a streaming retrieve.
@@ -100,27 +131,19 @@ export const planResponsesRetrieve: PlanCall = (responseId, resource, _options, 
     },
     body: responseId,
     // Only background responses can be streamed again.
-    reader: new ResponsesReader(true, true, responseId, undefined),
+    reader: new ResponsesReader(state.live, true, true, responseId, undefined),
     estimator: {
       encoding: openaiEncoding(undefined),
-      estimateInput: () => resumeLedger.chargedFor(responseId)?.inputTokens ?? 0,
+      estimateInput: () => state.ledger.chargedFor(responseId)?.inputTokens ?? 0,
       outputFactor: 1,
     },
-    chargeLedger: resumeLedger,
+    chargeLedger: state.ledger,
   };
-};
-
-/**
- * `cancel(id)` gets no span of its own (it costs nothing): it only ends the span of the
- * stream of that response this process is reading, as `cancelled`, at this moment.
- */
-export const planResponsesCancel: PlanCall = (responseId) => {
-  if (typeof responseId === 'string') cancelLiveResponse(responseId);
-  return undefined;
-};
+}
 
 class ResponsesReader implements ResponseReader {
   private tracked = false;
+  private request: CancellableRequest | undefined;
   /** Function calls and messages received (their item ids), for the framing tokens they cost. */
   private readonly functionCallIds = new Set<string>();
   private readonly forcedCallIds = new Set<string>();
@@ -129,6 +152,7 @@ class ResponsesReader implements ResponseReader {
   private truncated = false;
 
   constructor(
+    private readonly live: LiveResponses,
     private readonly stream: boolean,
     /** Only background responses can be cancelled, and resumed. */
     private background: boolean,
@@ -138,24 +162,27 @@ class ResponsesReader implements ResponseReader {
     private readonly forcedFunction: string | undefined,
   ) {}
 
-  readChunk(chunk: unknown, record: RequestRecord): boolean {
+  attach(request: CancellableRequest): void {
+    this.request = request;
+  }
+
+  readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
     const type = asString(chunk.type);
     if (type === undefined) return true;
-    if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
+    if (OUTPUT_DELTAS.has(type)) observer.addOutput(chunk.delta);
     else if (type === 'response.output_item.added') {
       const item = asDict(chunk.item);
-      if (!this.noteItem(item)) readAddedItem(item, record);
+      if (!this.noteItem(item)) readAddedItem(item, observer);
     } else if (type === 'response.content_part.added') {
       if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
-    }
-    else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), record);
+    } else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), observer);
     else if (TERMINAL_EVENTS.has(type)) {
       const response = asDict(chunk.response);
-      if (response) this.readFinal(response, record);
-      record.sawTerminal = true;
-    } else if (type === 'error') record.failure ??= streamError(chunk);
-    if (this.background && !this.tracked) this.trackBackground(record);
+      if (response) this.readFinal(response, observer);
+      observer.markTerminal();
+    } else if (type === 'error') observer.reportFailure(streamError(chunk));
+    if (this.background && !this.tracked) this.trackBackground(observer);
     return true;
   }
 
@@ -164,24 +191,25 @@ class ResponsesReader implements ResponseReader {
    * ends without a terminal event only when it was cancelled (here or by another process):
    * it trails off with `*.done` events, which is `cancelled`, not `truncated`.
    */
-  private trackBackground(record: RequestRecord): void {
-    record.responseId ??= this.knownId;
-    if (!this.stream || record.responseId === undefined) return;
+  private trackBackground(observer: ResponseObserver): void {
+    observer.identify(this.knownId, undefined);
+    const id = observer.responseId;
+    if (!this.stream || id === undefined) return;
     this.tracked = true;
-    record.unterminatedOutcome = 'cancelled';
-    trackLiveResponse(record.responseId, record);
+    observer.endsUnterminatedAs('cancelled');
+    if (this.request) this.live.track(id, this.request);
   }
 
-  readResponse(body: unknown, record: RequestRecord): void {
+  readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
-    this.readSnapshot(body, record);
+    this.readSnapshot(body, observer);
     for (const value of asArray(body.output)) {
       const item = asDict(value);
-      readOutputItem(item, record, this.noteItem(item));
+      readOutputItem(item, observer, this.noteItem(item));
       if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
     }
-    if (isFinalStatus(body.status)) this.readFinal(body, record);
-    record.sawTerminal = true;
+    if (isFinalStatus(body.status)) this.readFinal(body, observer);
+    observer.markTerminal();
   }
 
   answerShape(): AnswerShape {
@@ -208,16 +236,15 @@ class ResponsesReader implements ResponseReader {
     return false;
   }
 
-  private readFinal(response: Dict, record: RequestRecord): void {
-    readFinal(response, record);
+  private readFinal(response: Dict, observer: ResponseObserver): void {
+    readFinal(response, observer);
     if (response.status === 'incomplete' && asDict(response.incomplete_details)?.reason === 'max_output_tokens') this.truncated = true;
   }
 
-  private readSnapshot(response: Dict | undefined, record: RequestRecord): void {
+  private readSnapshot(response: Dict | undefined, observer: ResponseObserver): void {
     if (!response) return;
     if (response.background === true) this.background = true;
-    record.responseId ??= asString(response.id);
-    record.responseModel ??= asString(response.model);
+    observer.identify(response.id, response.model);
   }
 }
 
@@ -226,49 +253,48 @@ function isFinalStatus(status: unknown): boolean {
 }
 
 /** A terminal event's response, or a finished response body: usage, finish reason, failure. */
-function readFinal(response: Dict, record: RequestRecord): void {
-  record.responseId ??= asString(response.id);
-  record.responseModel = asString(response.model) ?? record.responseModel;
+function readFinal(response: Dict, observer: ResponseObserver): void {
+  observer.identify(response.id, response.model, true);
   const usage = asDict(response.usage);
-  if (usage) record.reportUsage(responsesUsage(usage));
+  if (usage) observer.reportUsage(responsesUsage(usage));
   switch (response.status) {
     case 'completed': {
       const last = asDict(asArray(response.output).at(-1));
-      record.addFinishReason(last?.type === 'function_call' ? 'tool_calls' : 'stop');
+      observer.addFinishReason(last?.type === 'function_call' ? 'tool_calls' : 'stop');
       break;
     }
     case 'incomplete':
-      record.addFinishReason(asString(asDict(response.incomplete_details)?.reason) ?? 'incomplete');
+      observer.addFinishReason(asString(asDict(response.incomplete_details)?.reason) ?? 'incomplete');
       break;
     case 'failed':
-      record.addFinishReason('error');
-      record.failure ??= failedResponseError(asDict(response.error));
+      observer.addFinishReason('error');
+      observer.reportFailure(failedResponseError(asDict(response.error)));
       break;
     case 'cancelled':
-      record.addFinishReason('cancelled');
+      observer.addFinishReason('cancelled');
       break;
   }
 }
 
-function readAddedItem(item: Dict | undefined, record: RequestRecord): void {
+function readAddedItem(item: Dict | undefined, observer: ResponseObserver): void {
   // The function's name is generated output too; its arguments follow as deltas.
-  if (item?.type === 'function_call' || item?.type === 'custom_tool_call') record.addOutput(item.name);
+  if (item?.type === 'function_call' || item?.type === 'custom_tool_call') observer.addOutput(item.name);
 }
 
 /** Output text of one item of a non-streamed body (used only when usage is missing). */
-function readOutputItem(item: Dict | undefined, record: RequestRecord, forced: boolean): void {
+function readOutputItem(item: Dict | undefined, observer: ResponseObserver, forced: boolean): void {
   if (!item) return;
   if (item.type === 'message') {
     for (const part of asArray(item.content)) {
       const p = asDict(part);
-      record.addOutput(p?.text);
-      record.addOutput(p?.refusal);
+      observer.addOutput(p?.text);
+      observer.addOutput(p?.refusal);
     }
   } else if (item.type === 'function_call') {
-    if (!forced) record.addOutput(item.name);
-    record.addOutput(item.arguments);
+    if (!forced) observer.addOutput(item.name);
+    observer.addOutput(item.arguments);
   } else if (item.type === 'reasoning') {
-    for (const part of asArray(item.summary)) record.addOutput(asDict(part)?.text);
+    for (const part of asArray(item.summary)) observer.addOutput(asDict(part)?.text);
   }
 }
 

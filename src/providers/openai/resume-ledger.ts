@@ -57,5 +57,3 @@ function largestOf(a: Charge, b: Charge): Charge {
   };
 }
 
-/** The one ledger of this process, shared by every client and SDK copy. */
-export const resumeLedger = new ResumeLedger();

@@ -4,7 +4,7 @@
  * and the `usage: null` the API then adds to every other chunk are hidden, so their code
  * sees exactly the chunks it always did.
  */
-import type { AdapterOptions } from '../../core/adapter.js';
+import type { ProviderSettings } from '../../core/adapter.js';
 import { asDict, asString, type Dict } from '../../core/values.js';
 import { clientOf, openaiProviderName } from './provider-name.js';
 
@@ -15,9 +15,9 @@ export interface StreamUsageRequest {
   readonly injected: boolean;
 }
 
-export function requestStreamUsage(body: Dict, options: AdapterOptions, resource?: unknown): StreamUsageRequest {
+export function requestStreamUsage(body: Dict, settings: ProviderSettings, resource?: unknown): StreamUsageRequest {
   const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
-  if (body.stream !== true || !options.injectStreamUsage || userAskedForUsage) return { body, injected: false };
+  if (body.stream !== true || !settings.injectStreamUsage || userAskedForUsage) return { body, injected: false };
   // Never sent twice: an endpoint that might reject the option does not get it at all.
   if (!acceptsStreamOptions(clientOf(resource))) return { body, injected: false };
   return { body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }, injected: true };

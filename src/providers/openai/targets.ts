@@ -11,12 +11,21 @@ import type { VersionRange } from '../../core/version-range.js';
 import { planChatCompletion } from './chat.js';
 import { planCompletion } from './completions.js';
 import { planEmbeddings } from './embeddings.js';
-import { planResponsesCancel, planResponsesCreate, planResponsesRetrieve } from './responses.js';
+import { LiveResponses } from './live-responses.js';
+import { responsesPlans, type ResponsesState } from './responses.js';
+import { ResumeLedger } from './resume-ledger.js';
 
 export const OPENAI_MODULE = 'openai';
 export const OPENAI_VERSIONS: VersionRange = { min: [4, 0, 0], below: [8, 0, 0], text: '>=4.0.0 <8' };
 
-export function openaiTargets(moduleExports: unknown): PatchTarget[] {
+/** What the openai hooks of one instrumentation instance remember across requests. */
+export type OpenAIState = ResponsesState;
+
+export function createOpenAIState(): OpenAIState {
+  return { ledger: new ResumeLedger(), live: new LiveResponses() };
+}
+
+export function openaiTargets(moduleExports: unknown, state: OpenAIState): PatchTarget[] {
   const OpenAI = exportedClass(moduleExports, 'OpenAI');
   // Anthropic's class also has a `Completions` resource: without Chat this is not openai.
   if (!prototypeWith(OpenAI, ['Chat', 'Completions'], 'create')) return [];
@@ -26,9 +35,10 @@ export function openaiTargets(moduleExports: unknown): PatchTarget[] {
     if (owner) targets.push({ owner, method, plan, label });
   };
   add(['Chat', 'Completions'], 'create', planChatCompletion, 'chat.completions.create');
-  add(['Responses'], 'create', planResponsesCreate, 'responses.create');
-  add(['Responses'], 'retrieve', planResponsesRetrieve, 'responses.retrieve');
-  add(['Responses'], 'cancel', planResponsesCancel, 'responses.cancel');
+  const responses = responsesPlans(state);
+  add(['Responses'], 'create', responses.create, 'responses.create');
+  add(['Responses'], 'retrieve', responses.retrieve, 'responses.retrieve');
+  add(['Responses'], 'cancel', responses.cancel, 'responses.cancel');
   add(['Completions'], 'create', planCompletion, 'completions.create');
   add(['Embeddings'], 'create', planEmbeddings, 'embeddings.create');
   return targets;

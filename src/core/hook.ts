@@ -1,7 +1,7 @@
 /**
  * The hook's body, shared by every patched SDK method: plan the call with the provider
- * adapter, start the record, call the SDK inside the span's context, and observe what
- * comes back without changing its type.
+ * adapter, let the watcher (budgets) admit it, start the request, call the SDK inside the
+ * span's context, and observe what comes back without changing its type.
  *
  * The SDKs return an `APIPromise` (lazy parsing, `withResponse()`, `asResponse()`, used
  * by their own helpers). Observing it through its own `_thenUnwrap` returns another
@@ -10,15 +10,14 @@
  * neither consumes the body nor changes what the caller receives.
  */
 import { context, trace } from '@opentelemetry/api';
-import { admitRequest, type Admission } from '../budget/admit.js';
-import type { Budget } from '../budget/budget.js';
-import type { AdapterOptions, PlanCall, ResponseReader } from './adapter.js';
+import type { PlanCall, PlannedCall, ResponseReader } from './adapter.js';
 import { countingAttempts } from './attempts.js';
+import type { RequestLifecycle } from './lifecycle.js';
 import { isAbortError, isSdkStream, observeStream } from './observe-stream.js';
-import type { RequestRecord } from './record.js';
 import { refusedCall } from './refused-call.js';
-import type { RequestTracker } from './tracker.js';
+import type { RequestRuntime } from './runtime.js';
 import { logInternalError, safely } from './safely.js';
+import type { Admission } from './watch.js';
 import { watchIdle } from './watchdog.js';
 
 interface ApiPromiseLike extends PromiseLike<unknown> {
@@ -28,55 +27,46 @@ interface ApiPromiseLike extends PromiseLike<unknown> {
 
 export type SdkMethod = (this: unknown, ...args: unknown[]) => unknown;
 
-const NO_BUDGETS: readonly Budget[] = [];
-
-export function instrumentMethod(original: SdkMethod, plan: PlanCall, tracker: RequestTracker): SdkMethod {
+export function instrumentMethod(original: SdkMethod, plan: PlanCall, runtime: RequestRuntime): SdkMethod {
   return function instrumented(this: unknown, ...args: unknown[]): unknown {
-    if (!tracker.enabled) return original.apply(this, args);
-    const options: AdapterOptions = tracker.adapterOptions;
-    let call = safely('planning a request', undefined, () => plan(args[0], this, options, args));
+    const settings = runtime.providerSettings;
+    let call = safely('planning a request', undefined, () => plan(args[0], this, settings, args));
     if (!call) return original.apply(this, args);
-    const budgets = safely('finding budgets', NO_BUDGETS, () => tracker.budgets());
+
     let admission: Admission | undefined;
-    if (budgets.length > 0) {
+    const watcher = runtime.watcher;
+    if (watcher) {
       const planned = call;
-      const replan = (body: unknown) => plan(body, this, options, [body, ...args.slice(1)]);
-      const overrides = tracker.priceOverrides;
-      admission = safely('checking budgets', undefined, () => admitRequest(planned, budgets, args[0], replan, overrides));
+      const replan = (body: unknown) => plan(body, this, settings, [body, ...args.slice(1)]);
+      admission = safely('checking budgets', undefined, () => watcher.admit(planned, args[0], replan));
       if (admission) call = admission.call;
     }
-    const started = call;
-    const record = safely('starting a span', undefined, () => tracker.start(started));
-    if (admission) {
-      const { guard, refusal } = admission;
-      if (refusal) {
-        // Refused before sending: the span ends now, and the caller gets the budget's error
-        // through an object that answers like the SDK's own promise.
-        if (record) {
-          record.budget = guard;
-          record.sent = false;
-          record.finish('budget_exceeded', refusal);
-        }
-        return refusedCall(refusal);
-      }
-      if (record) {
-        record.budget = guard;
-        safely('watching a budget', undefined, () => guard.attach(record));
-      } else safely('releasing a budget', undefined, () => guard.settle(undefined, undefined));
+    const started: PlannedCall = call;
+    const request = safely('starting a span', undefined, () => runtime.start(started, admission?.watch));
+    if (admission?.refusal) {
+      // Refused before sending: the span ends now, and the caller gets the watch's error
+      // through an object that answers like the SDK's own promise.
+      if (request) request.end('budget_exceeded', admission.refusal, false);
+      else safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      return refusedCall(admission.refusal);
     }
-    if (!record) return original.apply(this, args);
+    if (!request) {
+      if (admission) safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      return original.apply(this, args);
+    }
 
     const sentArgs = call.body === args[0] ? args : [call.body, ...args.slice(1)];
     let result: unknown;
     try {
-      const requestContext = countingAttempts(trace.setSpan(context.active(), record.span), record);
+      const requestContext = countingAttempts(trace.setSpan(context.active(), request.span), request);
       result = context.with(requestContext, () => original.apply(this, sentArgs));
     } catch (error) {
-      record.finish(isAbortError(error) ? 'cancelled' : 'error', error);
+      request.end(isAbortError(error) ? 'cancelled' : 'error', error);
       throw error;
     }
+    const reader = request.content?.observing(call.reader) ?? call.reader;
     return safely('observing a response', result, () =>
-      observeResult(result, record, record.content?.observing(call.reader) ?? call.reader, optionsSignal(args[1]), tracker.idleTimeoutMs),
+      observeResult(result, request, reader, optionsSignal(args[1]), runtime.idleTimeoutMs),
     );
   };
 }
@@ -89,51 +79,53 @@ function optionsSignal(options: unknown): AbortSignal | undefined {
 
 function observeResult(
   result: unknown,
-  record: RequestRecord,
+  request: RequestLifecycle,
   reader: ResponseReader,
   signal: AbortSignal | undefined,
   idleMs: number,
 ): unknown {
   if (!isThenable(result)) {
-    record.finish('completed');
+    request.end('completed');
     return result;
   }
   if (signal) {
-    const onAbort = () => record.finish('cancelled');
+    const onAbort = () => request.aborted();
     if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    record.onFinish(() => signal.removeEventListener('abort', onAbort));
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.onEnd(() => signal.removeEventListener('abort', onAbort));
+    }
   }
+  safely('attaching a reader', undefined, () => reader.attach?.(request));
 
   const onValue = (value: unknown): unknown => {
     try {
-      if (isSdkStream(value)) observeStream(value, record, reader);
+      if (isSdkStream(value)) observeStream(value, request, reader);
       else {
-        reader.readResponse(value, record);
-        record.finish('completed');
+        reader.readResponse(value, request);
+        request.end('completed');
       }
     } catch (error) {
       logInternalError('reading a response', error);
-      record.finish('completed');
+      request.end('completed');
     }
     return value;
   };
-  const onFailure = (error: unknown): void => record.finish(isAbortError(error) ? 'cancelled' : 'error', error);
+  const onFailure = (error: unknown): void => request.end(isAbortError(error) ? 'cancelled' : 'error', error);
 
   // Until the response arrives the request is in flight, not idle; after that, a body
   // nobody parses (for example `asResponse()` alone) ends as abandoned.
-  record.pending++;
-  watchIdle(record, idleMs);
-  const settled = () => {
-    record.pending--;
-  };
+  request.readStarted();
+  watchIdle(request, idleMs);
+  const settled = () => request.readSettled();
 
   if (typeof result._thenUnwrap === 'function') {
-    result.responsePromise?.then(settled, (error: unknown) => {
-      settled();
-      onFailure(error);
-    });
-    if (!result.responsePromise) settled();
+    if (result.responsePromise) {
+      result.responsePromise.then(settled, (error: unknown) => {
+        settled();
+        onFailure(error);
+      });
+    } else settled();
     return result._thenUnwrap((value) => onValue(value));
   }
   // Not an APIPromise (an SDK helper returned a plain promise): observe it the plain way.

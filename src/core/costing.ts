@@ -1,0 +1,82 @@
+/**
+ * The costing step: an ended request becomes a `CostRecord`. Usage is resolved value by
+ * value (reported, else estimated), priced, and checked against what earlier reads of the
+ * same response already charged (a resumed stream). Budgets and exporters only ever see
+ * the record this produces.
+ */
+import type { EndedRequest } from './lifecycle.js';
+import type { Charge, CostRecord, PricedCost, ResolvedUsage } from './model.js';
+import { errorType } from './error-summary.js';
+import { logInternalError } from './safely.js';
+import { resolveUsage, type EstimateContext } from './usage.js';
+
+/** Prices usage as the first of `models` (the response's, then the request's) that a price source knows. */
+export type PriceLookup = (provider: string, models: readonly (string | undefined)[], usage: ResolvedUsage) => PricedCost;
+
+export interface CostingContext extends EstimateContext {
+  readonly price: PriceLookup;
+}
+
+export async function costRequest(ended: EndedRequest, context: CostingContext): Promise<CostRecord> {
+  const usage = await resolveUsage(ended, context);
+  const { description } = ended.call;
+  const cost = context.price(description.provider, [ended.responseModel, description.model], usage);
+  const spanContext = ended.span.spanContext();
+  const record: CostRecord = {
+    provider: description.provider,
+    operation: description.operation,
+    requestModel: description.model,
+    responseModel: ended.responseModel,
+    responseId: ended.responseId,
+    stream: description.stream,
+    outcome: ended.outcome,
+    errorType: ended.outcome === 'error' ? errorType(ended.error) : undefined,
+    usage,
+    cost,
+    finishReasons: ended.finishReasons,
+    chunks: ended.chunks,
+    ...(ended.attempts > 0 ? { attempts: ended.attempts } : {}),
+    durationMs: ended.endedAt - ended.startedAt,
+    timeToFirstChunkMs: ended.firstChunkAt === undefined ? undefined : ended.firstChunkAt - ended.startedAt,
+    traceId: spanContext.traceId,
+    spanId: spanContext.spanId,
+  };
+  return withAlreadyCharged(ended, record);
+}
+
+/** What a record puts on the token and spend metrics, per token type. */
+export function chargeOf(record: CostRecord): Charge {
+  const priced = record.cost.source === 'unpriced' ? undefined : record.cost;
+  return {
+    inputTokens: record.usage.input.value,
+    outputTokens: record.usage.output.value,
+    inputUsd: priced?.inputUsd ?? 0,
+    outputUsd: priced?.outputUsd ?? 0,
+  };
+}
+
+/** What this record adds to the metrics: everything, less what earlier reads of the response charged. */
+export function unchargedPart(record: CostRecord): Charge {
+  const total = chargeOf(record);
+  const before = record.alreadyCharged;
+  if (!before) return total;
+  return {
+    inputTokens: Math.max(0, total.inputTokens - before.inputTokens),
+    outputTokens: Math.max(0, total.outputTokens - before.outputTokens),
+    inputUsd: Math.max(0, total.inputUsd - before.inputUsd),
+    outputUsd: Math.max(0, total.outputUsd - before.outputUsd),
+  };
+}
+
+/** Asks the call's ledger what earlier reads of this response already charged. */
+function withAlreadyCharged(ended: EndedRequest, record: CostRecord): CostRecord {
+  const ledger = ended.call.chargeLedger;
+  if (!ledger || record.responseId === undefined) return record;
+  try {
+    const previous = ledger.settle(record.responseId, chargeOf(record));
+    return previous ? { ...record, alreadyCharged: previous } : record;
+  } catch (error) {
+    logInternalError('the charge ledger', error);
+    return record;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Writes a costed request onto its span and ends the span, exactly once, even when costing
+ * failed (the outcome and error are still written).
+ */
+import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import * as sc from '../semconv.js';
+import type { EndedRequest } from '../core/lifecycle.js';
+import type { BudgetSettlement, CostRecord } from '../core/model.js';
+import type { CostExporter } from '../core/pipeline.js';
+import { errorMessage, errorType } from '../core/error-summary.js';
+import { logInternalError } from '../core/safely.js';
+
+export const spanExporter: CostExporter = {
+  export(ended: EndedRequest, record: CostRecord | undefined): void {
+    const { span } = ended;
+    try {
+      if (record) span.setAttributes(spanAttributes(record));
+      if (ended.content) span.setAttributes(ended.content.attributes());
+    } catch (error) {
+      logInternalError('writing span attributes', error);
+    }
+    try {
+      span.setAttribute(sc.ATTR_LLM_COST_STREAM_OUTCOME, ended.outcome);
+      if (ended.outcome === 'error') {
+        span.setAttribute(sc.ATTR_ERROR_TYPE, errorType(ended.error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(ended.error) });
+        if (ended.error instanceof Error) span.recordException(ended.error, ended.endedAt);
+      }
+    } finally {
+      span.end(ended.endedAt);
+    }
+  },
+};
+
+export function spanAttributes(record: CostRecord): Attributes {
+  const attributes: Attributes = {
+    [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: record.usage.input.value,
+    [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: record.usage.output.value,
+    [sc.ATTR_LLM_COST_INPUT_TOKENS_SOURCE]: record.usage.input.source,
+    [sc.ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE]: record.usage.output.source,
+    [sc.ATTR_LLM_COST_SOURCE]: record.cost.source,
+  };
+  if (record.usage.cacheRead) attributes[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = record.usage.cacheRead.value;
+  if (record.usage.cacheCreation) {
+    attributes[sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = record.usage.cacheCreation.value;
+  }
+  if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
+  if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
+  if (record.cost.source !== 'unpriced') {
+    attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
+    attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;
+    attributes[sc.ATTR_LLM_COST_OUTPUT_USD] = record.cost.outputUsd;
+    attributes[sc.ATTR_LLM_COST_PRICE_MODEL] = record.cost.priceModel;
+    attributes[sc.ATTR_LLM_COST_PRICE_SOURCE] = record.cost.priceSource;
+  }
+  if (record.attempts !== undefined) attributes[sc.ATTR_LLM_COST_REQUEST_ATTEMPTS] = record.attempts;
+  if (record.budget) Object.assign(attributes, budgetAttributes(record.budget));
+  if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
+  if (record.responseId) attributes[sc.ATTR_GEN_AI_RESPONSE_ID] = record.responseId;
+  if (record.finishReasons.length > 0) attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [...record.finishReasons];
+  if (record.stream) {
+    attributes[sc.ATTR_LLM_COST_STREAM_CHUNKS] = record.chunks;
+    if (record.timeToFirstChunkMs !== undefined) {
+      attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = record.timeToFirstChunkMs / 1000;
+    }
+  }
+  return attributes;
+}
+
+function budgetAttributes(budget: BudgetSettlement): Attributes {
+  const attributes: Attributes = {
+    [sc.ATTR_LLM_COST_BUDGET_NAME]: budget.name,
+    [sc.ATTR_LLM_COST_BUDGET_LIMIT_USD]: budget.limitUsd,
+    [sc.ATTR_LLM_COST_BUDGET_SPENT_USD]: budget.spentUsd,
+    [sc.ATTR_LLM_COST_BUDGET_NAMES]: [...budget.names],
+  };
+  if (budget.exceededReason) attributes[sc.ATTR_LLM_COST_BUDGET_REASON] = budget.exceededReason;
+  if (budget.requestedModel) attributes[sc.ATTR_LLM_COST_BUDGET_REQUESTED_MODEL] = budget.requestedModel;
+  if (budget.clampedMaxTokens !== undefined) {
+    attributes[sc.ATTR_LLM_COST_BUDGET_CLAMPED_MAX_TOKENS] = budget.clampedMaxTokens;
+    attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = budget.clampedMaxTokens;
+  }
+  return attributes;
+}
