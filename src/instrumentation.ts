@@ -9,12 +9,12 @@ import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { targetsOfClient, targetsOfModule } from './manual-targets.js';
 import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
 import { contentSettings } from './core/content.js';
-import { validatePriceOverrides } from './core/price.js';
 import { logInfo, safely } from './core/safely.js';
 import { CostTelemetry } from './core/telemetry.js';
 import { RequestTracker } from './core/tracker.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets } from './providers/openai/targets.js';
+import { validateInstrumentationConfig } from './options/validate.js';
 import { DEFAULT_ABANDONED_TIMEOUT_MS, type LLMCostInstrumentationConfig } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
@@ -175,39 +175,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   }
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrumentationConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`otel-llm-cost: the configuration must be an object, got ${String(config)}`);
-  }
-  const timeout = config.abandonedTimeoutMs;
-  // Above 2^31-1 ms Node's setTimeout fires after 1 ms: every request would end as abandoned.
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
-    throw new RangeError(
-      `otel-llm-cost: abandonedTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(timeout)}`,
-    );
-  }
-  if (config.injectStreamUsage !== undefined && typeof config.injectStreamUsage !== 'boolean') {
-    throw new TypeError(`otel-llm-cost: injectStreamUsage must be a boolean, got ${String(config.injectStreamUsage)}`);
-  }
-  if (config.onCost !== undefined && typeof config.onCost !== 'function') {
-    throw new TypeError('otel-llm-cost: onCost must be a function');
-  }
-  const nativeSpans = config.anthropicNativeSpans;
-  if (nativeSpans !== undefined && nativeSpans !== 'suppress' && nativeSpans !== 'keep') {
-    throw new TypeError(`otel-llm-cost: anthropicNativeSpans must be 'suppress' or 'keep', got ${String(nativeSpans)}`);
-  }
-  validatePriceOverrides(config.priceOverrides);
-  if (config.captureMessageContent !== undefined && typeof config.captureMessageContent !== 'boolean') {
-    throw new TypeError(`otel-llm-cost: captureMessageContent must be a boolean, got ${String(config.captureMessageContent)}`);
-  }
-  const contentLength = config.messageContentMaxLength;
-  if (contentLength !== undefined && !(Number.isInteger(contentLength) && contentLength > 0)) {
-    throw new RangeError(
-      `otel-llm-cost: messageContentMaxLength must be a positive whole number of characters, got ${String(contentLength)}`,
-    );
-  }
+  validateInstrumentationConfig(config);
   applyBudgetConfig(config);
   return config;
 }

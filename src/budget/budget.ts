@@ -3,6 +3,7 @@
  * registry, so `withBudget({ name: 'session-42', ... })` called again later finds the
  * same account (a session budget); unnamed budgets live as long as their scope.
  */
+import { validateBudgetOptions } from '../options/validate.js';
 import { InMemoryBudgetStore, type BudgetKey, type BudgetStore, type BudgetWindow } from './store.js';
 
 /** Send requests for some models to a cheaper one once the budget is partly spent (as shekel does). */
@@ -129,36 +130,4 @@ export function budgetFor(options: BudgetOptions | Budget): Budget {
 /** The named budget, if one was declared in this process. */
 export function getBudget(name: string): Budget | undefined {
   return namedBudgets.get(name);
-}
-
-/** Checks budget options; `where` names the option in the message (for example `defaultBudget`). */
-export function validateBudgetOptions<T extends Partial<BudgetOptions>>(options: T, where: string): T {
-  const fail = (message: string): never => {
-    throw new RangeError(`otel-llm-cost: ${where}${message}`);
-  };
-  if (typeof options !== 'object' || options === null) fail(` must be an object, got ${String(options)}`);
-  const { maxUsd, name, window, store, fallback } = options;
-  if (!(typeof maxUsd === 'number' && Number.isFinite(maxUsd) && maxUsd >= 0)) {
-    fail(`.maxUsd must be a finite number of USD >= 0, got ${String(maxUsd)}`);
-  }
-  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) fail('.name must be a non-empty string');
-  if (window !== undefined && window !== 'total' && window !== 'day' && window !== 'month') {
-    const rolling = typeof window === 'object' && window !== null ? window.rollingMs : undefined;
-    if (!(typeof rolling === 'number' && Number.isFinite(rolling) && rolling > 0)) {
-      fail(`.window must be 'total', 'day', 'month' or { rollingMs > 0 }, got ${JSON.stringify(window)}`);
-    }
-  }
-  if (store !== undefined) {
-    for (const method of ['reserve', 'add', 'total', 'reset'] as const) {
-      if (typeof (store as Partial<BudgetStore>)[method] !== 'function') fail(`.store must implement ${method}()`);
-    }
-  }
-  if (fallback !== undefined) {
-    const { atShare, model } = fallback;
-    if (!(typeof atShare === 'number' && atShare > 0 && atShare <= 1)) {
-      fail(`.fallback.atShare must be a number in (0, 1], got ${String(atShare)}`);
-    }
-    if (typeof model !== 'string' || model.length === 0) fail('.fallback.model must be a model name');
-  }
-  return options;
 }

@@ -3,6 +3,7 @@
  * instrumented request it makes, however deep in its async call tree.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { validateWithBudgetArguments } from '../options/validate.js';
 import { Budget, budgetFor, type BudgetOptions } from './budget.js';
 
 const scopes = new AsyncLocalStorage<readonly Budget[]>();
@@ -19,6 +20,7 @@ export function scopedBudgets(): readonly Budget[] {
  * `budget.spentUsd` is final when it resolves.
  */
 export async function withBudget<T>(options: BudgetOptions | Budget, fn: (budget: Budget) => T | Promise<T>): Promise<T> {
+  validateWithBudgetArguments(options, fn, { optionsIsBudget: options instanceof Budget });
   const budget = budgetFor(options);
   const enclosing = scopedBudgets();
   try {
