@@ -57,6 +57,9 @@ beforeEach(() => {
   diagErrors.length = 0;
 });
 
+/** A correct synchronous store, for cases that need one. */
+const syncStore = (): BudgetStore => new InMemoryBudgetStore();
+
 class AsyncStore {
   async reserve(): Promise<Reservation> {
     return 'reserved';
@@ -212,6 +215,95 @@ describe('new RedisBudgetStore(options) checks its options the same way', () => 
       new LLMCostInstrumentation({ enabled: false });
       await store.close();
     }
+  });
+});
+
+/** A store that is not declared async but hands back promises from `methods`; it counts calls. */
+function promisingStore(methods: readonly (keyof BudgetStore)[], settle: 'resolve' | 'reject') {
+  const inner = new InMemoryBudgetStore();
+  const calls: string[] = [];
+  const answer = <T>(method: keyof BudgetStore, value: T): T | Promise<T> => {
+    calls.push(method);
+    if (!methods.includes(method)) return value;
+    return settle === 'resolve' ? Promise.resolve(value) : Promise.reject(new Error(`store ${method} failed`));
+  };
+  const store = {
+    reserve: (key: BudgetKey, usd: number, limit: number) => answer('reserve', inner.reserve(key, usd, limit)),
+    add: (key: BudgetKey, usd: number) => answer('add', inner.add(key, usd)),
+    total: (key: BudgetKey) => answer('total', inner.total(key)),
+    reset: (key: BudgetKey) => answer('reset', inner.reset(key)),
+  };
+  return { store: store as unknown as BudgetStore, calls };
+}
+
+const stream = async (turn: number) => {
+  const chunks = await openai.chat.completions.create(
+    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Story ${turn}, please.` }], stream: true },
+    script({ outputTokens: 40 }),
+  );
+  let count = 0;
+  for await (const _chunk of chunks) count++;
+  return count;
+};
+
+describe('a store whose methods return promises is caught at first use, and treated as unavailable', () => {
+  it('reserve() returns a rejecting promise: refused before sending, one diag error, no unhandled rejection, never called again', async () => {
+    const { store, calls } = promisingStore(['reserve'], 'reject');
+    const name = `promising-reserve-${process.pid}`;
+    await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(1)), BudgetStoreUnavailableError);
+    await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(2)), BudgetStoreUnavailableError);
+    assert.equal(emulator.requests.length, 0, 'nothing was sent');
+    assert.deepEqual(calls, ['reserve'], 'the store is not called after the first promise');
+    assert.equal(diagErrors.length, 1, diagErrors.join('\n'));
+    assert.match(
+      diagErrors[0]!,
+      /^otel-llm-cost the store of budget "promising-reserve-\d+"\.reserve\(\) returned a promise; BudgetStore methods must be synchronous .*BudgetStoreUnavailableError/,
+    );
+    const spans = await otel.settle(2);
+    assert.deepEqual(spans.map((span) => attr(span, 'llm_cost.stream.outcome')), ['budget_exceeded', 'budget_exceeded']);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('add() returns promises (the configured budgetStore): the running stream is delivered whole, the next request is refused', async () => {
+    const { store, calls } = promisingStore(['add'], 'reject');
+    otel.instrumentation.setConfig({ budgetStore: store, defaultBudget: { name: `promising-add-${process.pid}`, maxUsd: 1 } });
+    try {
+      const chunks = await stream(1);
+      const sent = emulator.requests.length;
+      assert.ok(chunks > 10, `${chunks} chunks`);
+      assert.equal(onlySpan(await otel.settle()).attributes['llm_cost.stream.outcome'], 'completed');
+      assert.equal(diagErrors.length, 1, diagErrors.join('\n'));
+      assert.match(diagErrors[0]!, /^otel-llm-cost budgetStore\.add\(\) returned a promise/);
+      const addsSeen = calls.filter((call) => call === 'add').length;
+      assert.equal(addsSeen, 1, 'add is not called after its first promise');
+      await assert.rejects(stream(2), BudgetStoreUnavailableError);
+      assert.equal(emulator.requests.length, sent, 'the refused request was not sent');
+      assert.equal(diagErrors.length, 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      otel.instrumentation.setConfig({});
+    }
+  });
+
+  it('total() returns a promise: the limit cannot be read, so the store is unavailable from then on', async () => {
+    const { store } = promisingStore(['total'], 'resolve');
+    const name = `promising-total-${process.pid}`;
+    // Clamping reads the remaining amount (total) before reserving.
+    await assert.rejects(withBudget({ name, maxUsd: 1, store, clampMaxTokens: true }, () => stream(1)), BudgetStoreUnavailableError);
+    assert.equal(emulator.requests.length, 0);
+    assert.equal(diagErrors.length, 1);
+    assert.match(diagErrors[0]!, /store of budget "promising-total-\d+"\.total\(\) returned a promise/);
+  });
+
+  it('a synchronous store given the same way is called as before', async () => {
+    const store = syncStore();
+    const name = `sync-store-${process.pid}`;
+    const chunks = await withBudget({ name, maxUsd: 1, store }, () => stream(1));
+    assert.ok(chunks > 10);
+    assert.ok(store.total({ name, window: 'total' }) > 0, 'the request was charged to the store');
+    assert.deepEqual(diagErrors, []);
   });
 });
 

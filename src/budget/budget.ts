@@ -5,6 +5,7 @@
  */
 import { validateBudgetOptions } from '../options/validate.js';
 import { InMemoryBudgetStore, type BudgetKey, type BudgetStore, type BudgetWindow } from './store.js';
+import { guardStore } from './sync-store.js';
 
 /** Send requests for some models to a cheaper one once the budget is partly spent (as shekel does). */
 export interface BudgetFallback {
@@ -46,6 +47,8 @@ export class Budget {
   private options: BudgetOptions;
   /** Unnamed budgets keep a store of their own, collected with them. */
   private readonly ownStore: BudgetStore | undefined;
+  /** `options.store`, held to its synchronous contract. */
+  private givenStore: BudgetStore | undefined;
   private readonly spendByModel = new Map<string, ModelSpend>();
   /** Requests that ended and are still being priced; `withBudget` waits for them. */
   readonly settling = new Set<Promise<void>>();
@@ -54,6 +57,7 @@ export class Budget {
     this.options = validateBudgetOptions(options, 'budget');
     this.name = name ?? options.name ?? `budget-${++unnamedBudgets}`;
     this.ownStore = options.name === undefined && options.store === undefined ? new InMemoryBudgetStore() : undefined;
+    this.givenStore = guardStore(options.store, this.storeLabel);
   }
 
   get limitUsd(): number {
@@ -65,7 +69,7 @@ export class Budget {
   }
 
   get store(): BudgetStore {
-    return this.options.store ?? this.ownStore ?? budgetDefaults.store ?? sharedInMemoryStore;
+    return this.givenStore ?? this.ownStore ?? budgetDefaults.store ?? sharedInMemoryStore;
   }
 
   get clampMaxTokens(): boolean {
@@ -99,6 +103,11 @@ export class Budget {
   /** Takes new options for a named budget found again (a changed limit applies from now on). */
   update(options: BudgetOptions): void {
     this.options = validateBudgetOptions(options, 'budget');
+    this.givenStore = guardStore(options.store, this.storeLabel, this.givenStore);
+  }
+
+  private get storeLabel(): string {
+    return `the store of budget ${JSON.stringify(this.name)}`;
   }
 
   /** @internal Adds a finished request's final cost to the breakdown. */

@@ -2,6 +2,7 @@
 import { budgetDefaults } from './budget.js';
 import { logInternalError } from '../core/safely.js';
 import type { BudgetStore } from './store.js';
+import { guardStore } from './sync-store.js';
 
 interface BudgetConfig {
   readonly budgetStore?: BudgetStore;
@@ -20,5 +21,5 @@ export async function flushBudgetStore(): Promise<void> {
 }
 
 export function applyBudgetConfig(config: BudgetConfig): void {
-  budgetDefaults.store = config.budgetStore;
+  budgetDefaults.store = guardStore(config.budgetStore, 'budgetStore', budgetDefaults.store);
 }

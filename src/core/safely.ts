@@ -11,6 +11,15 @@ export function logInternalError(where: string, error: unknown): void {
   }
 }
 
+/** A misuse the user must fix (not a failure of ours); callers say it once. */
+export function logError(message: string): void {
+  try {
+    logger.error(message);
+  } catch {
+    // a broken logger must not break the request either
+  }
+}
+
 export function logInfo(message: string): void {
   logger.info(message);
 }
