@@ -12,13 +12,12 @@ import type { CostingContext } from './core/costing.js';
 import { instrumentMethod, type SdkMethod } from './core/hook.js';
 import { outermostOnly, unwrapMethod, wrapMethod, type PatchTarget } from './core/patch-target.js';
 import { CostPipeline } from './core/pipeline.js';
-import { priceUsage, validatePriceOverrides } from './core/price.js';
+import { priceUsage } from './core/price.js';
 import { RequestRuntime, type RuntimeSettings } from './core/runtime.js';
 import { logInfo, safely } from './core/safely.js';
 import { isSupportedVersion, type VersionRange } from './core/version-range.js';
-import { validateBudgetOptions } from './budget/budget.js';
-import type { BudgetStore } from './budget/store.js';
 import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
+import { validateInstrumentationConfig } from './options/validate.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
@@ -48,11 +47,11 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   declare private _owned: Owned | undefined;
 
   constructor(config: LLMCostInstrumentationConfig = {}) {
-    super(PACKAGE_NAME, PACKAGE_VERSION, validateConfig(config));
+    super(PACKAGE_NAME, PACKAGE_VERSION, validateInstrumentationConfig(config));
   }
 
   override setConfig(config: LLMCostInstrumentationConfig = {}): void {
-    super.setConfig(validateConfig(config));
+    super.setConfig(validateInstrumentationConfig(config));
     const owned = this._owned;
     if (owned) {
       owned.runtime.configure(runtimeSettings(this.getConfig()));
@@ -248,59 +247,4 @@ function budgetConfig(config: LLMCostInstrumentationConfig): BudgetConfig {
     budgetStore: config.budgetStore,
     priceOverrides: config.priceOverrides,
   };
-}
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrumentationConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`otel-llm-cost: the configuration must be an object, got ${String(config)}`);
-  }
-  const timeout = config.abandonedTimeoutMs;
-  // Above 2^31-1 ms Node's setTimeout fires after 1 ms: every request would end as abandoned.
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
-    throw new RangeError(
-      `otel-llm-cost: abandonedTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(timeout)}`,
-    );
-  }
-  if (config.injectStreamUsage !== undefined && typeof config.injectStreamUsage !== 'boolean') {
-    throw new TypeError(`otel-llm-cost: injectStreamUsage must be a boolean, got ${String(config.injectStreamUsage)}`);
-  }
-  if (config.onCost !== undefined && typeof config.onCost !== 'function') {
-    throw new TypeError('otel-llm-cost: onCost must be a function');
-  }
-  const nativeSpans = config.anthropicNativeSpans;
-  if (nativeSpans !== undefined && nativeSpans !== 'suppress' && nativeSpans !== 'keep') {
-    throw new TypeError(`otel-llm-cost: anthropicNativeSpans must be 'suppress' or 'keep', got ${String(nativeSpans)}`);
-  }
-  validatePriceOverrides(config.priceOverrides);
-  if (config.captureMessageContent !== undefined && typeof config.captureMessageContent !== 'boolean') {
-    throw new TypeError(`otel-llm-cost: captureMessageContent must be a boolean, got ${String(config.captureMessageContent)}`);
-  }
-  const contentLength = config.messageContentMaxLength;
-  if (contentLength !== undefined && !(Number.isInteger(contentLength) && contentLength > 0)) {
-    throw new RangeError(
-      `otel-llm-cost: messageContentMaxLength must be a positive whole number of characters, got ${String(contentLength)}`,
-    );
-  }
-  if (config.defaultBudget !== undefined) validateBudgetOptions(config.defaultBudget, 'defaultBudget');
-  const keyed = config.keyedBudget;
-  if (keyed !== undefined) {
-    validateBudgetOptions(keyed, 'keyedBudget');
-    if (keyed.key !== undefined && typeof keyed.key !== 'function') {
-      throw new TypeError('otel-llm-cost: keyedBudget.key must be a function of the active context');
-    }
-    if (keyed.key === undefined && (typeof keyed.baggageKey !== 'string' || keyed.baggageKey.length === 0)) {
-      throw new TypeError('otel-llm-cost: keyedBudget needs a baggageKey (a baggage entry name) or a key function');
-    }
-  }
-  const store = config.budgetStore;
-  if (store !== undefined) {
-    for (const method of ['reserve', 'add', 'total', 'reset'] as const) {
-      if (typeof (store as Partial<BudgetStore> | null)?.[method] !== 'function') {
-        throw new TypeError(`otel-llm-cost: budgetStore must implement ${method}()`);
-      }
-    }
-  }
-  return config;
 }

@@ -53,7 +53,7 @@ describe('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', () => {
   it('the options are checked at construction, naming the option', () => {
     assert.throws(
       () => new LLMCostInstrumentation({ enabled: false, captureMessageContent: 'yes' as unknown as boolean }),
-      /otel-llm-cost: captureMessageContent must be a boolean, got yes/,
+      /otel-llm-cost: captureMessageContent must be a boolean, got "yes"/,
     );
     for (const bad of [0, -5, 1.5, Number.NaN]) {
       assert.throws(

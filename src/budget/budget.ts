@@ -4,6 +4,7 @@
  * fleet), so two handles with the same name and store are the same account.
  */
 import { InMemoryBudgetStore, type BudgetKey, type BudgetStore, type BudgetWindow } from './store.js';
+import { guardStore } from './sync-store.js';
 
 /** Send requests for some models to a cheaper one once the budget is partly spent (as shekel does). */
 export interface BudgetFallback {
@@ -39,6 +40,8 @@ export class Budget {
   readonly name: string;
   private options: BudgetOptions;
   private readonly account: BudgetStore;
+  /** The store as the options gave it (before `guardStore`), to tell whether new options name the same account. */
+  readonly givenStore: BudgetStore | undefined;
   private readonly spendByModel = new Map<string, ModelSpend>();
   /** Requests that ended and are still being priced; `withBudget` waits for them. */
   readonly settling = new Set<Promise<void>>();
@@ -52,7 +55,12 @@ export class Budget {
   constructor(name: string, options: BudgetOptions, defaultStore: BudgetStore) {
     this.name = name;
     this.options = options;
-    this.account = options.store ?? (options.name === undefined ? new InMemoryBudgetStore() : defaultStore);
+    this.givenStore = options.store;
+    this.account = options.store
+      ? guardStore(options.store, `the store of budget ${JSON.stringify(name)}`)
+      : options.name === undefined
+        ? new InMemoryBudgetStore()
+        : defaultStore;
   }
 
   get limitUsd(): number {
@@ -116,36 +124,4 @@ export class Budget {
     spend.requests++;
     this.spendByModel.set(model, spend);
   }
-}
-
-/** Checks budget options; `where` names the option in the message (for example `defaultBudget`). */
-export function validateBudgetOptions<T extends Partial<BudgetOptions>>(options: T, where: string): T {
-  const fail = (message: string): never => {
-    throw new RangeError(`otel-llm-cost: ${where}${message}`);
-  };
-  if (typeof options !== 'object' || options === null) fail(` must be an object, got ${String(options)}`);
-  const { maxUsd, name, window, store, fallback } = options;
-  if (!(typeof maxUsd === 'number' && Number.isFinite(maxUsd) && maxUsd >= 0)) {
-    fail(`.maxUsd must be a finite number of USD >= 0, got ${String(maxUsd)}`);
-  }
-  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) fail('.name must be a non-empty string');
-  if (window !== undefined && window !== 'total' && window !== 'day' && window !== 'month') {
-    const rolling = typeof window === 'object' && window !== null ? window.rollingMs : undefined;
-    if (!(typeof rolling === 'number' && Number.isFinite(rolling) && rolling > 0)) {
-      fail(`.window must be 'total', 'day', 'month' or { rollingMs > 0 }, got ${JSON.stringify(window)}`);
-    }
-  }
-  if (store !== undefined) {
-    for (const method of ['reserve', 'add', 'total', 'reset'] as const) {
-      if (typeof (store as Partial<BudgetStore>)[method] !== 'function') fail(`.store must implement ${method}()`);
-    }
-  }
-  if (fallback !== undefined) {
-    const { atShare, model } = fallback;
-    if (!(typeof atShare === 'number' && atShare > 0 && atShare <= 1)) {
-      fail(`.fallback.atShare must be a number in (0, 1], got ${String(atShare)}`);
-    }
-    if (typeof model !== 'string' || model.length === 0) fail('.fallback.model must be a model name');
-  }
-  return options;
 }

@@ -223,21 +223,15 @@ export class BudgetGuard implements RequestWatch {
     }
   }
 
-  /** Runs a store call; a throw (or a promise: stores are synchronous) takes the budget out of this request. */
+  /** Runs a store call; a throw takes the budget out of this request (a store that answers with promises: sync-store.ts). */
   private guarded<T>(account: Charged, doing: string, call: () => T): T | undefined {
     if (!account.healthy) return undefined;
     try {
-      const answer = call();
-      if (isThenable(answer)) throw new TypeError('its methods must answer synchronously, not with a promise');
-      return answer;
+      return call();
     } catch (error) {
       account.healthy = false;
       logInternalError(`budget ${JSON.stringify(account.budget.name)}: ${doing} its store (it is not enforced for this request)`, error);
       return undefined;
     }
   }
-}
-
-function isThenable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

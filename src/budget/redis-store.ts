@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { logInfo, logInternalError } from '../core/safely.js';
+import { validateRedisBudgetStoreOptions } from '../options/validate.js';
 import { createRedisClient, type OwnedRedisClient, type RedisCommandClient } from './redis-client.js';
 import { applyBatch, type BatchCommand } from './redis-script.js';
 import { accountKeys, type AccountKeys } from './redis-keys.js';
@@ -106,22 +107,10 @@ export class RedisBudgetStore implements BudgetStore {
   private contacted = false;
 
   constructor(options: RedisBudgetStoreOptions) {
-    const fail = (message: string): never => {
-      throw new RangeError(`otel-llm-cost: RedisBudgetStore ${message}`);
-    };
-    if (typeof options !== 'object' || options === null) fail('needs options: { client } or { url }');
-    const { client, url, keyPrefix, failMode, syncIntervalMs, timeoutMs, nearLimitShare } = options;
-    if ((client === undefined) === (url === undefined)) fail('needs exactly one of `client` or `url`');
-    if (client !== undefined && typeof client.sendCommand !== 'function') fail('`client` must have sendCommand(args)');
-    if (failMode !== undefined && failMode !== 'open' && failMode !== 'closed') fail(`failMode must be 'open' or 'closed'`);
-    const positive = (name: string, value: number | undefined, fallback: number): number => {
-      if (value === undefined) return fallback;
-      if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) fail(`${name} must be a number > 0`);
-      return value;
-    };
-    this.syncIntervalMs = positive('syncIntervalMs', syncIntervalMs, 20);
-    this.timeoutMs = positive('timeoutMs', timeoutMs, 500);
-    this.nearLimitShare = positive('nearLimitShare', nearLimitShare, 0.1);
+    const { client, url, keyPrefix, failMode, syncIntervalMs, timeoutMs, nearLimitShare } = validateRedisBudgetStoreOptions(options);
+    this.syncIntervalMs = syncIntervalMs ?? 20;
+    this.timeoutMs = timeoutMs ?? 500;
+    this.nearLimitShare = nearLimitShare ?? 0.1;
     this.keyPrefix = keyPrefix ?? 'otel-llm-cost:budget:';
     this.failMode = failMode ?? 'open';
     this.ownClient = url !== undefined ? createRedisClient(url, this.timeoutMs) : undefined;

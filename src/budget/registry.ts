@@ -29,7 +29,7 @@ export class BudgetRegistry {
     const name = options.name;
     if (name === undefined) return new Budget(`budget-${++this.unnamed}`, options, this.store);
     const known = this.named.get(name);
-    if (known && known.store === (options.store ?? this.store)) {
+    if (known && known.givenStore === options.store) {
       known.update(options);
       // Re-inserting moves it to the newest end of the map's order (least recently used first).
       this.named.delete(name);

@@ -8,7 +8,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { logWarning } from '../core/safely.js';
-import { Budget, validateBudgetOptions, type BudgetOptions } from './budget.js';
+import { validateWithBudgetArguments } from '../options/validate.js';
+import { Budget, type BudgetOptions } from './budget.js';
 import type { BudgetRegistry } from './registry.js';
 import { InMemoryBudgetStore } from './store.js';
 
@@ -43,12 +44,8 @@ function currentRegistry(): BudgetRegistry | undefined {
  * `budget.spentUsd` is final when it resolves.
  */
 export async function withBudget<T>(options: BudgetOptions | Budget, fn: (budget: Budget) => T | Promise<T>): Promise<T> {
-  if (typeof fn !== 'function') {
-    throw new TypeError(
-      `otel-llm-cost: withBudget(options, fn) needs the function to run as its second argument, got ${fn === undefined ? 'nothing' : typeof fn}`,
-    );
-  }
-  const budget = options instanceof Budget ? options : budgetFor(validateBudgetOptions(options, 'withBudget options'));
+  validateWithBudgetArguments(options, fn, { optionsIsBudget: options instanceof Budget });
+  const budget = options instanceof Budget ? options : budgetFor(options);
   const enclosing = scopedBudgets();
   // The same named budget entered twice (nested scopes) is one account, charged once.
   const inForce = [budget, ...enclosing.filter((other) => other !== budget)];

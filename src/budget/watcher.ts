@@ -16,6 +16,7 @@ import { TokenRatios } from './output-meter.js';
 import { BudgetRegistry } from './registry.js';
 import { scopedBudgets, useBudgetRegistry } from './scope.js';
 import { InMemoryBudgetStore, type BudgetStore } from './store.js';
+import { guardStore } from './sync-store.js';
 
 export interface KeyedBudgetOptions extends Omit<BudgetOptions, 'name'> {
   /** The baggage entry whose value is the key (for example `tenant.id`). */
@@ -61,10 +62,9 @@ export class BudgetWatcher implements RequestWatcher {
 
   /** Takes a new configuration; a changed store starts a new registry (the old accounts live in the old store). */
   configure(config: BudgetConfig): void {
-    const store = config.budgetStore ?? this.registry.store;
-    if (store !== this.registry.store || (config.budgetStore === undefined && this.config.budgetStore !== undefined)) {
+    if (config.budgetStore !== this.config.budgetStore) {
       if (this.enabled) useBudgetRegistry(this.registry, false);
-      this.registry = new BudgetRegistry(config.budgetStore ?? new InMemoryBudgetStore());
+      this.registry = new BudgetRegistry(guardStore(config.budgetStore, 'budgetStore') ?? new InMemoryBudgetStore());
       if (this.enabled) useBudgetRegistry(this.registry, true);
     }
     this.config = config;

@@ -11,7 +11,16 @@ export function logInternalError(where: string, error: unknown): void {
   }
 }
 
-/** Something the user should change (a misuse, a lying server); never thrown. */
+/** A misuse the user must fix (not a failure of ours); callers say it once. */
+export function logError(message: string): void {
+  try {
+    logger.error(message);
+  } catch {
+    // a broken logger must not break the request either
+  }
+}
+
+/** Something the user should change (a lying server, a missing setup); never thrown. */
 export function logWarning(message: string): void {
   try {
     logger.warn(message);
