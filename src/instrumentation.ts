@@ -9,8 +9,11 @@ import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { targetsOfClient, targetsOfModule } from './manual-targets.js';
 import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
 import { contentSettings } from './core/content.js';
-import { validatePriceOverrides } from './core/price.js';
 import { logInfo, safely } from './core/safely.js';
+import { PriceCatalog } from './pricing/catalog.js';
+import { validatePriceOverrides } from './pricing/overrides.js';
+import type { PriceSources } from './pricing/price-request.js';
+import { PriceUpdates, validatePriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { CostTelemetry } from './core/telemetry.js';
 import { RequestTracker } from './core/tracker.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
@@ -23,6 +26,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   // subclass fields would be initialised, so these are created lazily instead.
   declare private _telemetry: CostTelemetry | undefined;
   declare private _tracker: RequestTracker | undefined;
+  declare private _catalog: PriceCatalog | undefined;
+  declare private _priceUpdates: PriceUpdates | undefined;
 
   constructor(config: LLMCostInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, validateConfig(config));
@@ -30,6 +35,26 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
   override setConfig(config: LLMCostInstrumentationConfig = {}): void {
     super.setConfig(validateConfig(config));
+    // A changed `priceUpdates` takes effect now (the constructor's call comes before enable()).
+    if (this.isEnabled()) safely('price updates', undefined, () => this.syncPriceUpdates());
+  }
+
+  override enable(): void {
+    super.enable();
+    safely('price updates', undefined, () => this.syncPriceUpdates());
+  }
+
+  override disable(): void {
+    this.stopPriceUpdates();
+    super.disable();
+  }
+
+  /**
+   * Which price data prices requests now: `genai-prices@<version>` (bundled) or
+   * `fetched <ISO date-time>` (with `priceUpdates`), as on `llm_cost.cost.price_data`.
+   */
+  get priceData(): string {
+    return this.catalog.dataLabel;
   }
 
   /** Resolves once every finished request has been written to its span, the metrics and `onCost`. */
@@ -79,7 +104,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   private get telemetry(): CostTelemetry {
     this._telemetry ??= new CostTelemetry(
       () => this.getConfig().onCost,
-      () => this.getConfig().priceOverrides,
+      () => this.pricing(),
     );
     return this._telemetry;
   }
@@ -95,12 +120,41 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
           adapterOptions: { injectStreamUsage: config.injectStreamUsage ?? true },
           idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
           budgets: config,
-          priceOverrides: config.priceOverrides,
+          pricing: this.pricing(),
           content: contentSettings(config),
         };
       },
     );
     return this._tracker;
+  }
+
+  private get catalog(): PriceCatalog {
+    this._catalog ??= new PriceCatalog();
+    return this._catalog;
+  }
+
+  private pricing(): PriceSources {
+    return { catalog: this.catalog, overrides: this.getConfig().priceOverrides };
+  }
+
+  /** Starts, restarts (options changed) or stops the price data updates to match the config. */
+  private syncPriceUpdates(): void {
+    const options = this.getConfig().priceUpdates;
+    const running = this._priceUpdates;
+    if (running && options && samePriceUpdates(running.options, options)) return;
+    this.stopPriceUpdates();
+    if (!options) {
+      // Turned off: back to the bundled data, as without the option.
+      this._catalog?.reset();
+      return;
+    }
+    this._priceUpdates = new PriceUpdates(this.catalog, { ...options });
+    this._priceUpdates.start();
+  }
+
+  private stopPriceUpdates(): void {
+    this._priceUpdates?.stop();
+    this._priceUpdates = undefined;
   }
 
   private moduleDefinition(name: string, range: VersionRange, targets: (moduleExports: unknown) => PatchTarget[]) {
@@ -177,6 +231,10 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+function samePriceUpdates(a: PriceUpdateOptions, b: PriceUpdateOptions): boolean {
+  return a.url === b.url && a.intervalHours === b.intervalHours && a.cacheFile === b.cacheFile;
+}
+
 function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrumentationConfig {
   if (typeof config !== 'object' || config === null) {
     throw new TypeError(`otel-llm-cost: the configuration must be an object, got ${String(config)}`);
@@ -199,6 +257,7 @@ function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrument
     throw new TypeError(`otel-llm-cost: anthropicNativeSpans must be 'suppress' or 'keep', got ${String(nativeSpans)}`);
   }
   validatePriceOverrides(config.priceOverrides);
+  validatePriceUpdates(config.priceUpdates);
   if (config.captureMessageContent !== undefined && typeof config.captureMessageContent !== 'boolean') {
     throw new TypeError(`otel-llm-cost: captureMessageContent must be a boolean, got ${String(config.captureMessageContent)}`);
   }

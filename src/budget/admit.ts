@@ -3,7 +3,7 @@
  * (fallback), and with what output limit (clamp)?
  */
 import type { PlannedCall } from '../core/adapter.js';
-import type { PriceOverrides } from '../core/price.js';
+import type { PriceSources } from '../pricing/price-request.js';
 import { logInternalError } from '../core/safely.js';
 import { roughTokenCounter } from '../core/tokenizer.js';
 import type { Budget } from './budget.js';
@@ -24,10 +24,10 @@ export function admitRequest(
   budgets: readonly Budget[],
   userBody: unknown,
   replan: (body: unknown) => PlannedCall | undefined,
-  overrides?: PriceOverrides,
+  pricing?: PriceSources,
 ): Admission {
   let requestedModel: string | undefined;
-  const fallback = chooseFallback(call, budgets, overrides);
+  const fallback = chooseFallback(call, budgets, pricing);
   if (fallback && call.rewrite) {
     const replanned = replan(call.rewrite.model(userBody, fallback));
     if (replanned) {
@@ -40,8 +40,8 @@ export function admitRequest(
   // The exact count needs the tokenizer worker; the decision cannot wait for it (the SDK
   // call must return its promise now), so it is made on a rough count, corrected later.
   const roughInput = safeNumber(() => estimator.estimateInput(roughTokenCounter));
-  const prices = unitPrices(description.provider, description.model, roughInput, overrides);
-  const guard = new BudgetGuard(budgets, call, request, prices, requestedModel, overrides);
+  const prices = unitPrices(description.provider, description.model, roughInput, pricing);
+  const guard = new BudgetGuard(budgets, call, request, prices, requestedModel, pricing);
   if (!prices) return { call, guard };
 
   const clamping = budgets.filter((budget) => budget.clampMaxTokens);
@@ -60,7 +60,7 @@ export function admitRequest(
   return refusal ? { call, guard, refusal } : { call, guard };
 }
 
-function chooseFallback(call: PlannedCall, budgets: readonly Budget[], overrides?: PriceOverrides): string | undefined {
+function chooseFallback(call: PlannedCall, budgets: readonly Budget[], pricing?: PriceSources): string | undefined {
   const model = call.description.model;
   for (const budget of budgets) {
     const fallback = budget.fallback;
@@ -69,7 +69,7 @@ function chooseFallback(call: PlannedCall, budgets: readonly Budget[], overrides
     const from = fallback.from === undefined ? undefined : ([] as string[]).concat(fallback.from);
     if (from && (model === undefined || !from.includes(model))) continue;
     // Only to a model this provider prices: a fallback must not send an OpenAI model name to Anthropic.
-    if (!unitPrices(call.description.provider, fallback.model, 0, overrides)) continue;
+    if (!unitPrices(call.description.provider, fallback.model, 0, pricing)) continue;
     return fallback.model;
   }
   return undefined;

@@ -9,7 +9,7 @@
  */
 import type { PlannedCall } from '../core/adapter.js';
 import type { BudgetSettlement, PricedCost } from '../core/model.js';
-import type { PriceOverrides } from '../core/price.js';
+import type { PriceSources } from '../pricing/price-request.js';
 import type { RequestBudget, RequestRecord } from '../core/record.js';
 import { logInfo, logInternalError } from '../core/safely.js';
 import { estimateTokens } from '../core/tokenizer.js';
@@ -48,7 +48,7 @@ export class BudgetGuard implements RequestBudget {
     /** `undefined` for a model nothing prices: its requests are counted, not limited. */
     private readonly prices: UnitPrices | undefined,
     private readonly requestedModel: string | undefined,
-    private readonly overrides: PriceOverrides | undefined,
+    private readonly pricing: PriceSources | undefined,
   ) {
     this.inputUsd = prices?.inputUsd ?? 0;
     const { estimator } = call;
@@ -174,7 +174,7 @@ export class BudgetGuard implements RequestBudget {
   }
 
   private priceInput(tokens: number): void {
-    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.overrides);
+    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.pricing);
     if (fresh) this.inputUsd = fresh.inputUsd;
     this.chargeRunningCost();
   }

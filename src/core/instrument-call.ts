@@ -41,8 +41,8 @@ export function instrumentMethod(original: SdkMethod, plan: PlanCall, tracker: R
     if (budgets.length > 0) {
       const planned = call;
       const replan = (body: unknown) => plan(body, this, options, [body, ...args.slice(1)]);
-      const overrides = tracker.priceOverrides;
-      admission = safely('checking budgets', undefined, () => admitRequest(planned, budgets, args[0], replan, overrides));
+      const pricing = tracker.pricing;
+      admission = safely('checking budgets', undefined, () => admitRequest(planned, budgets, args[0], replan, pricing));
       if (admission) call = admission.call;
     }
     const started = call;

@@ -6,7 +6,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { PlannedCall } from './adapter.js';
 import type { ContentCapture } from './content.js';
-import type { BudgetSettlement, PricedCost, ReportedUsage, StreamOutcome } from './model.js';
+import type { BudgetSettlement, PricedCost, ReportedUsage, ServerTool, ServerToolCalls, StreamOutcome } from './model.js';
 
 /** The budgets a request is charged to (`src/budget/guard.ts`); the core only consults it. */
 export interface RequestBudget {
@@ -32,6 +32,9 @@ export interface FinishedRequest {
   readonly responseId: string | undefined;
   readonly finishReasons: readonly string[];
   readonly reported: Readonly<ReportedUsage>;
+  /** The `service_tier` the response says it was served in, as written. */
+  readonly servedServiceTier: string | undefined;
+  readonly toolCalls: Readonly<ServerToolCalls>;
   readonly outputText: string;
   readonly chunks: number;
   readonly outcome: StreamOutcome;
@@ -52,6 +55,10 @@ export class RequestRecord {
   responseId: string | undefined;
   readonly finishReasons: string[] = [];
   readonly reported: ReportedUsage = {};
+  /** The `service_tier` the response says it was served in, as written. */
+  servedServiceTier: string | undefined;
+  /** Server-side tool calls the reader saw (see `noteToolCalls`). */
+  readonly toolCalls: ServerToolCalls = {};
   /**
    * Received text (content, tool arguments, reasoning), kept only to estimate output
    * tokens if the provider never reports them. Every `JOIN_EVERY` chunks the pieces are
@@ -117,6 +124,12 @@ export class RequestRecord {
     }
   }
 
+  /** The reader has seen `count` calls of `tool` so far (counts only grow: a smaller later figure is ignored). */
+  noteToolCalls(tool: ServerTool, count: number): void {
+    if (!Number.isFinite(count) || count <= (this.toolCalls[tool] ?? 0)) return;
+    this.toolCalls[tool] = count;
+  }
+
   addOutput(text: unknown): void {
     if (typeof text !== 'string' || text.length === 0) return;
     this.outputPieces.push(text);
@@ -168,6 +181,8 @@ export class RequestRecord {
       responseId: this.responseId,
       finishReasons: [...this.finishReasons],
       reported: { ...this.reported },
+      servedServiceTier: this.servedServiceTier,
+      toolCalls: { ...this.toolCalls },
       outputText: this.outputText,
       chunks: this.chunks,
       outcome,

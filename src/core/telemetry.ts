@@ -5,7 +5,8 @@
 import { SpanStatusCode, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
 import type { BudgetSettlement, Charge, CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
-import { priceUsage, type PriceOverrides } from './price.js';
+import { costAttributes } from '../pricing/attributes.js';
+import { priceRequest, type PriceSources } from '../pricing/price-request.js';
 import type { FinishedRequest } from './record.js';
 import { logInternalError } from './safely.js';
 import { resolveUsage } from './usage.js';
@@ -15,6 +16,7 @@ interface Instruments {
   duration: Histogram;
   timeToFirstChunk: Histogram;
   spend: Counter;
+  unpricedTokens: Counter;
   budgetExceeded: Counter;
 }
 
@@ -26,7 +28,7 @@ export class CostTelemetry {
 
   constructor(
     private readonly costCallback: () => CostCallback | undefined,
-    private readonly priceOverrides: () => PriceOverrides | undefined = () => undefined,
+    private readonly pricing: () => PriceSources,
   ) {}
 
   useMeter(meter: Meter): void {
@@ -47,8 +49,13 @@ export class CostTelemetry {
         advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS },
       }),
       spend: meter.createCounter(sc.METRIC_LLM_COST_SPEND, {
-        description: 'USD cost of GenAI requests, by token type and by whether it rests on reported or estimated tokens',
+        description:
+          'USD cost of GenAI requests: tokens by token type (llm_cost.cost.kind=tokens) and server-side tool fees (kind=tool), by whether it rests on reported or estimated counts',
         unit: 'USD',
+      }),
+      unpricedTokens: meter.createCounter(sc.METRIC_LLM_COST_UNPRICED_TOKENS, {
+        description: 'Tokens of requests that no price covers (cost unpriced): traffic missing from llm_cost.spend',
+        unit: '{token}',
       }),
       budgetExceeded: meter.createCounter(sc.METRIC_LLM_COST_BUDGET_EXCEEDED, {
         description: 'Requests a budget refused before sending (preflight) or stopped mid-stream (midstream)',
@@ -74,7 +81,17 @@ export class CostTelemetry {
     try {
       const usage = await resolveUsage(done);
       const { description } = done.call;
-      const cost = priceUsage(description.provider, [done.responseModel, description.model], usage, this.priceOverrides());
+      const cost = priceRequest(
+        {
+          provider: description.provider,
+          models: [done.responseModel, description.model],
+          usage,
+          requestedServiceTier: description.serviceTier,
+          servedServiceTier: done.servedServiceTier,
+          at: new Date(done.startedAt),
+        },
+        this.pricing(),
+      );
       budget = done.budget?.settle(cost, done.responseModel);
       record = toCostRecord(done, usage, cost, budget);
       done.span.setAttributes(spanAttributes(record));
@@ -136,9 +153,26 @@ export class CostTelemetry {
     const charge = unchargedPart(record);
     if (charge.inputTokens > 0) instruments.tokenUsage.record(charge.inputTokens, inputAttributes);
     if (charge.outputTokens > 0) instruments.tokenUsage.record(charge.outputTokens, outputAttributes);
-    if (record.cost.source !== 'unpriced') {
-      if (charge.inputUsd > 0) instruments.spend.add(charge.inputUsd, inputAttributes);
-      if (charge.outputUsd > 0) instruments.spend.add(charge.outputUsd, outputAttributes);
+    const { cost } = record;
+    if (cost.source === 'unpriced') {
+      if (charge.inputTokens > 0) instruments.unpricedTokens.add(charge.inputTokens, inputAttributes);
+      if (charge.outputTokens > 0) instruments.unpricedTokens.add(charge.outputTokens, outputAttributes);
+      return;
+    }
+    const tokens = { [sc.ATTR_LLM_COST_COST_KIND]: 'tokens' };
+    if (charge.inputUsd > 0) instruments.spend.add(charge.inputUsd, { ...inputAttributes, ...tokens });
+    if (charge.outputUsd > 0) instruments.spend.add(charge.outputUsd, { ...outputAttributes, ...tokens });
+    // Tool fees: each tool's share of what is not yet charged (all of it, but for a resumed response).
+    const share = cost.toolUsd > 0 ? (charge.toolUsd ?? 0) / cost.toolUsd : 0;
+    for (const fee of cost.tools) {
+      const usd = (fee.usd ?? 0) * share;
+      if (usd <= 0) continue;
+      instruments.spend.add(usd, {
+        ...common,
+        [sc.ATTR_LLM_COST_COST_KIND]: 'tool',
+        [sc.ATTR_LLM_COST_TOOL_NAME]: fee.tool,
+        [sc.ATTR_LLM_COST_SOURCE_METRIC]: record.usage.toolCalls?.[fee.tool]?.source ?? 'reported',
+      });
     }
   }
 }
@@ -184,6 +218,8 @@ function toCostRecord(
     errorType: done.outcome === 'error' ? errorType(done.error) : undefined,
     usage,
     cost,
+    ...(description.serviceTier !== undefined ? { requestedServiceTier: description.serviceTier } : {}),
+    ...(done.servedServiceTier !== undefined ? { servedServiceTier: done.servedServiceTier } : {}),
     finishReasons: done.finishReasons,
     chunks: done.chunks,
     ...(done.attempts > 0 ? { attempts: done.attempts } : {}),
@@ -201,7 +237,7 @@ function spanAttributes(record: CostRecord): Attributes {
     [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: record.usage.output.value,
     [sc.ATTR_LLM_COST_INPUT_TOKENS_SOURCE]: record.usage.input.source,
     [sc.ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE]: record.usage.output.source,
-    [sc.ATTR_LLM_COST_SOURCE]: record.cost.source,
+    ...costAttributes(record),
   };
   if (record.usage.cacheRead) attributes[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = record.usage.cacheRead.value;
   if (record.usage.cacheCreation) {
@@ -209,13 +245,6 @@ function spanAttributes(record: CostRecord): Attributes {
   }
   if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
   if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
-  if (record.cost.source !== 'unpriced') {
-    attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
-    attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;
-    attributes[sc.ATTR_LLM_COST_OUTPUT_USD] = record.cost.outputUsd;
-    attributes[sc.ATTR_LLM_COST_PRICE_MODEL] = record.cost.priceModel;
-    attributes[sc.ATTR_LLM_COST_PRICE_SOURCE] = record.cost.priceSource;
-  }
   if (record.attempts !== undefined) attributes[sc.ATTR_LLM_COST_REQUEST_ATTEMPTS] = record.attempts;
   if (record.budget) Object.assign(attributes, budgetAttributes(record.budget));
   if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;
@@ -269,6 +298,7 @@ function chargeOf(record: CostRecord): Charge {
     outputTokens: record.usage.output.value,
     inputUsd: priced?.inputUsd ?? 0,
     outputUsd: priced?.outputUsd ?? 0,
+    toolUsd: priced?.toolUsd ?? 0,
   };
 }
 
@@ -295,5 +325,6 @@ function unchargedPart(record: CostRecord): Charge {
     outputTokens: Math.max(0, total.outputTokens - before.outputTokens),
     inputUsd: Math.max(0, total.inputUsd - before.inputUsd),
     outputUsd: Math.max(0, total.outputUsd - before.outputUsd),
+    toolUsd: Math.max(0, (total.toolUsd ?? 0) - (before.toolUsd ?? 0)),
   };
 }

@@ -5,7 +5,7 @@ import { activeBudgets, type ConfiguredBudgets } from '../budget/active.js';
 import type { Budget } from '../budget/budget.js';
 import type { AdapterOptions, PlannedCall } from './adapter.js';
 import { ContentCapture, type ContentSettings } from './content.js';
-import type { PriceOverrides } from './price.js';
+import type { PriceSources } from '../pricing/price-request.js';
 import { RequestRecord } from './record.js';
 import { safely } from './safely.js';
 import type { CostTelemetry } from './telemetry.js';
@@ -15,7 +15,8 @@ export interface TrackerSettings {
   readonly adapterOptions: AdapterOptions;
   readonly idleTimeoutMs: number;
   readonly budgets: ConfiguredBudgets;
-  readonly priceOverrides: PriceOverrides | undefined;
+  /** The instrumentation's price catalog and the `priceOverrides` option. */
+  readonly pricing: PriceSources;
   /** Set when message content is captured (opt-in). */
   readonly content?: ContentSettings;
 }
@@ -44,8 +45,8 @@ export class RequestTracker {
     return activeBudgets(this.settings().budgets);
   }
 
-  get priceOverrides(): PriceOverrides | undefined {
-    return this.settings().priceOverrides;
+  get pricing(): PriceSources {
+    return this.settings().pricing;
   }
 
   start(call: PlannedCall): RequestRecord {

@@ -13,6 +13,7 @@ import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
 import { chatOutputOverhead, requestShape, type AnswerShape } from './output-overhead.js';
 import { openaiProviderName } from './provider-name.js';
+import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
 
@@ -39,10 +40,12 @@ export const planChatCompletion: PlanCall = (body, resource, options) => {
       operation: 'chat',
       model,
       stream,
+      ...requestedServiceTier(body),
       attributes: {
         ...serverAttributes(resource),
         ...numericParameters(body, REQUEST_PARAMETERS),
         ...stopSequences(body.stop),
+        ...serviceTierAttribute(body),
         ...(maxTokens !== undefined ? { [sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxTokens } : {}),
       },
     },
@@ -88,6 +91,7 @@ class ChatReader implements ResponseReader {
     if (!isDict(chunk)) return true;
     if (record.responseId === undefined) record.responseId = asString(chunk.id);
     if (record.responseModel === undefined) record.responseModel = asString(chunk.model);
+    if (record.servedServiceTier === undefined) record.servedServiceTier = asString(chunk.service_tier);
     const usage = asDict(chunk.usage);
     if (usage) record.reportUsage(chatUsage(usage));
     const choices = asArray(chunk.choices);
@@ -107,6 +111,7 @@ class ChatReader implements ResponseReader {
     if (!isDict(body)) return;
     record.responseId = asString(body.id);
     record.responseModel = asString(body.model);
+    record.servedServiceTier = asString(body.service_tier);
     const usage = asDict(body.usage);
     if (usage) record.reportUsage(chatUsage(usage));
     for (const choice of asArray(body.choices)) {

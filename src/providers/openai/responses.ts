@@ -13,6 +13,7 @@
  */
 import * as sc from '../../semconv.js';
 import type { PlanCall, PlannedCall, ResponseReader } from '../../core/adapter.js';
+import type { ServerTool } from '../../core/model.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
@@ -25,6 +26,7 @@ import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
 import { resumeLedger } from './resume-ledger.js';
 import { responsesRewrite } from './rewrite.js';
+import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -57,7 +59,8 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
       operation: 'chat',
       model,
       stream,
-      attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS) },
+      ...requestedServiceTier(body),
+      attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS), ...serviceTierAttribute(body) },
     },
     body,
     rewrite: responsesRewrite,
@@ -127,6 +130,8 @@ class ResponsesReader implements ResponseReader {
   private readonly messageIds = new Set<string>();
   private refusals = 0;
   private truncated = false;
+  /** Server-side tool calls seen, per tool, by item id (code interpreter: by container). */
+  private readonly serverToolCalls = new Map<ServerTool, Set<string>>();
 
   constructor(
     private readonly stream: boolean,
@@ -145,6 +150,7 @@ class ResponsesReader implements ResponseReader {
     if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
     else if (type === 'response.output_item.added') {
       const item = asDict(chunk.item);
+      this.noteServerTool(item, record);
       if (!this.noteItem(item)) readAddedItem(item, record);
     } else if (type === 'response.content_part.added') {
       if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
@@ -177,6 +183,7 @@ class ResponsesReader implements ResponseReader {
     this.readSnapshot(body, record);
     for (const value of asArray(body.output)) {
       const item = asDict(value);
+      this.noteServerTool(item, record);
       readOutputItem(item, record, this.noteItem(item));
       if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
     }
@@ -208,7 +215,24 @@ class ResponsesReader implements ResponseReader {
     return false;
   }
 
+  /**
+   * Web search, file search and code interpreter run on OpenAI's side and are billed per
+   * call (code interpreter: per container), on top of the tokens. Items are counted as they
+   * start, so a stream cut short still counts what it started.
+   */
+  private noteServerTool(item: Dict | undefined, record: RequestRecord): void {
+    const tool = item ? RESPONSES_SERVER_TOOLS[asString(item.type) ?? ''] : undefined;
+    if (!tool || !item) return;
+    const key = (tool === 'code_interpreter' ? asString(item.container_id) : undefined) ?? asString(item.id);
+    if (key === undefined) return;
+    let keys = this.serverToolCalls.get(tool);
+    if (!keys) this.serverToolCalls.set(tool, (keys = new Set()));
+    keys.add(key);
+    record.noteToolCalls(tool, keys.size);
+  }
+
   private readFinal(response: Dict, record: RequestRecord): void {
+    for (const item of asArray(response.output)) this.noteServerTool(asDict(item), record);
     readFinal(response, record);
     if (response.status === 'incomplete' && asDict(response.incomplete_details)?.reason === 'max_output_tokens') this.truncated = true;
   }
@@ -221,6 +245,13 @@ class ResponsesReader implements ResponseReader {
   }
 }
 
+/** Output item types of the server-side tools OpenAI bills per call. */
+const RESPONSES_SERVER_TOOLS: Readonly<Record<string, ServerTool>> = {
+  web_search_call: 'web_search',
+  file_search_call: 'file_search',
+  code_interpreter_call: 'code_interpreter',
+};
+
 function isFinalStatus(status: unknown): boolean {
   return status === 'completed' || status === 'incomplete' || status === 'failed' || status === 'cancelled';
 }
@@ -229,6 +260,8 @@ function isFinalStatus(status: unknown): boolean {
 function readFinal(response: Dict, record: RequestRecord): void {
   record.responseId ??= asString(response.id);
   record.responseModel = asString(response.model) ?? record.responseModel;
+  // Only the finished response says which tier served it (snapshots echo the request's).
+  record.servedServiceTier = asString(response.service_tier) ?? record.servedServiceTier;
   const usage = asDict(response.usage);
   if (usage) record.reportUsage(responsesUsage(usage));
   switch (response.status) {
