@@ -152,9 +152,17 @@ export class CatalogModel {
     this.id = model.id;
   }
 
-  /** The raw price entry (for the CLI): one `ModelPrice`, or dated ones. */
-  get prices(): ModelInfo['prices'] {
-    return this.model.prices;
+  /** Every price key of the model in force at `at`, as genai-prices resolves dated prices (for the CLI). */
+  pricesAt(at: Date): ModelPrice {
+    const model: ModelInfo = { ...this.model, match: { equals: this.lookupId } };
+    const provider: Provider = { id: this.provider.id, name: this.provider.name, api_pattern: this.provider.api_pattern, models: [model] };
+    return calcPrice({ input_tokens: 0, output_tokens: 0 }, this.lookupId, { provider, timestamp: at })?.model_price ?? {};
+  }
+
+  /** Dates on which this model's prices change (genai-prices' dated entries). */
+  get priceChangeDates(): string[] {
+    if (!Array.isArray(this.model.prices)) return [];
+    return this.model.prices.flatMap((p) => (p.constraint?.type === 'start_date' ? [p.constraint.start_date] : []));
   }
 
   get providerId(): string {

@@ -55,6 +55,8 @@ export class PriceUpdates {
   constructor(
     private readonly sink: PriceDataSink,
     readonly options: Readonly<PriceUpdateOptions>,
+    /** Where the one line per failure goes (default: `diag`, namespace otel-llm-cost). */
+    private readonly warn: (message: string) => void = logWarning,
   ) {}
 
   get url(): string {
@@ -92,7 +94,7 @@ export class PriceUpdates {
       text = await readFile(file, 'utf8');
     } catch (error) {
       // No file yet is the normal first run.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logWarning(`price data cache file ${file} could not be read (${describe(error)}); fetching instead`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`price data cache file ${file} could not be read (${describe(error)}); fetching instead`);
       return;
     }
     try {
@@ -102,7 +104,7 @@ export class PriceUpdates {
       const providers = checkPriceData(cached.providers);
       if (!this.stopped) this.sink.install(providers, `fetched ${fetchedAt}`);
     } catch (error) {
-      logWarning(`price data cache file ${file} is not usable (${describe(error)}); fetching instead`);
+      this.warn(`price data cache file ${file} is not usable (${describe(error)}); fetching instead`);
     }
   }
 
@@ -120,7 +122,7 @@ export class PriceUpdates {
       this.sink.install(providers, `fetched ${fetchedAt}`);
       await this.writeCacheFile({ fetchedAt, url: this.url, providers });
     } catch (error) {
-      if (!this.stopped) logWarning(`price data update from ${this.url} failed (${describe(error)}); still pricing with ${this.sink.dataLabel}`);
+      if (!this.stopped) this.warn(`price data update from ${this.url} failed (${describe(error)}); still pricing with ${this.sink.dataLabel}`);
     } finally {
       clearTimeout(timeout);
       if (this.inFlight === controller) this.inFlight = undefined;
@@ -137,7 +139,7 @@ export class PriceUpdates {
       await writeFile(partial, JSON.stringify(data));
       await rename(partial, file);
     } catch (error) {
-      logWarning(`price data cache file ${file} could not be written (${describe(error)})`);
+      this.warn(`price data cache file ${file} could not be written (${describe(error)})`);
     }
   }
 }
