@@ -101,7 +101,7 @@ export class PriceUpdates {
       const cached = JSON.parse(text) as Partial<CachedData>;
       const fetchedAt = typeof cached.fetchedAt === 'string' && !Number.isNaN(Date.parse(cached.fetchedAt)) ? cached.fetchedAt : undefined;
       if (!fetchedAt) throw new Error('no fetchedAt date');
-      const providers = checkPriceData(cached.providers);
+      const providers = await checkPriceData(cached.providers);
       if (!this.stopped) this.sink.install(providers, `fetched ${fetchedAt}`);
     } catch (error) {
       this.warn(`price data cache file ${file} is not usable (${describe(error)}); fetching instead`);
@@ -116,7 +116,8 @@ export class PriceUpdates {
     timeout.unref();
     try {
       const raw = await download(this.url, controller.signal);
-      const providers = checkPriceData(JSON.parse(raw));
+      // JSON.parse of the 0.5 MB file: about 4 ms, once per interval; the checks yield between providers.
+      const providers = await checkPriceData(JSON.parse(raw));
       if (this.stopped) return;
       const fetchedAt = new Date().toISOString();
       this.sink.install(providers, `fetched ${fetchedAt}`);
@@ -201,9 +202,11 @@ function download(url: string, signal: AbortSignal, redirects = 3): Promise<stri
 
 /**
  * Accepts genai-prices' data format only: a list of providers with ids and models, each of
- * which genai-prices itself can read (its own checks run once here, not on a request).
+ * which genai-prices itself can read (its own checks run once here, not on a request). The
+ * event loop gets a turn between providers: reading all 43 providers' 1,300 models at once
+ * took 1.4–28 ms here (loaded 2-core machine), of which the largest provider takes most.
  */
-export function checkPriceData(data: unknown): Provider[] {
+export async function checkPriceData(data: unknown): Promise<Provider[]> {
   if (!Array.isArray(data) || data.length === 0) throw new Error('not a list of providers');
   for (const [index, provider] of data.entries()) {
     const p = provider as Partial<Provider> | null;
@@ -218,6 +221,7 @@ export function checkPriceData(data: unknown): Provider[] {
     }
     // Runs genai-prices' own reading of the provider (price constraints) on a name no model has.
     calcPrice({ input_tokens: 0, output_tokens: 0 }, '\u0000otel-llm-cost-check', { provider: p as Provider });
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return data as Provider[];
 }

@@ -42,9 +42,10 @@ function canonicalTier(word: string | undefined): string | undefined {
 /** Price-data provider ids (genai-prices) whose documented tier discounts apply. */
 const DOCUMENTED_MULTIPLIERS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   // developers.openai.com/api/docs/guides/flex-processing: "Tokens are priced at Batch API
-  // rates"; Batch API: 50% of standard (docs/pricing.md).
+  // rates"; help.openai.com/en/articles/9197833-batch-api-faq: "50% cost discount vs. the
+  // synchronous APIs" (both checked 2026-12-07).
   openai: { flex: 0.5, batch: 0.5 },
-  // platform.claude.com/docs/en/build-with-claude/batch-processing: 50% of standard prices.
+  // platform.claude.com/docs/en/build-with-claude/batch-processing: "reducing costs by 50%" (checked 2026-12-07).
   anthropic: { batch: 0.5 },
 };
 

@@ -7,10 +7,10 @@
  * `priceOverrides` option replaces any of it (`toolCallUsd`). Sources and dates are also
  * in docs/pricing.md.
  *
- * Code execution is billed by container time (OpenAI: per container-minute with a
- * 5-minute minimum since 2026-06-02; Anthropic: per container-hour, with free hours per
- * organisation). Neither API reports that time per request, so no per-call figure exists:
- * those calls are counted on the span, left out of the cost, and the cost is `estimated`.
+ * Code execution is billed by container (OpenAI: per container, by memory size, and since
+ * 2026-06-02 per minute of container time; Anthropic: by container time). Neither API
+ * reports a request's container size or time, so no per-call figure exists: those calls
+ * are counted on the span, left out of the cost, and the cost is `estimated`.
  */
 import type { ServerTool } from '../core/model.js';
 
