@@ -323,3 +323,60 @@ describe('unpriced traffic on the metrics', () => {
     assert.equal(sumPoints(spend, { 'gen_ai.request.model': 'acme-unlisted-9' }), 0, 'and no spend, not even 0-valued');
   });
 });
+
+describe('a provider that lies', () => {
+  it('nonsense tier, 1-hour writes and tool counts are ignored or bounded, never thrown into the request', async () => {
+    const message = (usage: Record<string, unknown>) => ({
+      id: 'msg_hostile',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5-20251001',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage,
+    });
+    emulator.addRecording('hostile-anthropic', {
+      provider: 'anthropic',
+      api: 'messages',
+      stream: true,
+      events: [
+        {
+          type: 'message_start',
+          message: message({
+            input_tokens: 100,
+            cache_creation_input_tokens: 10,
+            cache_read_input_tokens: 0,
+            // More 1-hour writes than writes, a tier that is not a string, counts that are not counts.
+            cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1e9 },
+            service_tier: 42,
+            server_tool_use: { web_search_requests: -3, web_fetch_requests: 'many' },
+            output_tokens: 1,
+          }),
+        },
+        { type: 'content_block_start', index: 0, content_block: { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} } },
+        { type: 'content_block_stop', index: 0 },
+        { type: 'content_block_start', index: 1, content_block: { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} } },
+        { type: 'content_block_stop', index: 1 },
+        { type: 'content_block_start', index: 2, content_block: { type: 'server_tool_use', name: 'web_search', input: {} } },
+        { type: 'content_block_stop', index: 2 },
+        { type: 'content_block_start', index: 3, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'hi' } },
+        { type: 'content_block_stop', index: 3 },
+        { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5, server_tool_use: { web_search_requests: 0.5 } } },
+        { type: 'message_stop' },
+      ],
+    });
+    const chunks: unknown[] = [];
+    const stream = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages, stream: true }, script({ replay: 'hostile-anthropic' }));
+    for await (const event of stream) chunks.push(event);
+    assert.equal(chunks.length, 12, 'the consumer saw every event');
+    const span = onlySpan(await otel.settle());
+    assert.equal(attr(span, 'llm_cost.cost.service_tier'), 'standard', 'a non-string tier is no tier');
+    assert.equal(attr(span, 'llm_cost.tool.web_search.calls'), 1, 'one block id counted once; a block without id, negative and fractional counts ignored');
+    const input = attr(span, 'gen_ai.usage.input_tokens') as number;
+    assert.equal(input, 110);
+    // 100 uncached at $1, the 10 writes all at the 1-hour $2 (capped to the writes), 5 out at $5, 1 search.
+    close(attr(span, 'llm_cost.cost.usd'), (100 * 1 + 10 * 2 + 5 * 5) / M + 0.01, 'bounded figures');
+  });
+});

@@ -124,9 +124,9 @@ export class RequestRecord {
     }
   }
 
-  /** The reader has seen `count` calls of `tool` so far (counts only grow: a smaller later figure is ignored). */
+  /** The reader has seen `count` calls of `tool` so far (whole numbers; counts only grow: a smaller later figure is ignored). */
   noteToolCalls(tool: ServerTool, count: number): void {
-    if (!Number.isFinite(count) || count <= (this.toolCalls[tool] ?? 0)) return;
+    if (!Number.isInteger(count) || count <= (this.toolCalls[tool] ?? 0)) return;
     this.toolCalls[tool] = count;
   }
 
