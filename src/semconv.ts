@@ -43,7 +43,7 @@ export const ATTR_LLM_COST_INPUT_USD = 'llm_cost.cost.input_usd';
 export const ATTR_LLM_COST_OUTPUT_USD = 'llm_cost.cost.output_usd';
 export const ATTR_LLM_COST_SOURCE = 'llm_cost.cost.source';
 export const ATTR_LLM_COST_PRICE_MODEL = 'llm_cost.cost.price_model';
-/** `override` (the `priceOverrides` option) | `genai-prices` (the bundled price data). */
+/** `override` (the `priceOverrides` option) | `genai-prices` (its bundled data, or data fetched with `priceUpdates`). */
 export const ATTR_LLM_COST_PRICE_SOURCE = 'llm_cost.cost.price_source';
 export const ATTR_LLM_COST_STREAM_OUTCOME = 'llm_cost.stream.outcome';
 export const ATTR_LLM_COST_STREAM_CHUNKS = 'llm_cost.stream.chunks';
