@@ -3,8 +3,9 @@
  * @opentelemetry/exporter-prometheus), traces over OTLP (to the Collector of deploy/,
  * which passes them on to Jaeger). It runs a mixed workload against the embedded provider
  * emulator: streams that complete, that the reader breaks off, that are cancelled with
- * an AbortSignal, that fail midway, non-streaming calls and, when the package has
- * budgets, a stream a budget stops.
+ * an AbortSignal, that fail midway, non-streaming calls, a web search billed per call, a
+ * model no price covers (unpriced traffic) and, when the package has budgets, a stream a
+ * budget stops.
  *
  *   npm run build
  *   docker compose -f deploy/docker-compose.yaml up -d
@@ -109,6 +110,12 @@ function scenarios(openai, anthropic) {
   add('anthropic broken', { outputTokens: 300 }, (o) => readThenBreak(anthropic.messages.create(anthropicBody(true), o), 5));
   add('anthropic cancelled', { outputTokens: 300, chunkDelayMs: 1 }, (o) =>
     readThenAbort((signal) => anthropic.messages.create(anthropicBody(true), { ...o, signal }), 8),
+  );
+  add('anthropic web search', { outputTokens: 80, serverToolCalls: { web_search: 2 } }, (o) =>
+    drain(anthropic.messages.create(anthropicBody(true), o)),
+  );
+  add('openai unpriced model', { outputTokens: 50 }, (o) =>
+    drain(openai.chat.completions.create({ ...openaiBody(true), model: 'acme-private-model' }, o)),
   );
   add('anthropic error event', { outputTokens: 300, errorAfterChunks: 10, errorType: 'overloaded_error', errorMessage: 'Overloaded' }, (o) =>
     drain(anthropic.messages.create(anthropicBody(true), o)), true);

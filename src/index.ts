@@ -4,8 +4,13 @@ export type {
   CostRecord,
   CostSource,
   Operation,
+  PriceBasis,
+  Priced,
   PricedCost,
   PriceSource,
+  ServerTool,
+  ToolFee,
+  ToolPriceSource,
   ResolvedUsage,
   StreamOutcome,
   UsageSource,
@@ -13,7 +18,8 @@ export type {
   UsageValueSource,
 } from './core/model.js';
 export type { BudgetSettlement } from './core/model.js';
-export type { PriceOverride, PriceOverrides } from './core/price.js';
+export type { PriceOverride, PriceOverrides, TokenPrices } from './pricing/overrides.js';
+export type { PriceUpdateOptions } from './pricing/price-updates.js';
 export {
   Budget,
   BudgetExceededError,

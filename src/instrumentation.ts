@@ -12,12 +12,14 @@ import type { CostingContext } from './core/costing.js';
 import { instrumentMethod, type SdkMethod } from './core/hook.js';
 import { outermostOnly, unwrapMethod, wrapMethod, type PatchTarget } from './core/patch-target.js';
 import { CostPipeline } from './core/pipeline.js';
-import { priceUsage } from './core/price.js';
 import { RequestRuntime, type RuntimeSettings } from './core/runtime.js';
 import { logInfo, safely } from './core/safely.js';
 import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
 import { validateInstrumentationConfig } from './options/validate.js';
+import { PriceCatalog } from './pricing/catalog.js';
+import type { PriceSources } from './pricing/price-request.js';
+import { PriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
@@ -37,6 +39,9 @@ interface Owned {
   readonly calibration: EstimateCalibration;
   readonly openai: OpenAIState;
   readonly flushHooks: ProviderFlushHooks;
+  readonly catalog: PriceCatalog;
+  /** Set while `priceUpdates` fetches fresh price data. */
+  priceUpdates: PriceUpdates | undefined;
   readonly sdks: SdkTargets;
   readonly warned: Set<string>;
 }
@@ -56,6 +61,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     if (owned) {
       owned.runtime.configure(runtimeSettings(this.getConfig()));
       owned.budgets.configure(budgetConfig(this.getConfig()));
+      // A changed `priceUpdates` takes effect now (the constructor's call comes before enable()).
+      if (this.isEnabled()) safely('price updates', undefined, () => this.syncPriceUpdates(owned));
     }
   }
 
@@ -64,6 +71,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     const owned = this.owned;
     owned.budgets.setEnabled(true);
     owned.flushHooks.listenForExit();
+    safely('price updates', undefined, () => this.syncPriceUpdates(owned));
   }
 
   override disable(): void {
@@ -72,6 +80,16 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     if (!owned) return;
     owned.budgets.setEnabled(false);
     owned.flushHooks.unhook();
+    owned.priceUpdates?.stop();
+    owned.priceUpdates = undefined;
+  }
+
+  /**
+   * Which price data prices requests now: `genai-prices@<version>` (bundled) or
+   * `fetched <ISO date-time>` (with `priceUpdates`), as on `llm_cost.cost.price_data`.
+   */
+  get priceData(): string {
+    return this.owned.catalog.dataLabel;
   }
 
   override setTracerProvider(tracerProvider: TracerProvider): void {
@@ -144,10 +162,9 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     const config = () => this.getConfig();
     const calibration = new EstimateCalibration();
     const metrics = new MetricsExporter();
-    const costing = (): Omit<CostingContext, 'hurry'> => {
-      const overrides = config().priceOverrides;
-      return { calibration, price: (provider, models, usage) => priceUsage(provider, models, usage, overrides) };
-    };
+    const catalog = new PriceCatalog();
+    const pricing = (): PriceSources => ({ catalog, overrides: config().priceOverrides });
+    const costing = (): Omit<CostingContext, 'hurry'> => ({ calibration, pricing: pricing() });
     const pipeline = new CostPipeline(costing, [spanExporter, metrics, new CallbackExporter(() => config().onCost)]);
     let flushHooks: ProviderFlushHooks | undefined;
     const runtime = new RequestRuntime(() => this.tracer, pipeline, runtimeSettings(config()), () =>
@@ -158,7 +175,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       () => runtime.busy,
       () => runtime.exported,
     );
-    const budgets = new BudgetWatcher(budgetConfig(config()));
+    const budgets = new BudgetWatcher(budgetConfig(config()), pricing);
     runtime.watcher = budgets;
     const openai = createOpenAIState();
     const nativeSpans = () => (this.isEnabled() ? (config().anthropicNativeSpans ?? 'suppress') : 'keep');
@@ -166,7 +183,35 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       openai: (moduleExports) => openaiTargets(moduleExports, openai),
       anthropic: (moduleExports) => anthropicTargets(moduleExports, nativeSpans),
     };
-    return { runtime, pipeline, metrics, budgets, calibration, openai, flushHooks, sdks, warned: new Set() };
+    return {
+      runtime,
+      pipeline,
+      metrics,
+      budgets,
+      calibration,
+      openai,
+      flushHooks,
+      catalog,
+      priceUpdates: undefined,
+      sdks,
+      warned: new Set(),
+    };
+  }
+
+  /** Starts, restarts (options changed) or stops the price data updates to match the config. */
+  private syncPriceUpdates(owned: Owned): void {
+    const options = this.getConfig().priceUpdates;
+    const running = owned.priceUpdates;
+    if (running && options && samePriceUpdates(running.options, options)) return;
+    running?.stop();
+    owned.priceUpdates = undefined;
+    if (!options) {
+      // Turned off: back to the bundled data, as without the option.
+      owned.catalog.reset();
+      return;
+    }
+    owned.priceUpdates = new PriceUpdates(owned.catalog, { ...options });
+    owned.priceUpdates.start();
   }
 
   private moduleDefinition(name: string, range: VersionRange, targets: (moduleExports: unknown) => PatchTarget[]) {
@@ -240,11 +285,14 @@ function runtimeSettings(config: LLMCostInstrumentationConfig): RuntimeSettings 
   };
 }
 
+function samePriceUpdates(a: PriceUpdateOptions, b: PriceUpdateOptions): boolean {
+  return a.url === b.url && a.intervalHours === b.intervalHours && a.cacheFile === b.cacheFile;
+}
+
 function budgetConfig(config: LLMCostInstrumentationConfig): BudgetConfig {
   return {
     defaultBudget: config.defaultBudget,
     keyedBudget: config.keyedBudget,
     budgetStore: config.budgetStore,
-    priceOverrides: config.priceOverrides,
   };
 }

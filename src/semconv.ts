@@ -43,7 +43,7 @@ export const ATTR_LLM_COST_INPUT_USD = 'llm_cost.cost.input_usd';
 export const ATTR_LLM_COST_OUTPUT_USD = 'llm_cost.cost.output_usd';
 export const ATTR_LLM_COST_SOURCE = 'llm_cost.cost.source';
 export const ATTR_LLM_COST_PRICE_MODEL = 'llm_cost.cost.price_model';
-/** `override` (the `priceOverrides` option) | `genai-prices` (the bundled price data). */
+/** `override` (the `priceOverrides` option) | `genai-prices` (its bundled data, or data fetched with `priceUpdates`). */
 export const ATTR_LLM_COST_PRICE_SOURCE = 'llm_cost.cost.price_source';
 export const ATTR_LLM_COST_STREAM_OUTCOME = 'llm_cost.stream.outcome';
 export const ATTR_LLM_COST_STREAM_CHUNKS = 'llm_cost.stream.chunks';
@@ -88,3 +88,42 @@ export const DURATION_BUCKETS = [
 
 /** The factor applied to locally counted output tokens when the output was estimated (see docs/accuracy.md). */
 export const ATTR_LLM_COST_ESTIMATE_CALIBRATION = 'llm_cost.estimate.calibration';
+
+// --- Pricing: service tiers, cache-write TTLs, server-side tool fees, price data ---
+
+/** The service tier the request asked for (conventions: `openai.request.service_tier`). */
+export const ATTR_OPENAI_REQUEST_SERVICE_TIER = 'openai.request.service_tier';
+/** The service tier the provider says it served (conventions: `openai.response.service_tier`). */
+export const ATTR_OPENAI_RESPONSE_SERVICE_TIER = 'openai.response.service_tier';
+/**
+ * The service tier the cost was priced for, in one vocabulary for every provider:
+ * `standard`, `flex`, `batch`, `priority`, `scale`, or the provider's own word for others.
+ */
+export const ATTR_LLM_COST_SERVICE_TIER = 'llm_cost.cost.service_tier';
+/**
+ * How the token prices were chosen (docs/pricing.md): `list` (the price data as it is),
+ * `tier_override` (the `priceOverrides` option's prices for the tier), `tier_multiplier`
+ * (a multiplier the provider documents for every model of the tier), `standard_tier` (no
+ * price is known for the tier served: standard prices, and the cost is `estimated`).
+ */
+export const ATTR_LLM_COST_PRICE_BASIS = 'llm_cost.cost.price_basis';
+/**
+ * The price data that priced the span: `genai-prices@<version>` (the bundled data),
+ * `fetched <ISO date-time>` (data fetched with `priceUpdates`), or `override`.
+ */
+export const ATTR_LLM_COST_PRICE_DATA = 'llm_cost.cost.price_data';
+/** USD of server-side tool fees (web search, file search, ...), on top of the tokens; inside `llm_cost.cost.usd`. */
+export const ATTR_LLM_COST_TOOL_USD = 'llm_cost.cost.tool_usd';
+/** Server-side tools that were called but that no known price covers (their fee is not in the cost). */
+export const ATTR_LLM_COST_UNPRICED_TOOLS = 'llm_cost.cost.unpriced_tools';
+/** Cache writes with the 1-hour lifetime (Anthropic), inside `gen_ai.usage.cache_creation.input_tokens`. */
+export const ATTR_LLM_COST_USAGE_CACHE_CREATION_1H_INPUT_TOKENS = 'llm_cost.usage.cache_creation_1h.input_tokens';
+/** Calls of one server-side tool: `llm_cost.tool.<tool>.calls` (`web_search`, `file_search`, ...). */
+export const toolCallsAttribute = (tool: string): string => `llm_cost.tool.${tool}.calls`;
+
+/** On `llm_cost.spend`: `tokens` (with `gen_ai.token.type`) or `tool` (with `llm_cost.tool.name`). */
+export const ATTR_LLM_COST_COST_KIND = 'llm_cost.cost.kind';
+/** On `llm_cost.spend` with kind `tool`: which server-side tool. */
+export const ATTR_LLM_COST_TOOL_NAME = 'llm_cost.tool.name';
+/** Tokens of requests no price covers (`unpriced`), by model and token type: traffic the spend misses. */
+export const METRIC_LLM_COST_UNPRICED_TOKENS = 'llm_cost.unpriced.tokens';

@@ -3,7 +3,8 @@ import type { KeyedBudgetOptions } from './budget/watcher.js';
 import type { BudgetOptions } from './budget/budget.js';
 import type { BudgetStore } from './budget/store.js';
 import type { CostRecord } from './core/model.js';
-import type { PriceOverrides } from './core/price.js';
+import type { PriceOverrides } from './pricing/overrides.js';
+import type { PriceUpdateOptions } from './pricing/price-updates.js';
 
 export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -48,9 +49,19 @@ export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
    * names it; used before the bundled price data, for fine-tunes, private deployments,
    * negotiated rates, and models the data does not know (which are otherwise `unpriced`):
    * `{ 'ft:gpt-4o-mini:acme::abc123': { inputPerMTok: 0.3, outputPerMTok: 1.2 } }`.
-   * Spans priced this way carry `llm_cost.cost.price_source = override`.
+   * Also per service tier (`{ 'gpt-5': { tiers: { priority: { inputPerMTok: 2.5, outputPerMTok: 20 } } } }`)
+   * and per server-side tool call (`{ 'gpt-5': { toolCallUsd: { code_interpreter: 0.03 } } }`).
+   * Spans priced this way carry `llm_cost.cost.price_source = override`. See docs/pricing.md.
    */
   priceOverrides?: PriceOverrides;
+  /**
+   * Opt-in: fetch genai-prices' published price data at start and every `intervalHours`
+   * (default 24), so new models are priced without a new release of this package. Never
+   * delays a request; a failed fetch keeps the last good data and logs one `diag` line;
+   * `cacheFile` keeps the last good data across restarts. Spans say which data priced
+   * them (`llm_cost.cost.price_data`). `{}` uses genai-prices' own URL.
+   */
+  priceUpdates?: PriceUpdateOptions;
   /**
    * Record the messages sent and received, as the conventions' opt-in attributes
    * `gen_ai.system_instructions`, `gen_ai.input.messages` and `gen_ai.output.messages`

@@ -10,7 +10,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { priceUsage } from '../src/core/price.js';
+import { PriceCatalog } from '../src/pricing/catalog.js';
+import { priceRequest } from '../src/pricing/price-request.js';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import type { RedisFailMode } from '../src/index.js';
 import { FLEET_MODELS, type WorkerMessage, type WorkerResult } from './fixtures/fleet-protocol.js';
@@ -34,10 +35,8 @@ let admin: ReturnType<typeof createClient>;
 /** The dearest output token and the dearest input of the fleet's models, in USD. */
 function dearest(): { outputTokenUsd: number; inputUsd: number } {
   const price = (provider: string, model: string, input: number, output: number) => {
-    const cost = priceUsage(provider, [model], {
-      input: { value: input, source: 'estimated' },
-      output: { value: output, source: 'estimated' },
-    });
+    const usage = { input: { value: input, source: 'estimated' as const }, output: { value: output, source: 'estimated' as const } };
+    const cost = priceRequest({ provider, models: [model], usage }, { catalog: new PriceCatalog() });
     if (cost.source === 'unpriced') assert.fail(`${model} is priced`);
     return cost.totalUsd;
   };

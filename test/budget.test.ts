@@ -8,7 +8,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { context, propagation } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { priceUsage } from '../src/core/price.js';
+import { PriceCatalog } from '../src/pricing/catalog.js';
+import { priceRequest } from '../src/pricing/price-request.js';
 import { BudgetExceededError, getBudget, withBudget, type CostRecord, type LLMCostInstrumentationConfig } from '../src/index.js';
 import { startOtel } from './helpers/otel.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
@@ -25,7 +26,10 @@ const messages = [{ role: 'user' as const, content: 'Write a very long story abo
 /** USD per output token for `model` (from the same price data the package uses). */
 function outputUsdPerToken(provider: string, name: string): number {
   const price = (output: number) =>
-    priceUsage(provider, [name], { input: { value: 0, source: 'estimated' }, output: { value: output, source: 'estimated' } });
+    priceRequest(
+      { provider, models: [name], usage: { input: { value: 0, source: 'estimated' }, output: { value: output, source: 'estimated' } } },
+      { catalog: new PriceCatalog() },
+    );
   const priced = price(1_000_000);
   assert.ok(priced.source !== 'unpriced');
   return priced.totalUsd / 1_000_000;

@@ -8,13 +8,14 @@
  *   scrapes it every second; then every Prometheus query of the Grafana dashboard returns
  *   data, the spend in Prometheus equals the sum of the spans' costs (spans received over
  *   OTLP/JSON by a small receiver here) and of the onCost records, and an alert built on
- *   the shipped recording rule with a low threshold fires.
+ *   the shipped recording rule with a low threshold fires; the unpriced-traffic panel and the
+ *   expression of its alert see the unpriced model, and tool fees are in the spend.
  * Without Prometheus installed the tests skip with a message, except in CI (CI=true), where
  * they fail: CI installs it (see .ci/run).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ describe('shipped Prometheus files', () => {
 
   it('promtool check rules', (t) => {
     if (!requirePrometheus(t)) return;
-    assert.match(promtool(['check', 'rules', 'rules/llm-cost.rules.yml'], deploy), /SUCCESS: 8 rules found/);
+    assert.match(promtool(['check', 'rules', 'rules/llm-cost.rules.yml'], deploy), /SUCCESS: 9 rules found/);
   });
 
   it('promtool test rules: every alert has a firing and a quiet case', (t) => {
@@ -65,7 +66,7 @@ describe('shipped Prometheus files', () => {
     const rules = readFileSync(join(deploy, 'rules', 'llm-cost.rules.yml'), 'utf8');
     const tests = readFileSync(join(deploy, 'tests', 'llm-cost.test.yml'), 'utf8');
     const alerts = [...rules.matchAll(/^ *- alert: (\w+)$/gm)].map((m) => m[1]!);
-    assert.equal(alerts.length, 6);
+    assert.equal(alerts.length, 7);
     for (const alert of alerts) {
       const cases = tests.split(/^ *- eval_time: /m).filter((block) => block.includes(`alertname: ${alert}\n`));
       assert.ok(cases.some((block) => /exp_alerts:\n *- exp_labels:/.test(block)), `${alert}: a firing case`);
@@ -255,7 +256,11 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
   before(async () => {
     if (!prometheusInstalled) return;
     const dist = join(root, 'dist/cjs/index.js');
-    const distStale = !existsSync(dist) || !readFileSync(dist, 'utf8').includes('withBudget');
+    // Built from older sources than these (the app runs the built package): build again.
+    const newestSource = Math.max(
+      ...readdirSync(join(root, 'src'), { recursive: true }).map((f) => statSync(join(root, 'src', String(f))).mtimeMs),
+    );
+    const distStale = !existsSync(dist) || statSync(dist).mtimeMs < newestSource;
     if (distStale || !existsSync(join(root, 'dist/cjs/emulator/index.js'))) {
       const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
       assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
@@ -335,15 +340,19 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     });
     const running = app;
 
+    /** The onCost records' total, and how many were priced (an unpriced request has no cost on its span). */
     const readRecordsTotal = (): { total: number; count: number } => {
       let total = 0;
+      let count = 0;
       const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
       for (const line of lines) {
         const record: unknown = JSON.parse(line);
         assert.ok(isRecord(record) && isRecord(record.cost));
-        if (record.cost.source !== 'unpriced') total += Number(record.cost.totalUsd);
+        if (record.cost.source === 'unpriced') continue;
+        total += Number(record.cost.totalUsd);
+        count++;
       }
-      return { total, count: lines.length };
+      return { total, count };
     };
     const prometheusHas = (what: string, total: number) =>
       until(what, async () => {
@@ -430,10 +439,33 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     assert.ok(isRecord(data) && Array.isArray(data.groups));
     const rules = (data.groups as unknown[]).flatMap((g) => (isRecord(g) && Array.isArray(g.rules) ? g.rules : []));
     const shipped = rules.filter((r: unknown) => isRecord(r) && typeof r.name === 'string' && r.name !== TEST_ALERT);
-    assert.equal(shipped.length, 8, 'the shipped rules are loaded');
+    assert.equal(shipped.length, 9, 'the shipped rules are loaded');
     for (const rule of shipped) {
       assert.ok(isRecord(rule) && rule.health === 'ok', `rule ${JSON.stringify(rule)}`);
     }
+  });
+
+  it('unpriced traffic is on its own metric, its alert expression sees it, and tool fees are in the spend', async (t) => {
+    if (!requirePrometheus(t)) return;
+    const unpriced = await instantQuery(base, `sum by (gen_ai_request_model, gen_ai_token_type) (llm_cost_unpriced_tokens_total{job="${SERVICE}"})`);
+    assert.deepEqual(
+      unpriced.map((s) => `${s.metric.gen_ai_request_model} ${s.metric.gen_ai_token_type}`).sort(),
+      ['acme-private-model input', 'acme-private-model output'],
+    );
+    assert.ok(unpriced.every((s) => Number(s.value[1]) > 0));
+    // The shipped alert's expression (its `for: 15m` is left to promtool's unit test).
+    const rules = readFileSync(join(deploy, 'rules', 'llm-cost.rules.yml'), 'utf8');
+    const expr = /- alert: LLMUnpricedModelTraffic\n\s+expr: (.+)\n/.exec(rules)?.[1];
+    assert.ok(expr, 'the alert expression');
+    const firing = await instantQuery(base, expr);
+    assert.deepEqual(firing.map((s) => `${s.metric.job} ${s.metric.gen_ai_provider_name} ${s.metric.gen_ai_request_model}`), [
+      `${SERVICE} openai acme-private-model`,
+    ]);
+    const byKind = await instantQuery(base, `sum by (llm_cost_cost_kind, llm_cost_tool_name) (llm_cost_spend_total{job="${SERVICE}"})`);
+    const kinds = Object.fromEntries(byKind.map((s) => [`${s.metric.llm_cost_cost_kind} ${s.metric.llm_cost_tool_name ?? ''}`.trim(), Number(s.value[1])]));
+    assert.deepEqual(Object.keys(kinds).sort(), ['tokens', 'tool web_search']);
+    // Two searches at 10 USD per 1,000, per round.
+    assert.ok(closeTo((kinds['tool web_search'] ?? 0) / 0.02, Math.round((kinds['tool web_search'] ?? 0) / 0.02)), JSON.stringify(kinds));
   });
 
   it("the spend in Prometheus equals the sum of the spans' costs and of the onCost records", async (t) => {

@@ -19,7 +19,6 @@ export function admitRequest(
   replan: (body: unknown) => PlannedCall | undefined,
   context: BudgetContext,
 ): Admission {
-  const overrides = context.overrides();
   let requestedModel: string | undefined;
   const fallback = chooseFallback(call, budgets, context);
   if (fallback && call.rewrite) {
@@ -34,7 +33,7 @@ export function admitRequest(
   // The exact count needs the tokenizer worker; the decision cannot wait for it (the SDK
   // call must return its promise now), so it is made on a rough count, corrected later.
   const roughInput = safeNumber(() => estimator.estimateInput(roughTokenCounter));
-  const prices = unitPrices(description.provider, description.model, roughInput, overrides);
+  const prices = unitPrices(description.provider, description.model, roughInput, context.pricing());
   const guard = new BudgetGuard(budgets, call, request, prices, requestedModel, context);
   if (!prices) return { call, watch: guard };
 
@@ -63,7 +62,7 @@ function chooseFallback(call: PlannedCall, budgets: readonly Budget[], context: 
     const from = fallback.from === undefined ? undefined : ([] as string[]).concat(fallback.from);
     if (from && (model === undefined || !from.includes(model))) continue;
     // Only to a model this provider prices: a fallback must not send an OpenAI model name to Anthropic.
-    if (!unitPrices(call.description.provider, fallback.model, 0, context.overrides())) continue;
+    if (!unitPrices(call.description.provider, fallback.model, 0, context.pricing())) continue;
     return fallback.model;
   }
   return undefined;

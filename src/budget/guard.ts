@@ -13,7 +13,7 @@
  */
 import type { PlannedCall } from '../core/adapter.js';
 import type { BudgetSettlement, PricedCost } from '../core/model.js';
-import type { PriceOverrides } from '../core/price.js';
+import type { PriceSources } from '../pricing/price-request.js';
 import { logInternalError } from '../core/safely.js';
 import { estimateTokens } from '../core/tokenizer.js';
 import type { RequestWatch, StreamProgress } from '../core/watch.js';
@@ -31,7 +31,8 @@ const WARM_AT = 4;
 
 /** What every guard of one instrumentation shares. */
 export interface BudgetContext {
-  readonly overrides: () => PriceOverrides | undefined;
+  /** The instrumentation's price catalog and `priceOverrides`, as the spans are priced. */
+  readonly pricing: () => PriceSources;
   /** Learned tokens per character, per encoding. */
   readonly ratios: TokenRatios;
   /** Says once per model that budgets cannot limit it. */
@@ -204,7 +205,7 @@ export class BudgetGuard implements RequestWatch {
   }
 
   private priceInput(tokens: number): void {
-    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.context.overrides());
+    const fresh = unitPrices(this.request.provider, this.request.model, tokens, this.context.pricing());
     if (fresh) this.inputUsd = fresh.inputUsd;
     this.chargeRunningCost();
   }

@@ -1,6 +1,6 @@
 /** A request's prices per token, worked out once from the same price data as the spans. */
 import type { PricedCost } from '../core/model.js';
-import { priceUsage, type PriceOverrides } from '../core/price.js';
+import { priceRequest, type PriceSources } from '../pricing/price-request.js';
 
 export interface UnitPrices {
   /** What the request's input costs (for the given input token count). */
@@ -13,15 +13,17 @@ export function unitPrices(
   provider: string,
   model: string | undefined,
   inputTokens: number,
-  overrides: PriceOverrides | undefined,
+  pricing: PriceSources | undefined,
 ): UnitPrices | undefined {
-  if (!model) return undefined;
+  if (!model || !pricing) return undefined;
   const price = (input: number, output: number): PricedCost =>
-    priceUsage(
-      provider,
-      [model],
-      { input: { value: input, source: 'estimated' }, output: { value: output, source: 'estimated' } },
-      overrides,
+    priceRequest(
+      {
+        provider,
+        models: [model],
+        usage: { input: { value: input, source: 'estimated' }, output: { value: output, source: 'estimated' } },
+      },
+      pricing,
     );
   const inputOnly = price(inputTokens, 0);
   // A million output tokens, so that tiered and rounded prices give a per-token figure.

@@ -6,9 +6,9 @@
  */
 import { context, propagation, type Context } from '@opentelemetry/api';
 import type { PlannedCall } from '../core/adapter.js';
-import type { PriceOverrides } from '../core/price.js';
 import { logInfo, logInternalError } from '../core/safely.js';
 import type { Admission, RequestWatcher } from '../core/watch.js';
+import type { PriceSources } from '../pricing/price-request.js';
 import { admitRequest } from './admit.js';
 import type { Budget, BudgetOptions } from './budget.js';
 import type { BudgetContext } from './guard.js';
@@ -32,7 +32,6 @@ export interface BudgetConfig {
   readonly defaultBudget?: BudgetOptions;
   readonly keyedBudget?: KeyedBudgetOptions;
   readonly budgetStore?: BudgetStore;
-  readonly priceOverrides?: PriceOverrides;
 }
 
 /** Models warned about once each (bounded: a misconfigured model is one problem). */
@@ -46,10 +45,10 @@ export class BudgetWatcher implements RequestWatcher {
   private readonly context: BudgetContext;
   private enabled = false;
 
-  constructor(config: BudgetConfig) {
+  constructor(config: BudgetConfig, pricing: () => PriceSources) {
     const ratios = new TokenRatios();
     this.context = {
-      overrides: () => this.config.priceOverrides,
+      pricing,
       ratios,
       warnUnpriced: (model) => {
         if (this.unpricedWarned.has(model) || this.unpricedWarned.size >= UNPRICED_WARNINGS) return;

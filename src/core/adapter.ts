@@ -4,7 +4,7 @@
  * request it may write to; the core never looks inside a chunk itself.
  */
 import type { ContentReader } from './content.js';
-import type { Charge, ReportedUsage, RequestDescription, StreamOutcome } from './model.js';
+import type { Charge, ReportedUsage, RequestDescription, ServerTool, StreamOutcome } from './model.js';
 import type { EncodingName, TokenCounter } from './tokenizer.js';
 
 /** What a provider's reader may tell the core about the response it reads. */
@@ -14,6 +14,10 @@ export interface ResponseObserver {
   /** Sets the response id and model where not known yet; `finalModel` replaces an earlier model (a terminal event's). */
   identify(id: unknown, model: unknown, finalModel?: boolean): void;
   reportUsage(usage: ReportedUsage): void;
+  /** The `service_tier` the response says served it; `final` replaces an earlier one (a terminal event's). */
+  reportServiceTier(tier: unknown, final?: boolean): void;
+  /** `count` calls of a server-side tool seen so far (counts only grow). */
+  noteToolCalls(tool: ServerTool, count: number): void;
   /** Generated text (content, tool arguments, reasoning): what an output estimate is counted from. */
   addOutput(text: unknown): void;
   addFinishReason(reason: unknown): void;

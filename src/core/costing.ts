@@ -5,22 +5,31 @@
  * the record this produces.
  */
 import type { EndedRequest } from './lifecycle.js';
-import type { Charge, CostRecord, PricedCost, ResolvedUsage } from './model.js';
+import type { Charge, CostRecord } from './model.js';
 import { errorType } from './error-summary.js';
 import { logInternalError } from './safely.js';
 import { resolveUsage, type EstimateContext } from './usage.js';
-
-/** Prices usage as the first of `models` (the response's, then the request's) that a price source knows. */
-export type PriceLookup = (provider: string, models: readonly (string | undefined)[], usage: ResolvedUsage) => PricedCost;
+import { priceRequest, type PriceSources } from '../pricing/price-request.js';
 
 export interface CostingContext extends EstimateContext {
-  readonly price: PriceLookup;
+  /** The instrumentation's price catalog and `priceOverrides`. */
+  readonly pricing: PriceSources;
 }
 
 export async function costRequest(ended: EndedRequest, context: CostingContext): Promise<CostRecord> {
   const usage = await resolveUsage(ended, context);
   const { description } = ended.call;
-  const cost = context.price(description.provider, [ended.responseModel, description.model], usage);
+  const cost = priceRequest(
+    {
+      provider: description.provider,
+      models: [ended.responseModel, description.model],
+      usage,
+      requestedServiceTier: description.serviceTier,
+      servedServiceTier: ended.servedServiceTier,
+      at: new Date(ended.startedAt),
+    },
+    context.pricing,
+  );
   const spanContext = ended.span.spanContext();
   const record: CostRecord = {
     provider: description.provider,
@@ -33,6 +42,8 @@ export async function costRequest(ended: EndedRequest, context: CostingContext):
     errorType: ended.outcome === 'error' ? errorType(ended.error) : undefined,
     usage,
     cost,
+    ...(description.serviceTier !== undefined ? { requestedServiceTier: description.serviceTier } : {}),
+    ...(ended.servedServiceTier !== undefined ? { servedServiceTier: ended.servedServiceTier } : {}),
     finishReasons: ended.finishReasons,
     chunks: ended.chunks,
     ...(ended.attempts > 0 ? { attempts: ended.attempts } : {}),
@@ -52,6 +63,7 @@ export function chargeOf(record: CostRecord): Charge {
     outputTokens: record.usage.output.value,
     inputUsd: priced?.inputUsd ?? 0,
     outputUsd: priced?.outputUsd ?? 0,
+    toolUsd: priced?.toolUsd ?? 0,
   };
 }
 
@@ -65,6 +77,7 @@ export function unchargedPart(record: CostRecord): Charge {
     outputTokens: Math.max(0, total.outputTokens - before.outputTokens),
     inputUsd: Math.max(0, total.inputUsd - before.inputUsd),
     outputUsd: Math.max(0, total.outputUsd - before.outputUsd),
+    toolUsd: Math.max(0, (total.toolUsd ?? 0) - (before.toolUsd ?? 0)),
   };
 }
 

@@ -12,7 +12,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { CancellableRequest, PlannedCall, ResponseObserver } from './adapter.js';
 import type { ContentCapture } from './content.js';
-import type { ReportedUsage, StreamOutcome } from './model.js';
+import type { ReportedUsage, ServerTool, ServerToolCalls, StreamOutcome } from './model.js';
 import { acceptedUsage } from './usage-guard.js';
 import type { RequestWatch, StreamProgress } from './watch.js';
 
@@ -42,6 +42,9 @@ export interface EndedRequest {
   readonly responseId: string | undefined;
   readonly finishReasons: readonly string[];
   readonly reported: Readonly<ReportedUsage>;
+  /** The `service_tier` the response says it was served in, as written. */
+  readonly servedServiceTier: string | undefined;
+  readonly toolCalls: Readonly<ServerToolCalls>;
   readonly outputText: string;
   readonly chunks: number;
   readonly outcome: StreamOutcome;
@@ -69,6 +72,8 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
   private id: string | undefined;
   private readonly finishReasons: string[] = [];
   private readonly reported: ReportedUsage = {};
+  private servedServiceTier: string | undefined;
+  private readonly toolCalls: ServerToolCalls = {};
   /**
    * Received text, kept only to estimate output tokens if the provider never reports them.
    * Every `JOIN_EVERY` chunks the pieces are joined into one flat block: appending them one
@@ -118,6 +123,16 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
       const value = accepted[key];
       if (value !== undefined) this.reported[key] = value;
     }
+  }
+
+  reportServiceTier(tier: unknown, final = false): void {
+    if (typeof tier === 'string' && tier.length > 0 && (final || this.servedServiceTier === undefined)) this.servedServiceTier = tier;
+  }
+
+  noteToolCalls(tool: ServerTool, count: number): void {
+    // Whole numbers only, and counts only grow: a smaller later figure is ignored.
+    if (!Number.isSafeInteger(count) || count <= (this.toolCalls[tool] ?? 0)) return;
+    this.toolCalls[tool] = count;
   }
 
   addOutput(text: unknown): void {
@@ -286,6 +301,8 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
       responseId: this.id,
       finishReasons: this.finishReasons,
       reported: { ...this.reported },
+      servedServiceTier: this.servedServiceTier,
+      toolCalls: { ...this.toolCalls },
       outputText: this.outputText(),
       chunks: this.chunks,
       outcome,

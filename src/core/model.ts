@@ -51,8 +51,22 @@ export interface ReportedUsage {
   output?: number;
   cacheRead?: number;
   cacheCreation?: number;
+  /** Cache writes with the 1-hour lifetime (Anthropic `ephemeral_1h_input_tokens`), inside `cacheCreation`. */
+  cacheCreation1h?: number;
   reasoning?: number;
 }
+
+/**
+ * Server-side tools a provider runs and bills on top of the tokens. Provider names map
+ * onto these: Anthropic `web_search`, `web_fetch`, `code_execution` (and its bash and
+ * text-editor variants); OpenAI `web_search_call`, `file_search_call`, `code_interpreter_call`.
+ */
+export type ServerTool = 'web_search' | 'web_fetch' | 'file_search' | 'code_interpreter' | 'code_execution';
+
+export const SERVER_TOOLS: readonly ServerTool[] = ['web_search', 'web_fetch', 'file_search', 'code_interpreter', 'code_execution'];
+
+/** Calls of each server-side tool in one response (code interpreter: containers). */
+export type ServerToolCalls = Partial<Record<ServerTool, number>>;
 
 /** What the provider adapter reads from a request before it is sent. */
 export interface RequestDescription {
@@ -60,6 +74,8 @@ export interface RequestDescription {
   readonly operation: Operation;
   readonly model: string | undefined;
   readonly stream: boolean;
+  /** The `service_tier` the request asks for, as written (priced when the response does not say which it served). */
+  readonly serviceTier?: string;
   /** Request parameters and server attributes, set on the span when it starts. */
   readonly attributes: Attributes;
 }
@@ -70,6 +86,13 @@ export interface ResolvedUsage {
   readonly cacheRead?: UsageValue;
   readonly cacheCreation?: UsageValue;
   readonly reasoning?: UsageValue;
+  /** Cache writes with the 1-hour lifetime, inside `cacheCreation` (the rest are 5-minute writes). */
+  readonly cacheCreation1h?: UsageValue;
+  /**
+   * Server-side tool calls: `reported` when the response completed (the provider's usage
+   * or its final list of items), `estimated` when counted from a stream cut short.
+   */
+  readonly toolCalls?: Readonly<Partial<Record<ServerTool, UsageValue>>>;
   /** Set when output was estimated: the factor applied to the locally counted text (fitted or self-calibrated). */
   readonly calibration?: number;
 }
@@ -77,18 +100,49 @@ export interface ResolvedUsage {
 /** `override`: the `priceOverrides` option; `genai-prices`: the `@pydantic/genai-prices` data. */
 export type PriceSource = 'override' | 'genai-prices';
 
-export type PricedCost =
-  | {
-      readonly source: UsageSource;
-      readonly totalUsd: number;
-      readonly inputUsd: number;
-      readonly outputUsd: number;
-      /** The model id the request was priced as: the price data's id, or the override's key. */
-      readonly priceModel: string;
-      /** Where the unit prices came from: the `priceOverrides` option or `@pydantic/genai-prices`. */
-      readonly priceSource: PriceSource;
-    }
-  | { readonly source: 'unpriced' };
+/**
+ * How the token prices were chosen for the tier served (docs/pricing.md):
+ * - list: the prices as they are (the standard tier);
+ * - tier_override: the `priceOverrides` option's prices for that tier;
+ * - tier_multiplier: standard prices times a factor the provider documents for every model of the tier (flex, batch);
+ * - standard_tier: nothing prices the tier served, so standard prices stand in, and the cost is `estimated`.
+ */
+export type PriceBasis = 'list' | 'tier_override' | 'tier_multiplier' | 'standard_tier';
+
+/** Where a tool's per-call price came from: the price data, the package's own tool-fee table, or the overrides. */
+export type ToolPriceSource = 'genai-prices' | 'tool-fees' | 'override';
+
+/** The fee of one server-side tool in one request. */
+export interface ToolFee {
+  readonly tool: ServerTool;
+  readonly calls: number;
+  /** Absent when nothing prices this tool (then the cost leaves its fee out, and is `estimated`). */
+  readonly usd?: number;
+  readonly priceSource?: ToolPriceSource;
+}
+
+export interface Priced {
+  readonly source: UsageSource;
+  /** Tokens and tool fees: `inputUsd + outputUsd + toolUsd`. */
+  readonly totalUsd: number;
+  readonly inputUsd: number;
+  readonly outputUsd: number;
+  /** Server-side tool fees (0 when none were called). */
+  readonly toolUsd: number;
+  /** One entry per server-side tool called. */
+  readonly tools: readonly ToolFee[];
+  /** The model id the request was priced as: the price data's id, or the override's key. */
+  readonly priceModel: string;
+  /** Where the unit prices came from: the `priceOverrides` option or `@pydantic/genai-prices`. */
+  readonly priceSource: PriceSource;
+  /** The tier the tokens were priced for (`standard`, `flex`, `batch`, `priority`, ...). */
+  readonly serviceTier: string;
+  readonly priceBasis: PriceBasis;
+  /** Which data priced it: `genai-prices@0.1.8`, `fetched 2026-12-07T06:00:00.000Z`, or `override`. */
+  readonly priceData: string;
+}
+
+export type PricedCost = Priced | { readonly source: 'unpriced' };
 
 /** The final record of one request, handed to `onCost` and written to the span and metrics. */
 export interface CostRecord {
@@ -103,6 +157,10 @@ export interface CostRecord {
   readonly errorType: string | undefined;
   readonly usage: ResolvedUsage;
   readonly cost: PricedCost;
+  /** The service tier the request asked for, in the provider's words (`auto`, `flex`, `standard_only`, ...). */
+  readonly requestedServiceTier?: string;
+  /** The service tier the provider says it served, in its words (`default`, `flex`, `priority`, `standard`, ...). */
+  readonly servedServiceTier?: string;
   readonly finishReasons: readonly string[];
   readonly chunks: number;
   /** HTTP requests sent: 1 plus the SDK's retries; absent when they could not be seen. */
@@ -142,4 +200,6 @@ export interface Charge {
   readonly outputTokens: number;
   readonly inputUsd: number;
   readonly outputUsd: number;
+  /** Server-side tool fees (absent: none). */
+  readonly toolUsd?: number;
 }

@@ -2,7 +2,7 @@
  * Fills in, value by value, what the provider did not report. A reported figure is never
  * replaced by an estimate; an estimate is always marked as one.
  */
-import type { ResolvedUsage, UsageValue } from './model.js';
+import { SERVER_TOOLS, type ResolvedUsage, type ServerTool, type UsageValue } from './model.js';
 import type { EndedRequest } from './lifecycle.js';
 import { logInternalError } from './safely.js';
 import { calibrationKey, isReasoningModel, MAX_SAMPLED_CHARS, requestedEffort, type EstimateCalibration } from './calibration.js';
@@ -84,9 +84,25 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
     output,
     cacheRead: usage.cacheRead === undefined ? undefined : reported(usage.cacheRead),
     cacheCreation: usage.cacheCreation === undefined ? undefined : reported(usage.cacheCreation),
+    ...(usage.cacheCreation1h === undefined ? {} : { cacheCreation1h: reported(usage.cacheCreation1h) }),
+    ...toolCalls(done),
     reasoning,
     ...(calibration !== undefined ? { calibration } : {}),
   };
+}
+
+/**
+ * Server-side tool calls: the provider's figure once the response completed; counted from
+ * a stream cut short, an estimate (a call cut off may or may not have been billed).
+ */
+function toolCalls(done: EndedRequest): Pick<ResolvedUsage, 'toolCalls'> {
+  let calls: Partial<Record<ServerTool, UsageValue>> | undefined;
+  const source = done.outcome === 'completed' ? 'reported' : 'estimated';
+  for (const tool of SERVER_TOOLS) {
+    const count = done.toolCalls[tool];
+    if (count !== undefined && count > 0) (calls ??= {})[tool] = { value: count, source };
+  }
+  return calls ? { toolCalls: calls } : {};
 }
 
 function outputOverhead(done: EndedRequest): number {

@@ -20,11 +20,47 @@ import { ids } from './random.js';
 import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
 import { loadTokenizer } from './tokenizer.js';
+import type { EmulatorScript } from './types.js';
 
 const STOP_REASONS: Record<PlannedOutput['stop'], string> = { end: 'end_turn', length: 'max_tokens', tool: 'tool_use' };
 
 /** A ping after the first block opens (as the API does), then one every this many deltas. */
 const PING_EVERY_DELTAS = 40;
+
+const RESULT_BLOCKS: Record<string, (toolUseId: string) => JsonObject> = {
+  web_search: (id) => ({ type: 'web_search_tool_result', tool_use_id: id, content: [] }),
+  web_fetch: (id) => ({ type: 'web_fetch_tool_result', tool_use_id: id, content: { type: 'web_fetch_result', url: 'https://example.com/', content: null } }),
+  code_execution: (id) => ({
+    type: 'code_execution_tool_result',
+    tool_use_id: id,
+    content: { type: 'code_execution_result', stdout: '', stderr: '', return_code: 0, content: [] },
+  }),
+};
+
+const TOOL_INPUTS: Record<string, JsonObject> = {
+  web_search: { query: 'emulated search' },
+  web_fetch: { url: 'https://example.com/' },
+  code_execution: { code: 'print(1)' },
+};
+
+/** The scripted server tool calls as `server_tool_use` blocks, each with its result block. */
+function serverToolBlocks(script: EmulatorScript): { use: JsonObject; result: JsonObject }[] {
+  const blocks: { use: JsonObject; result: JsonObject }[] = [];
+  for (const name of ['web_search', 'web_fetch', 'code_execution'] as const) {
+    for (let i = 0; i < (script.serverToolCalls?.[name] ?? 0); i++) {
+      const id = `srvtoolu_${ids.anthropicToolUse().slice('toolu_'.length)}`;
+      blocks.push({ use: { type: 'server_tool_use', id, name, input: TOOL_INPUTS[name] ?? {} }, result: RESULT_BLOCKS[name]!(id) });
+    }
+  }
+  return blocks;
+}
+
+/** `usage.server_tool_use`, as the API reports it when server tools ran. */
+function serverToolUsage(script: EmulatorScript): JsonObject | undefined {
+  const calls = script.serverToolCalls;
+  if (!calls || (calls.web_search === undefined && calls.web_fetch === undefined && calls.code_execution === undefined)) return undefined;
+  return { web_search_requests: calls.web_search ?? 0, web_fetch_requests: calls.web_fetch ?? 0 };
+}
 
 export async function handleMessages(exchange: Exchange, body: JsonObject): Promise<void> {
   const tokenizer = await loadTokenizer();
@@ -32,17 +68,22 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   const output = planOutput(tokenizer, body, script, numberField(body, 'max_tokens'), { allowThinking: true });
   const inputTokens = anthropicInputTokens(tokenizer, body);
   const cacheRead = script.cacheReadTokens ?? 0;
-  const cacheCreation = script.cacheCreationTokens ?? 0;
+  const cacheCreation5m = script.cacheCreationTokens ?? 0;
+  const cacheCreation1h = script.cacheCreation1hTokens ?? 0;
+  const cacheCreation = cacheCreation5m + cacheCreation1h;
   const stopReason = STOP_REASONS[output.stop];
   const signature = ids.thinkingSignature();
   const toolUseId = ids.anthropicToolUse();
-  const usage = (outputTokens: number): JsonObject => ({
+  const serverTools = serverToolBlocks(script);
+  const serverToolUse = serverToolUsage(script);
+  const usage = (outputTokens: number, final: boolean): JsonObject => ({
     input_tokens: inputTokens,
     cache_creation_input_tokens: cacheCreation,
     cache_read_input_tokens: cacheRead,
-    cache_creation: { ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0 },
+    cache_creation: { ephemeral_5m_input_tokens: cacheCreation5m, ephemeral_1h_input_tokens: cacheCreation1h },
     output_tokens: outputTokens,
-    service_tier: 'standard',
+    ...(final && serverToolUse ? { server_tool_use: serverToolUse } : {}),
+    service_tier: script.serviceTier ?? 'standard',
   });
   const message = (content: unknown[], outputTokens: number, stop: string | null): JsonObject => ({
     model: anthropicResponseModel(stringField(body, 'model') ?? 'claude-sonnet-4-5'),
@@ -52,7 +93,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     content,
     stop_reason: stop,
     stop_sequence: null,
-    usage: usage(outputTokens),
+    usage: usage(outputTokens, stop !== null),
   });
 
   // No text block when max_tokens ran out while thinking, or when only a tool is called.
@@ -60,6 +101,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
 
   if (body.stream !== true) {
     const content: JsonObject[] = [];
+    for (const { use, result } of serverTools) content.push(use, result);
     if (output.thinking) content.push({ type: 'thinking', thinking: output.thinking.text, signature });
     if (hasTextBlock) content.push({ type: 'text', text: output.text.text });
     if (output.toolCall) {
@@ -95,6 +137,13 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
 
   // Never above the final count: a placeholder, not a count (see sdk-internals §7).
   push({ type: 'message_start', message: message([], Math.min(1, output.outputTokens), null) });
+  // Server tools run before the answer; their blocks arrive whole (no content deltas).
+  for (const { use, result } of serverTools) {
+    openBlock(use);
+    closeBlock();
+    openBlock(result);
+    closeBlock();
+  }
   if (output.thinking) {
     openBlock({ type: 'thinking', thinking: '', signature: '' });
     for (const piece of output.thinking.chunks) {
@@ -125,6 +174,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     cache_creation_input_tokens: cacheCreation,
     cache_read_input_tokens: cacheRead,
     output_tokens: output.outputTokens,
+    ...(serverToolUse ? { server_tool_use: serverToolUse } : {}),
   };
   const stop = { stop_reason: stopReason, stop_sequence: null };
   push({ type: 'message_delta', delta: stop, usage: finalUsage }, 'terminal');

@@ -15,6 +15,7 @@ import { chatPromptTokens } from './prompt-tokens.js';
 import { ids } from './random.js';
 import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
+import { servedTier } from './openai-responses.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { EmulatorScript } from './types.js';
 
@@ -34,6 +35,7 @@ export async function handleChatCompletions(exchange: Exchange, body: JsonObject
   const systemFingerprint = ids.systemFingerprint();
   const finishReason = FINISH_REASONS[output.stop];
   const toolCallId = ids.toolCall();
+  const serviceTier = script.serviceTier ?? servedTier(stringField(body, 'service_tier'));
 
   if (body.stream !== true) {
     const message: JsonObject = {
@@ -55,7 +57,7 @@ export async function handleChatCompletions(exchange: Exchange, body: JsonObject
       ...head('chat.completion'),
       choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
       usage,
-      service_tier: 'default',
+      service_tier: serviceTier,
       system_fingerprint: systemFingerprint,
     });
     if (sent) exchange.countBody(output.outputTokens);
@@ -66,7 +68,7 @@ export async function handleChatCompletions(exchange: Exchange, body: JsonObject
   const includeUsage = objectField(body, 'stream_options')?.include_usage === true;
   const chunk = (choices: unknown[], extra: JsonObject = {}): JsonObject => ({
     ...head('chat.completion.chunk'),
-    service_tier: 'default',
+    service_tier: serviceTier,
     system_fingerprint: systemFingerprint,
     choices,
     ...(includeUsage ? { usage: null } : {}),

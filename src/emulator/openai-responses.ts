@@ -155,7 +155,7 @@ function buildResponse(
     parallel_tool_calls: true,
     previous_response_id: stringField(body, 'previous_response_id') ?? null,
     reasoning: objectField(body, 'reasoning') ?? { effort: null, summary: null },
-    service_tier: 'default',
+    service_tier: stringField(body, 'service_tier') ?? 'auto',
     store: body.store !== false,
     temperature: numberField(body, 'temperature') ?? 1,
     text: { format: { type: 'text' } },
@@ -175,6 +175,21 @@ function buildResponse(
 
   push('response.created', { response: { ...base, status: background ? 'queued' : 'in_progress' } });
   push('response.in_progress', { response: { ...base, status: 'in_progress' } });
+
+  // Server-side tools run before the answer; all code interpreter calls share one container.
+  const containerId = `cntr_${hex(24)}`;
+  for (const tool of SERVER_TOOL_ITEMS) {
+    for (let i = 0; i < (script.serverToolCalls?.[tool.name] ?? 0); i++) {
+      const index = items.length;
+      const itemId = `${tool.prefix}_${hex(25)}`;
+      const opening = tool.item(itemId, 'in_progress', containerId);
+      push('response.output_item.added', { output_index: index, item: opening });
+      for (const phase of tool.phases) push(`response.${tool.type}.${phase}`, { output_index: index, item_id: itemId });
+      const item = tool.item(itemId, 'completed', containerId);
+      push('response.output_item.done', { output_index: index, item });
+      items.push(item);
+    }
+  }
 
   const hidden = script.reasoningTokens ?? 0;
   if (output.thinking || hidden > 0) {
@@ -234,6 +249,7 @@ function buildResponse(
   const incomplete = output.stop === 'length';
   const final: JsonObject = {
     ...base,
+    service_tier: script.serviceTier ?? servedTier(stringField(body, 'service_tier')),
     status: incomplete ? 'incomplete' : 'completed',
     incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
     output: items,
@@ -241,6 +257,44 @@ function buildResponse(
   };
   push(incomplete ? 'response.incomplete' : 'response.completed', { response: final }, 'terminal');
   return { id, background, events, produced: 0, status: background ? 'queued' : 'in_progress', base, final, wake: new Set() };
+}
+
+interface ServerToolItem {
+  name: 'web_search' | 'file_search' | 'code_interpreter';
+  type: string;
+  prefix: string;
+  phases: string[];
+  item(id: string, status: string, containerId: string): JsonObject;
+}
+
+const SERVER_TOOL_ITEMS: ServerToolItem[] = [
+  {
+    name: 'web_search',
+    type: 'web_search_call',
+    prefix: 'ws',
+    phases: ['in_progress', 'searching', 'completed'],
+    item: (id, status) => ({ id, type: 'web_search_call', status, action: { type: 'search', query: 'emulated search' } }),
+  },
+  {
+    name: 'file_search',
+    type: 'file_search_call',
+    prefix: 'fs',
+    phases: ['in_progress', 'searching', 'completed'],
+    item: (id, status) => ({ id, type: 'file_search_call', status, queries: ['emulated search'], results: null }),
+  },
+  {
+    name: 'code_interpreter',
+    type: 'code_interpreter_call',
+    prefix: 'ci',
+    phases: ['in_progress', 'interpreting', 'completed'],
+    item: (id, status, containerId) => ({ id, type: 'code_interpreter_call', status, code: 'print(1)', container_id: containerId, outputs: null }),
+  },
+];
+
+/** The tier OpenAI reports for the one asked for: `auto` (or none) is `default`; `fast` is served as `priority`. */
+export function servedTier(requested: string | undefined): string {
+  if (requested === undefined || requested === 'auto') return 'default';
+  return requested === 'fast' ? 'priority' : requested;
 }
 
 export function responsesInputTokens(tokenizer: EmulatorTokenizer, body: JsonObject): number {

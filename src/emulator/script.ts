@@ -18,6 +18,9 @@ const httpErrorStatus: FieldCheck = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599;
 const toolCall: FieldCheck = (value) =>
   isObject(value) && typeof value.name === 'string' && isObject(value.arguments);
+const SERVER_TOOLS = ['web_search', 'web_fetch', 'code_execution', 'file_search', 'code_interpreter'];
+const serverToolCalls: FieldCheck = (value) =>
+  isObject(value) && Object.entries(value).every(([tool, calls]) => SERVER_TOOLS.includes(tool) && count(calls));
 
 const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string }> = {
   outputTokens: { check: count, expected: 'a non-negative integer' },
@@ -37,6 +40,9 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   reasoningTokens: { check: count, expected: 'a non-negative integer' },
   cacheReadTokens: { check: count, expected: 'a non-negative integer' },
   cacheCreationTokens: { check: count, expected: 'a non-negative integer' },
+  cacheCreation1hTokens: { check: count, expected: 'a non-negative integer' },
+  serviceTier: { check: string, expected: 'a string' },
+  serverToolCalls: { check: serverToolCalls, expected: `an object of call counts by tool (${SERVER_TOOLS.join(', ')})` },
   replay: { check: string, expected: 'a recording id' },
   stripUsage: { check: boolean, expected: 'a boolean' },
 };

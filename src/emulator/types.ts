@@ -58,10 +58,37 @@ export interface EmulatorScript {
    * input tokens, reported on top of the counted prompt.
    */
   cacheCreationTokens?: number;
+  /**
+   * Anthropic: 1-hour cache writes, reported on top of the counted prompt like
+   * `cacheCreationTokens` (then the 5-minute writes): `cache_creation_input_tokens` is their
+   * sum, split in `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`.
+   */
+  cacheCreation1hTokens?: number;
+  /**
+   * The `service_tier` the response reports. Default: OpenAI echoes the request's tier
+   * (`default` for none or `auto`, `priority` for `fast`); Anthropic reports `standard`.
+   */
+  serviceTier?: string;
+  /**
+   * Server-side tool calls, sent before the answer as the providers do. Anthropic:
+   * `server_tool_use` blocks (web_search, web_fetch, code_execution) with their result
+   * blocks, and `usage.server_tool_use.web_search_requests` / `web_fetch_requests`.
+   * OpenAI Responses: `web_search_call`, `file_search_call` and `code_interpreter_call`
+   * items with their progress events (all code interpreter calls in one container).
+   */
+  serverToolCalls?: EmulatorServerToolCalls;
   /** Id of a recording registered with `addRecording`; its events are sent as recorded. */
   replay?: string;
   /** With `replay`: remove the provider usage from what is sent. */
   stripUsage?: boolean;
+}
+
+export interface EmulatorServerToolCalls {
+  web_search?: number;
+  web_fetch?: number;
+  code_execution?: number;
+  file_search?: number;
+  code_interpreter?: number;
 }
 
 /** One recorded provider exchange, as in the project's `recordings-*.jsonl` files. */

@@ -6,7 +6,10 @@
 import type { KeyedBudgetOptions } from '../budget/watcher.js';
 import type { BudgetFallback, BudgetOptions } from '../budget/budget.js';
 import type { RedisBudgetStoreOptions } from '../budget/redis-store.js';
-import type { PriceOverride } from '../core/price.js';
+import { SERVER_TOOLS, type ServerTool } from '../core/model.js';
+import type { PriceOverride, TokenPrices } from '../pricing/overrides.js';
+import { MAX_INTERVAL_HOURS, type PriceUpdateOptions } from '../pricing/price-updates.js';
+import { OVERRIDE_TIERS, type OverrideTier } from '../pricing/service-tiers.js';
 import type { LLMCostInstrumentationConfig } from '../types.js';
 import {
   arrayOf,
@@ -23,6 +26,7 @@ import {
   record,
   required,
   string,
+  type Fields,
   type ObjectSpec,
   type Spec,
 } from './spec.js';
@@ -124,15 +128,65 @@ const usdPerMTok = number(
   (value) => Number.isFinite(value) && value >= 0,
 );
 
+const tokenPriceFields = {
+  inputPerMTok: usdPerMTok,
+  outputPerMTok: usdPerMTok,
+  cacheReadPerMTok: usdPerMTok,
+  cacheWritePerMTok: usdPerMTok,
+  cacheWrite1hPerMTok: usdPerMTok,
+} as const;
+
+const tokenPrices: ObjectSpec = object<TokenPrices>(
+  { ...tokenPriceFields, inputPerMTok: required(usdPerMTok), outputPerMTok: required(usdPerMTok) },
+  { expected: 'an object with inputPerMTok and outputPerMTok', unknownKey: 'a token price field' },
+);
+
+const usdPerCall = number('a finite number of USD per call, 0 or more', (value) => Number.isFinite(value) && value >= 0);
+
 export const priceOverride: ObjectSpec = object<PriceOverride>(
   {
-    inputPerMTok: required(usdPerMTok),
-    outputPerMTok: required(usdPerMTok),
-    cacheReadPerMTok: usdPerMTok,
-    cacheWritePerMTok: usdPerMTok,
+    ...tokenPriceFields,
     provider: nonEmptyString(),
+    // Fixed vocabularies, so checked as objects: a misspelt tier or tool gets a "did you mean".
+    tiers: object<Record<OverrideTier, TokenPrices>>(
+      Object.fromEntries(OVERRIDE_TIERS.map((tier) => [tier, tokenPrices])) as unknown as Fields<Record<OverrideTier, TokenPrices>>,
+      { expected: 'an object keyed by service tier', unknownKey: 'a service tier with its own prices' },
+    ),
+    toolCallUsd: object<Record<ServerTool, number>>(
+      Object.fromEntries(SERVER_TOOLS.map((tool) => [tool, usdPerCall])) as unknown as Fields<Record<ServerTool, number>>,
+      { expected: 'an object keyed by server-side tool', unknownKey: 'a server-side tool' },
+    ),
   },
-  { expected: 'an object with inputPerMTok and outputPerMTok', unknownKey: 'a price override field' },
+  {
+    expected: 'an object with inputPerMTok and outputPerMTok, tiers or toolCallUsd',
+    unknownKey: 'a price override field',
+    refine(value, path) {
+      // Token prices come as a pair; an override of only tiers or tool fees needs none.
+      const tokenPricesGiven = Object.keys(tokenPriceFields).some((field) => value[field] !== undefined);
+      if (!tokenPricesGiven && (value.tiers !== undefined || value.toolCallUsd !== undefined)) return;
+      for (const field of ['inputPerMTok', 'outputPerMTok']) {
+        if (value[field] === undefined) mismatch(usdPerMTok, undefined, path.key(field));
+      }
+    },
+  },
+);
+
+export const priceUpdates: ObjectSpec = object<PriceUpdateOptions>(
+  {
+    url: is('an http(s) URL', (value) => {
+      try {
+        return typeof value === 'string' && ['http:', 'https:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }),
+    intervalHours: number(
+      `a number of hours above 0 and at most ${MAX_INTERVAL_HOURS}`,
+      (value) => Number.isFinite(value) && value > 0 && value <= MAX_INTERVAL_HOURS,
+    ),
+    cacheFile: nonEmptyString('a non-empty file path'),
+  },
+  { expected: 'an object ({ url?, intervalHours?, cacheFile? })', unknownKey: 'a price update option' },
 );
 
 export const priceOverrides: Spec = record('an object keyed by model id', priceOverride, (model, path) => {
@@ -153,6 +207,7 @@ export const instrumentationConfig: ObjectSpec = object<LLMCostInstrumentationCo
     budgetStore,
     anthropicNativeSpans: literal('suppress', 'keep'),
     priceOverrides,
+    priceUpdates,
     captureMessageContent: boolean,
     messageContentMaxLength: number('a positive whole number of characters', (value) => Number.isInteger(value) && value > 0),
   },

@@ -6,7 +6,7 @@
 import type { BudgetOptions } from '../budget/budget.js';
 import type { RedisBudgetStoreOptions } from '../budget/redis-store.js';
 import type { BudgetStore } from '../budget/store.js';
-import type { PriceOverrides } from '../core/price.js';
+import type { PriceOverrides } from '../pricing/overrides.js';
 import type { LLMCostInstrumentationConfig } from '../types.js';
 import * as schemas from './schemas.js';
 import { func, OptionPath, type Spec } from './spec.js';

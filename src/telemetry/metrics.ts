@@ -11,6 +11,7 @@ interface Instruments {
   readonly duration: Histogram;
   readonly timeToFirstChunk: Histogram;
   readonly spend: Counter;
+  readonly unpricedTokens: Counter;
   readonly budgetExceeded: Counter;
 }
 
@@ -36,8 +37,13 @@ export class MetricsExporter implements CostExporter {
         advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS },
       }),
       spend: meter.createCounter(sc.METRIC_LLM_COST_SPEND, {
-        description: 'USD cost of GenAI requests, by token type and by whether it rests on reported or estimated tokens',
+        description:
+          'USD cost of GenAI requests: tokens by token type (llm_cost.cost.kind=tokens) and server-side tool fees (kind=tool), by whether it rests on reported or estimated counts',
         unit: 'USD',
+      }),
+      unpricedTokens: meter.createCounter(sc.METRIC_LLM_COST_UNPRICED_TOKENS, {
+        description: 'Tokens of requests that no price covers (cost unpriced): traffic missing from llm_cost.spend',
+        unit: '{token}',
       }),
       budgetExceeded: meter.createCounter(sc.METRIC_LLM_COST_BUDGET_EXCEEDED, {
         description: 'Requests a budget refused before sending (preflight) or stopped mid-stream (midstream)',
@@ -79,9 +85,26 @@ export class MetricsExporter implements CostExporter {
     const charge = unchargedPart(record);
     if (charge.inputTokens > 0) instruments.tokenUsage.record(charge.inputTokens, inputAttributes);
     if (charge.outputTokens > 0) instruments.tokenUsage.record(charge.outputTokens, outputAttributes);
-    if (record.cost.source !== 'unpriced') {
-      if (charge.inputUsd > 0) instruments.spend.add(charge.inputUsd, inputAttributes);
-      if (charge.outputUsd > 0) instruments.spend.add(charge.outputUsd, outputAttributes);
+    const { cost } = record;
+    if (cost.source === 'unpriced') {
+      if (charge.inputTokens > 0) instruments.unpricedTokens.add(charge.inputTokens, inputAttributes);
+      if (charge.outputTokens > 0) instruments.unpricedTokens.add(charge.outputTokens, outputAttributes);
+      return;
+    }
+    const tokens = { [sc.ATTR_LLM_COST_COST_KIND]: 'tokens' };
+    if (charge.inputUsd > 0) instruments.spend.add(charge.inputUsd, { ...inputAttributes, ...tokens });
+    if (charge.outputUsd > 0) instruments.spend.add(charge.outputUsd, { ...outputAttributes, ...tokens });
+    // Tool fees: each tool's share of what is not yet charged (all of it, but for a resumed response).
+    const share = cost.toolUsd > 0 ? (charge.toolUsd ?? 0) / cost.toolUsd : 0;
+    for (const fee of cost.tools) {
+      const usd = (fee.usd ?? 0) * share;
+      if (usd <= 0) continue;
+      instruments.spend.add(usd, {
+        ...common,
+        [sc.ATTR_LLM_COST_COST_KIND]: 'tool',
+        [sc.ATTR_LLM_COST_TOOL_NAME]: fee.tool,
+        [sc.ATTR_LLM_COST_SOURCE_METRIC]: record.usage.toolCalls?.[fee.tool]?.source ?? 'reported',
+      });
     }
   }
 }

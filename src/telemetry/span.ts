@@ -9,6 +9,7 @@ import type { BudgetSettlement, CostRecord } from '../core/model.js';
 import type { CostExporter } from '../core/pipeline.js';
 import { errorMessage, errorType } from '../core/error-summary.js';
 import { logInternalError } from '../core/safely.js';
+import { costAttributes } from '../pricing/attributes.js';
 
 export const spanExporter: CostExporter = {
   export(ended: EndedRequest, record: CostRecord | undefined): void {
@@ -38,7 +39,7 @@ export function spanAttributes(record: CostRecord): Attributes {
     [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: record.usage.output.value,
     [sc.ATTR_LLM_COST_INPUT_TOKENS_SOURCE]: record.usage.input.source,
     [sc.ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE]: record.usage.output.source,
-    [sc.ATTR_LLM_COST_SOURCE]: record.cost.source,
+    ...costAttributes(record),
   };
   if (record.usage.cacheRead) attributes[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = record.usage.cacheRead.value;
   if (record.usage.cacheCreation) {
@@ -46,13 +47,6 @@ export function spanAttributes(record: CostRecord): Attributes {
   }
   if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
   if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
-  if (record.cost.source !== 'unpriced') {
-    attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
-    attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;
-    attributes[sc.ATTR_LLM_COST_OUTPUT_USD] = record.cost.outputUsd;
-    attributes[sc.ATTR_LLM_COST_PRICE_MODEL] = record.cost.priceModel;
-    attributes[sc.ATTR_LLM_COST_PRICE_SOURCE] = record.cost.priceSource;
-  }
   if (record.attempts !== undefined) attributes[sc.ATTR_LLM_COST_REQUEST_ATTEMPTS] = record.attempts;
   if (record.budget) Object.assign(attributes, budgetAttributes(record.budget));
   if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;

@@ -9,6 +9,7 @@
  */
 import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
+import type { ServerTool } from '../../core/model.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
 import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
@@ -33,6 +34,7 @@ export const planMessage: PlanCall = (body, resource) => {
       operation: 'chat',
       model,
       stream: body.stream === true,
+      serviceTier: asString(body.service_tier),
       attributes: {
         ...serverAttributes(resource),
         ...numericParameters(body, REQUEST_PARAMETERS),
@@ -62,6 +64,8 @@ class MessageReader implements ResponseReader {
   private input: number | undefined;
   private cacheRead = 0;
   private cacheCreation = 0;
+  /** Server tool-use blocks received, by block id, per tool: a stream cut short has no usage to say. */
+  private readonly serverToolUses = new Map<ServerTool, Set<string>>();
 
   readChunk(event: unknown, observer: ResponseObserver): boolean {
     if (!isDict(event)) return true;
@@ -105,6 +109,7 @@ class MessageReader implements ResponseReader {
   }
 
   private readBlock(block: Dict | undefined, observer: ResponseObserver): void {
+    if (block?.type === 'server_tool_use') this.countServerToolUse(block, observer);
     if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
       this.toolUses++;
       if (this.streamedInput) this.parametersSent += this.streamedInput.keys;
@@ -113,6 +118,16 @@ class MessageReader implements ResponseReader {
       if (input) this.parametersSent += Object.keys(input).length;
     }
     readBlock(block, observer);
+  }
+
+  private countServerToolUse(block: Dict, observer: ResponseObserver): void {
+    const tool = SERVER_TOOL_NAMES[asString(block.name) ?? ''];
+    const id = asString(block.id);
+    if (!tool || id === undefined) return;
+    let ids = this.serverToolUses.get(tool);
+    if (!ids) this.serverToolUses.set(tool, (ids = new Set()));
+    ids.add(id);
+    observer.noteToolCalls(tool, ids.size);
   }
 
   toolParameters(): number {
@@ -134,6 +149,7 @@ class MessageReader implements ResponseReader {
 
   /** Non-null fields replace earlier ones; the reported input is their sum. */
   private readInput(usage: Dict, observer: ResponseObserver): void {
+    readBilling(usage, observer);
     const input = asNumber(usage.input_tokens);
     const cacheRead = asNumber(usage.cache_read_input_tokens);
     const cacheCreation = asNumber(usage.cache_creation_input_tokens);
@@ -147,6 +163,34 @@ class MessageReader implements ResponseReader {
       cacheRead: this.cacheRead > 0 ? this.cacheRead : undefined,
       cacheCreation: this.cacheCreation > 0 ? this.cacheCreation : undefined,
     });
+  }
+}
+
+/** Anthropic's server tools, by the `name` of their `server_tool_use` blocks. */
+const SERVER_TOOL_NAMES: Readonly<Record<string, ServerTool>> = {
+  web_search: 'web_search',
+  web_fetch: 'web_fetch',
+  code_execution: 'code_execution',
+  bash_code_execution: 'code_execution',
+  text_editor_code_execution: 'code_execution',
+};
+
+/** The usage fields that price the request beyond token totals: tier served, 1-hour cache writes, server tool calls. */
+function readBilling(usage: Dict, observer: ResponseObserver): void {
+  const tier = asString(usage.service_tier);
+  if (tier) observer.reportServiceTier(tier);
+  const cacheCreation = asDict(usage.cache_creation);
+  if (cacheCreation) {
+    const oneHour = asNumber(cacheCreation.ephemeral_1h_input_tokens);
+    // Written only when non-zero, like the other cache details.
+    if (oneHour !== undefined && oneHour > 0) observer.reportUsage({ cacheCreation1h: oneHour });
+  }
+  const serverTools = asDict(usage.server_tool_use);
+  if (serverTools) {
+    const searches = asNumber(serverTools.web_search_requests);
+    if (searches !== undefined) observer.noteToolCalls('web_search', searches);
+    const fetches = asNumber(serverTools.web_fetch_requests);
+    if (fetches !== undefined) observer.noteToolCalls('web_fetch', fetches);
   }
 }
 

@@ -12,6 +12,7 @@ import { countChatInput } from './count-chat-input.js';
 import { openaiEncoding } from './encoding.js';
 import { chatOutputOverhead, requestShape, type AnswerShape } from './output-overhead.js';
 import { openaiProviderName } from './provider-name.js';
+import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
 
@@ -38,10 +39,12 @@ export const planChatCompletion: PlanCall = (body, resource, settings) => {
       operation: 'chat',
       model,
       stream,
+      ...requestedServiceTier(body),
       attributes: {
         ...serverAttributes(resource),
         ...numericParameters(body, REQUEST_PARAMETERS),
         ...stopSequences(body.stop),
+        ...serviceTierAttribute(body),
         ...(maxTokens !== undefined ? { [sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxTokens } : {}),
       },
     },
@@ -86,6 +89,7 @@ class ChatReader implements ResponseReader {
   readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
     if (observer.responseId === undefined) observer.identify(chunk.id, chunk.model);
+    observer.reportServiceTier(chunk.service_tier);
     const usage = asDict(chunk.usage);
     if (usage) observer.reportUsage(chatUsage(usage));
     const choices = asArray(chunk.choices);
@@ -104,6 +108,7 @@ class ChatReader implements ResponseReader {
   readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
     observer.identify(body.id, body.model);
+    observer.reportServiceTier(body.service_tier);
     const usage = asDict(body.usage);
     if (usage) observer.reportUsage(chatUsage(usage));
     for (const choice of asArray(body.choices)) {

@@ -13,6 +13,7 @@
  */
 import * as sc from '../../semconv.js';
 import type { CancellableRequest, PlanCall, PlannedCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
+import type { ServerTool } from '../../core/model.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
@@ -24,6 +25,7 @@ import { openaiProviderName } from './provider-name.js';
 import { responsesUsage } from './responses-usage.js';
 import type { ResumeLedger } from './resume-ledger.js';
 import { responsesRewrite } from './rewrite.js';
+import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
 
 const REQUEST_PARAMETERS = {
   temperature: sc.ATTR_GEN_AI_REQUEST_TEMPERATURE,
@@ -83,7 +85,8 @@ function planResponsesCreate(body: unknown, resource: unknown, state: ResponsesS
       operation: 'chat',
       model,
       stream,
-      attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS) },
+      ...requestedServiceTier(body),
+      attributes: { ...serverAttributes(resource), ...numericParameters(body, REQUEST_PARAMETERS), ...serviceTierAttribute(body) },
     },
     body,
     rewrite: responsesRewrite,
@@ -150,6 +153,8 @@ class ResponsesReader implements ResponseReader {
   private readonly messageIds = new Set<string>();
   private refusals = 0;
   private truncated = false;
+  /** Server-side tool calls seen, per tool, by item id (code interpreter: by container). */
+  private readonly serverToolCalls = new Map<ServerTool, Set<string>>();
 
   constructor(
     private readonly live: LiveResponses,
@@ -173,6 +178,7 @@ class ResponsesReader implements ResponseReader {
     if (OUTPUT_DELTAS.has(type)) observer.addOutput(chunk.delta);
     else if (type === 'response.output_item.added') {
       const item = asDict(chunk.item);
+      this.noteServerTool(item, observer);
       if (!this.noteItem(item)) readAddedItem(item, observer);
     } else if (type === 'response.content_part.added') {
       if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
@@ -205,6 +211,7 @@ class ResponsesReader implements ResponseReader {
     this.readSnapshot(body, observer);
     for (const value of asArray(body.output)) {
       const item = asDict(value);
+      this.noteServerTool(item, observer);
       readOutputItem(item, observer, this.noteItem(item));
       if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
     }
@@ -236,7 +243,24 @@ class ResponsesReader implements ResponseReader {
     return false;
   }
 
+  /**
+   * Web search, file search and code interpreter run on OpenAI's side and are billed per
+   * call (code interpreter: per container), on top of the tokens. Items are counted as they
+   * start, so a stream cut short still counts what it started.
+   */
+  private noteServerTool(item: Dict | undefined, observer: ResponseObserver): void {
+    const tool = item ? RESPONSES_SERVER_TOOLS[asString(item.type) ?? ''] : undefined;
+    if (!tool || !item) return;
+    const key = (tool === 'code_interpreter' ? asString(item.container_id) : undefined) ?? asString(item.id);
+    if (key === undefined) return;
+    let keys = this.serverToolCalls.get(tool);
+    if (!keys) this.serverToolCalls.set(tool, (keys = new Set()));
+    keys.add(key);
+    observer.noteToolCalls(tool, keys.size);
+  }
+
   private readFinal(response: Dict, observer: ResponseObserver): void {
+    for (const item of asArray(response.output)) this.noteServerTool(asDict(item), observer);
     readFinal(response, observer);
     if (response.status === 'incomplete' && asDict(response.incomplete_details)?.reason === 'max_output_tokens') this.truncated = true;
   }
@@ -248,6 +272,13 @@ class ResponsesReader implements ResponseReader {
   }
 }
 
+/** Output item types of the server-side tools OpenAI bills per call. */
+const RESPONSES_SERVER_TOOLS: Readonly<Record<string, ServerTool>> = {
+  web_search_call: 'web_search',
+  file_search_call: 'file_search',
+  code_interpreter_call: 'code_interpreter',
+};
+
 function isFinalStatus(status: unknown): boolean {
   return status === 'completed' || status === 'incomplete' || status === 'failed' || status === 'cancelled';
 }
@@ -255,6 +286,8 @@ function isFinalStatus(status: unknown): boolean {
 /** A terminal event's response, or a finished response body: usage, finish reason, failure. */
 function readFinal(response: Dict, observer: ResponseObserver): void {
   observer.identify(response.id, response.model, true);
+  // Only the finished response says which tier served it (snapshots echo the request's).
+  observer.reportServiceTier(response.service_tier, true);
   const usage = asDict(response.usage);
   if (usage) observer.reportUsage(responsesUsage(usage));
   switch (response.status) {

@@ -54,6 +54,7 @@ function largestOf(a: Charge, b: Charge): Charge {
     outputTokens: Math.max(a.outputTokens, b.outputTokens),
     inputUsd: Math.max(a.inputUsd, b.inputUsd),
     outputUsd: Math.max(a.outputUsd, b.outputUsd),
+    ...(a.toolUsd !== undefined || b.toolUsd !== undefined ? { toolUsd: Math.max(a.toolUsd ?? 0, b.toolUsd ?? 0) } : {}),
   };
 }
 
