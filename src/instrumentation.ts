@@ -18,7 +18,7 @@ import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
 import { validateInstrumentationConfig } from './options/validate.js';
 import { PriceCatalog } from './pricing/catalog.js';
-import type { PriceSources } from './pricing/price-request.js';
+import { priceRequest, type PriceSources } from './pricing/price-request.js';
 import { PriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
@@ -164,7 +164,10 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     const metrics = new MetricsExporter();
     const catalog = new PriceCatalog();
     const pricing = (): PriceSources => ({ catalog, overrides: config().priceOverrides });
-    const costing = (): Omit<CostingContext, 'hurry'> => ({ calibration, pricing: pricing() });
+    const costing = (): Omit<CostingContext, 'hurry'> => {
+      const sources = pricing();
+      return { calibration, price: (input) => priceRequest(input, sources) };
+    };
     const pipeline = new CostPipeline(costing, [spanExporter, metrics, new CallbackExporter(() => config().onCost)]);
     let flushHooks: ProviderFlushHooks | undefined;
     const runtime = new RequestRuntime(() => this.tracer, pipeline, runtimeSettings(config()), () =>

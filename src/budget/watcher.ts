@@ -6,7 +6,7 @@
  */
 import { context, propagation, type Context } from '@opentelemetry/api';
 import type { PlannedCall } from '../core/adapter.js';
-import { logInfo, logInternalError } from '../core/safely.js';
+import { logInternalError, logWarning } from '../core/safely.js';
 import type { Admission, RequestWatcher } from '../core/watch.js';
 import type { PriceSources } from '../pricing/price-request.js';
 import { admitRequest } from './admit.js';
@@ -53,7 +53,7 @@ export class BudgetWatcher implements RequestWatcher {
       warnUnpriced: (model) => {
         if (this.unpricedWarned.has(model) || this.unpricedWarned.size >= UNPRICED_WARNINGS) return;
         this.unpricedWarned.add(model);
-        logInfo(`budgets cannot price model ${model}: its requests are counted but not limited (set priceOverrides to limit them)`);
+        logWarning(`budgets cannot price model ${JSON.stringify(model)}: its requests are counted but not limited (give it a price in priceOverrides to limit them)`);
       },
     };
     this.configure(config);

@@ -5,31 +5,26 @@
  * the record this produces.
  */
 import type { EndedRequest } from './lifecycle.js';
-import type { Charge, CostRecord } from './model.js';
+import type { Charge, CostRecord, PricedCost, PricingInput } from './model.js';
 import { errorType } from './error-summary.js';
 import { logInternalError } from './safely.js';
 import { resolveUsage, type EstimateContext } from './usage.js';
-import { priceRequest, type PriceSources } from '../pricing/price-request.js';
-
 export interface CostingContext extends EstimateContext {
-  /** The instrumentation's price catalog and `priceOverrides`. */
-  readonly pricing: PriceSources;
+  /** Prices resolved usage (src/pricing/price-request.ts, with the instrumentation's price data and overrides). */
+  readonly price: (input: PricingInput) => PricedCost;
 }
 
 export async function costRequest(ended: EndedRequest, context: CostingContext): Promise<CostRecord> {
   const usage = await resolveUsage(ended, context);
   const { description } = ended.call;
-  const cost = priceRequest(
-    {
-      provider: description.provider,
-      models: [ended.responseModel, description.model],
-      usage,
-      requestedServiceTier: description.serviceTier,
-      servedServiceTier: ended.servedServiceTier,
-      at: new Date(ended.startedAt),
-    },
-    context.pricing,
-  );
+  const cost = context.price({
+    provider: description.provider,
+    models: [ended.responseModel, description.model],
+    usage,
+    requestedServiceTier: description.serviceTier,
+    servedServiceTier: ended.servedServiceTier,
+    at: new Date(ended.startedAt),
+  });
   const spanContext = ended.span.spanContext();
   const record: CostRecord = {
     provider: description.provider,

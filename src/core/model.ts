@@ -144,6 +144,21 @@ export interface Priced {
 
 export type PricedCost = Priced | { readonly source: 'unpriced' };
 
+/** What the costing step asks the pricer (src/pricing/price-request.ts) to price. */
+export interface PricingInput {
+  /** `gen_ai.provider.name`. */
+  readonly provider: string;
+  /** Model ids to price as, in order: the response's, then the request's. */
+  readonly models: readonly (string | undefined)[];
+  readonly usage: ResolvedUsage;
+  /** The request's `service_tier`, as written. */
+  readonly requestedServiceTier?: string;
+  /** The response's `service_tier`, as written. */
+  readonly servedServiceTier?: string;
+  /** When the request was made (prices change on dated boundaries). Default: now. */
+  readonly at?: Date;
+}
+
 /** The final record of one request, handed to `onCost` and written to the span and metrics. */
 export interface CostRecord {
   readonly provider: string;

@@ -14,7 +14,7 @@
  *   a tool nothing prices is listed as unpriced and the cost is `estimated`.
  * A model nothing prices is `unpriced`: no USD figure at all, never a zero.
  */
-import { SERVER_TOOLS, type PriceBasis, type PricedCost, type PriceSource, type ResolvedUsage, type ServerTool, type ToolFee, type ToolPriceSource, type UsageValue } from '../core/model.js';
+import { SERVER_TOOLS, type PriceBasis, type PricedCost, type PriceSource, type PricingInput, type ResolvedUsage, type ServerTool, type ToolFee, type ToolPriceSource, type UsageValue } from '../core/model.js';
 import { logInternalError } from '../core/safely.js';
 import { priceProviderId, type PriceLookup, type TokenUsage } from './catalog.js';
 import { overrideFor, overrideTokenPrices, type PriceOverride, type PriceOverrides, type TokenPrices } from './overrides.js';
@@ -27,19 +27,7 @@ export interface PriceSources {
   readonly overrides?: PriceOverrides;
 }
 
-export interface PricingInput {
-  /** `gen_ai.provider.name`. */
-  readonly provider: string;
-  /** Model ids to price as, in order: the response's, then the request's. */
-  readonly models: readonly (string | undefined)[];
-  readonly usage: ResolvedUsage;
-  /** The request's `service_tier`, as written. */
-  readonly requestedServiceTier?: string;
-  /** The response's `service_tier`, as written. */
-  readonly servedServiceTier?: string;
-  /** When the request was made (prices change on dated boundaries). Default: now. */
-  readonly at?: Date;
-}
+export type { PricingInput };
 
 const UNPRICED: PricedCost = { source: 'unpriced' };
 
