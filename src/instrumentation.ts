@@ -11,7 +11,9 @@ import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
 import { contentSettings } from './core/content.js';
 import { validatePriceOverrides } from './core/price.js';
 import { logInfo, safely } from './core/safely.js';
-import { CostTelemetry } from './core/telemetry.js';
+import { estimateCalibration } from './core/calibration.js';
+import { DEFAULT_PROVIDER_COUNT_LIMITS, ProviderCountScheduler } from './core/provider-count.js';
+import { CostTelemetry, type UsageResolution } from './core/telemetry.js';
 import { RequestTracker } from './core/tracker.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets } from './providers/openai/targets.js';
@@ -23,6 +25,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   // subclass fields would be initialised, so these are created lazily instead.
   declare private _telemetry: CostTelemetry | undefined;
   declare private _tracker: RequestTracker | undefined;
+  declare private _providerCounts: ProviderCountScheduler | undefined;
 
   constructor(config: LLMCostInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, validateConfig(config));
@@ -80,8 +83,17 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     this._telemetry ??= new CostTelemetry(
       () => this.getConfig().onCost,
       () => this.getConfig().priceOverrides,
+      () => this.usageResolution(),
     );
     return this._telemetry;
+  }
+
+  /** The calibration (still the process-wide one) and, when opted in, this instance's provider counts. */
+  private usageResolution(): UsageResolution {
+    const config = this.getConfig();
+    if (config.exactCounting !== 'provider') return { calibration: estimateCalibration };
+    this._providerCounts ??= new ProviderCountScheduler({ ...DEFAULT_PROVIDER_COUNT_LIMITS, ...config.providerCountLimits });
+    return { calibration: estimateCalibration, providerCounts: this._providerCounts };
   }
 
   private get tracker(): RequestTracker {
@@ -92,7 +104,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
         const config = this.getConfig();
         return {
           enabled: this.isEnabled(),
-          adapterOptions: { injectStreamUsage: config.injectStreamUsage ?? true },
+          adapterOptions: { injectStreamUsage: config.injectStreamUsage ?? true, estimatorConstants: config.estimatorConstants },
           idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
           budgets: config,
           priceOverrides: config.priceOverrides,
@@ -208,6 +220,21 @@ function validateConfig(config: LLMCostInstrumentationConfig): LLMCostInstrument
       `otel-llm-cost: messageContentMaxLength must be a positive whole number of characters, got ${String(contentLength)}`,
     );
   }
+  if (config.exactCounting !== undefined && config.exactCounting !== 'provider' && config.exactCounting !== 'off') {
+    throw new TypeError(`otel-llm-cost: exactCounting must be 'provider' or 'off', got ${String(config.exactCounting)}`);
+  }
+  validateProviderCountLimits(config.providerCountLimits);
   applyBudgetConfig(config);
   return config;
+}
+
+function validateProviderCountLimits(limits: LLMCostInstrumentationConfig['providerCountLimits']): void {
+  if (limits === undefined) return;
+  if (typeof limits !== 'object' || limits === null) throw new TypeError('otel-llm-cost: providerCountLimits must be an object');
+  for (const [name, max] of [['timeoutMs', MAX_TIMER_MS], ['maxConcurrent', 1_000], ['maxPerMinute', 100_000]] as const) {
+    const value = limits[name];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0 && value <= max)) {
+      throw new RangeError(`otel-llm-cost: providerCountLimits.${name} must be a whole number from 1 to ${max}, got ${String(value)}`);
+    }
+  }
 }

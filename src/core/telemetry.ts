@@ -8,7 +8,15 @@ import type { BudgetSettlement, Charge, CostRecord, PricedCost, ResolvedUsage, U
 import { priceUsage, type PriceOverrides } from './price.js';
 import type { FinishedRequest } from './record.js';
 import { logInternalError } from './safely.js';
+import { estimateCalibration, type EstimateCalibration } from './calibration.js';
+import type { ProviderCountScheduler } from './provider-count.js';
 import { resolveUsage } from './usage.js';
+
+/** What resolving usage needs from the instrumentation: its calibration, and the provider counts when opted in. */
+export interface UsageResolution {
+  readonly calibration: EstimateCalibration;
+  readonly providerCounts?: ProviderCountScheduler;
+}
 
 interface Instruments {
   tokenUsage: Histogram;
@@ -27,6 +35,7 @@ export class CostTelemetry {
   constructor(
     private readonly costCallback: () => CostCallback | undefined,
     private readonly priceOverrides: () => PriceOverrides | undefined = () => undefined,
+    private readonly usageResolution: () => UsageResolution = () => ({ calibration: estimateCalibration }),
   ) {}
 
   useMeter(meter: Meter): void {
@@ -72,7 +81,8 @@ export class CostTelemetry {
     let record: CostRecord | undefined;
     let budget: BudgetSettlement | undefined;
     try {
-      const usage = await resolveUsage(done);
+      const { calibration, providerCounts } = this.usageResolution();
+      const usage = await resolveUsage(done, calibration, providerCounts);
       const { description } = done.call;
       const cost = priceUsage(description.provider, [done.responseModel, description.model], usage, this.priceOverrides());
       budget = done.budget?.settle(cost, done.responseModel);
@@ -209,6 +219,8 @@ function spanAttributes(record: CostRecord): Attributes {
   }
   if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
   if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
+  if (record.usage.estimateMethod !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_METHOD] = record.usage.estimateMethod;
+  if (record.usage.inputBound !== undefined) attributes[sc.ATTR_LLM_COST_INPUT_TOKENS_BOUND] = record.usage.inputBound;
   if (record.cost.source !== 'unpriced') {
     attributes[sc.ATTR_LLM_COST_USD] = record.cost.totalUsd;
     attributes[sc.ATTR_LLM_COST_INPUT_USD] = record.cost.inputUsd;

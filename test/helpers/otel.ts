@@ -9,6 +9,7 @@ import { NodeSDK, metrics, tracing } from '@opentelemetry/sdk-node';
 type ReadableSpan = tracing.ReadableSpan;
 import type OpenAIClass from 'openai';
 import type AnthropicClass from '@anthropic-ai/sdk';
+import { estimateCalibration } from '../../src/core/calibration.js';
 import { LLMCostInstrumentation, type LLMCostInstrumentationConfig } from '../../src/index.js';
 import { PACKAGE_NAME } from '../../src/version.js';
 
@@ -79,6 +80,8 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     },
     reset() {
       exporter.reset();
+      // Each test starts like a fresh process: nothing learned from earlier tests' usage.
+      estimateCalibration.reset();
     },
     async shutdown() {
       await sdk.shutdown();

@@ -12,8 +12,11 @@ import type { PlanCall, ResponseReader } from '../../core/adapter.js';
 import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
-import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { CLAUDE_OUTPUT_FACTOR, claudeOutputOverhead, countMessagesInput, toolChoiceType } from './count-input.js';
+import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { modelFamily } from '../../core/calibration.js';
+import { anthropicConstants, claudeFactor } from './constants.js';
+import { claudeOutputOverhead, countMessagesInput, messagesInputBound, toolChoiceType } from './count-input.js';
+import { countMessagesWithProvider } from './count-with-provider.js';
 import { messagesContent } from './messages-content.js';
 import { messagesRewrite } from './rewrite.js';
 
@@ -24,10 +27,22 @@ const REQUEST_PARAMETERS = {
   top_k: sc.ATTR_GEN_AI_REQUEST_TOP_K,
 };
 
-export const planMessage: PlanCall = (body, resource) => {
+/**
+ * Learning bands: Claude's factor may move to 0.85 – 1.2 times its generation's (models
+ * within a generation differ by about that much); a learned input offset within these
+ * many tokens of the local count.
+ */
+const FACTOR_BAND = [0.85, 1.2] as const;
+const INPUT_OFFSET_BOUNDS = [-256, 1024] as const;
+
+export const planMessage: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
-  const reader = new MessageReader();
+  const reader = new MessageReader(forcedToolName(body));
+  const k = anthropicConstants(options.estimatorConstants);
+  const factor = claudeFactor(model, k);
+  const family = modelFamily(model);
+  const tools = asArray(body.tools).length > 0 ? 'tools' : 'text';
   return {
     description: {
       provider: 'anthropic',
@@ -47,15 +62,30 @@ export const planMessage: PlanCall = (body, resource) => {
     estimator: {
       // Claude's tokenizer is not public: count with o200k and correct by a measured factor.
       encoding: 'o200k_base',
-      estimateInput: (counter) => countMessagesInput(body, counter),
-      outputFactor: CLAUDE_OUTPUT_FACTOR,
-      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), toolChoiceType(body)),
+      estimateInput: (counter) => countMessagesInput(body, counter, k),
+      inputBound: () => messagesInputBound(body),
+      outputFactor: factor,
+      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), k),
+      // Thinking is streamed (or summarised) and counted as received text: nothing hidden to guess.
+      calibration: {
+        outputKey: `anthropic/${family}`,
+        outputFactorBounds: [factor * FACTOR_BAND[0], factor * FACTOR_BAND[1]],
+        inputKey: `anthropic/messages/${family}/${tools}`,
+        inputOffsetBounds: INPUT_OFFSET_BOUNDS,
+      },
+      countWithProvider: (request, signal) => countMessagesWithProvider(resource, body, k, request, signal),
     },
   };
 };
 
+/** The tool `tool_choice: { type: 'tool', name }` forces: the API starts its call (and writes its name) itself. */
+function forcedToolName(body: Dict): string | undefined {
+  const choice = asDict(body.tool_choice);
+  return toolChoiceType(body) === 'tool' ? asString(choice?.name) : undefined;
+}
+
 class MessageReader implements ResponseReader {
-  /** Tool-use blocks received and their parameters, for the framing tokens they cost. */
+  /** Tool-use blocks received (other than calls of the forced tool) and all calls' parameters, for the framing they cost. */
   toolUses = 0;
   private parametersSent = 0;
   /** The streamed tool call being received: its input arrives as JSON pieces. */
@@ -63,6 +93,8 @@ class MessageReader implements ResponseReader {
   private input: number | undefined;
   private cacheRead = 0;
   private cacheCreation = 0;
+
+  constructor(private readonly forcedTool: string | undefined) {}
 
   readChunk(event: unknown, record: RequestRecord): boolean {
     if (!isDict(event)) return true;
@@ -103,14 +135,16 @@ class MessageReader implements ResponseReader {
   }
 
   private readBlock(block: Dict | undefined, record: RequestRecord): void {
+    const forced = block?.type === 'tool_use' && this.forcedTool !== undefined && block.name === this.forcedTool;
     if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
-      this.toolUses++;
+      // A call of the forced tool: the API writes its opening and name; the model only its parameters.
+      if (!forced) this.toolUses++;
       if (this.streamedInput) this.parametersSent += this.streamedInput.keys;
       this.streamedInput = new TopLevelKeyCounter();
       const input = asDict(block.input);
       if (input) this.parametersSent += Object.keys(input).length;
     }
-    readBlock(block, record);
+    readBlock(block, record, forced);
   }
 
   toolParameters(): number {
@@ -166,7 +200,7 @@ function readDelta(delta: Dict | undefined, record: RequestRecord): void {
 }
 
 /** A block's initial content (streams usually start blocks empty; responses carry it all). */
-function readBlock(block: Dict | undefined, record: RequestRecord): void {
+function readBlock(block: Dict | undefined, record: RequestRecord, forced: boolean): void {
   if (!block) return;
   switch (block.type) {
     case 'text':
@@ -176,7 +210,7 @@ function readBlock(block: Dict | undefined, record: RequestRecord): void {
       record.addOutput(block.thinking);
       break;
     case 'tool_use':
-      record.addOutput(block.name);
+      if (!forced) record.addOutput(block.name);
       if (isDict(block.input) && Object.keys(block.input).length > 0) record.addOutput(JSON.stringify(block.input));
       break;
     default:

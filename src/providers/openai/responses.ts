@@ -17,8 +17,12 @@ import type { RequestRecord } from '../../core/record.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { countResponsesInput, type StoredContext } from './count-responses-input.js';
+import { openaiCalibration } from './calibration-spec.js';
+import { openaiConstants } from './constants.js';
+import { countResponsesInput, responsesInputBound, type StoredContext } from './count-responses-input.js';
+import { countResponsesWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
+import { reasoningExpectation, type ReasoningEvidence } from './reasoning.js';
 import { requestShape, responsesOutputOverhead, type AnswerShape } from './output-overhead.js';
 import { cancelLiveResponse, trackLiveResponse } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
@@ -45,15 +49,17 @@ const OUTPUT_DELTAS = new Set([
 const SNAPSHOT_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress']);
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-export const planResponsesCreate: PlanCall = (body, resource) => {
+export const planResponsesCreate: PlanCall = (body, resource, options) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
   const reader = new ResponsesReader(stream, body.background === true, undefined, asString(asDict(body.tool_choice)?.name));
   const shape = requestShape(body.tools, asDict(body.text)?.format);
+  const k = openaiConstants(options.estimatorConstants);
+  const provider = openaiProviderName(resource);
   const call: PlannedCall = {
     description: {
-      provider: openaiProviderName(resource),
+      provider,
       operation: 'chat',
       model,
       stream,
@@ -65,9 +71,13 @@ export const planResponsesCreate: PlanCall = (body, resource) => {
     reader,
     estimator: {
       encoding: openaiEncoding(model),
-      estimateInput: (counter) => countResponsesInput(body, counter, storedContext(body.previous_response_id)),
+      estimateInput: (counter) => countResponsesInput(body, counter, k, storedContext(body.previous_response_id)),
+      inputBound: () => responsesInputBound(body, storedContext(body.previous_response_id) !== undefined),
       outputFactor: 1,
-      outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape()),
+      outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape(), k),
+      hiddenReasoning: () => reasoningExpectation(model, body, k['openai.reasoning.typical'], reader.reasoningEvidence()),
+      calibration: openaiCalibration(provider, 'responses', model, body, shape),
+      countWithProvider: (request, signal) => countResponsesWithProvider(resource, body, k, request, signal),
     },
   };
   // Every response goes in the ledger: a background one can be read again (resumed), and
@@ -127,6 +137,9 @@ class ResponsesReader implements ResponseReader {
   private readonly messageIds = new Set<string>();
   private refusals = 0;
   private truncated = false;
+  /** Output items seen (by id, so a stream's `added` and `done` count once), and reasoning items among them. */
+  private readonly outputItemIds = new Set<string>();
+  private readonly reasoningItemIds = new Set<string>();
 
   constructor(
     private readonly stream: boolean,
@@ -143,9 +156,10 @@ class ResponsesReader implements ResponseReader {
     const type = asString(chunk.type);
     if (type === undefined) return true;
     if (OUTPUT_DELTAS.has(type)) record.addOutput(chunk.delta);
-    else if (type === 'response.output_item.added') {
+    else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       const item = asDict(chunk.item);
-      if (!this.noteItem(item)) readAddedItem(item, record);
+      const isNew = this.noteOutputItem(item, asNumber(chunk.output_index));
+      if (type === 'response.output_item.added' && !this.noteItem(item) && isNew) readAddedItem(item, record);
     } else if (type === 'response.content_part.added') {
       if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
     }
@@ -175,13 +189,28 @@ class ResponsesReader implements ResponseReader {
   readResponse(body: unknown, record: RequestRecord): void {
     if (!isDict(body)) return;
     this.readSnapshot(body, record);
-    for (const value of asArray(body.output)) {
+    asArray(body.output).forEach((value, index) => {
       const item = asDict(value);
+      this.noteOutputItem(item, index);
       readOutputItem(item, record, this.noteItem(item));
       if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
-    }
+    });
     if (isFinalStatus(body.status)) this.readFinal(body, record);
     record.sawTerminal = true;
+  }
+
+  reasoningEvidence(): ReasoningEvidence {
+    return { outputItems: this.outputItemIds.size, reasoningItems: this.reasoningItemIds.size };
+  }
+
+  /** Counts an output item once (by id, else by position); returns whether it is new. */
+  private noteOutputItem(item: Dict | undefined, index: number | undefined): boolean {
+    if (!item) return false;
+    const id = asString(item.id) ?? (index !== undefined ? `#${index}` : undefined);
+    if (id === undefined || this.outputItemIds.has(id)) return false;
+    this.outputItemIds.add(id);
+    if (item.type === 'reasoning') this.reasoningItemIds.add(id);
+    return true;
   }
 
   answerShape(): AnswerShape {
