@@ -25,7 +25,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   // subclass fields would be initialised, so these are created lazily instead.
   declare private _telemetry: CostTelemetry | undefined;
   declare private _tracker: RequestTracker | undefined;
-  declare private _providerCounts: ProviderCountScheduler | undefined;
+  declare private _providerCounts: { scheduler: ProviderCountScheduler; limits: unknown } | undefined;
 
   constructor(config: LLMCostInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, validateConfig(config));
@@ -92,8 +92,13 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   private usageResolution(): UsageResolution {
     const config = this.getConfig();
     if (config.exactCounting !== 'provider') return { calibration: estimateCalibration };
-    this._providerCounts ??= new ProviderCountScheduler({ ...DEFAULT_PROVIDER_COUNT_LIMITS, ...config.providerCountLimits });
-    return { calibration: estimateCalibration, providerCounts: this._providerCounts };
+    // A new scheduler when `setConfig()` brought new limits (counts in flight finish under the old ones).
+    let counts = this._providerCounts;
+    if (counts === undefined || counts.limits !== config.providerCountLimits) {
+      counts = { scheduler: new ProviderCountScheduler({ ...DEFAULT_PROVIDER_COUNT_LIMITS, ...config.providerCountLimits }), limits: config.providerCountLimits };
+      this._providerCounts = counts;
+    }
+    return { calibration: estimateCalibration, providerCounts: counts.scheduler };
   }
 
   private get tracker(): RequestTracker {

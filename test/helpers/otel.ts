@@ -35,6 +35,8 @@ export interface TestOtel {
   Anthropic: typeof AnthropicClass;
   /** Our spans only (the Anthropic SDK's own native spans are left out). */
   spans(): ReadableSpan[];
+  /** Every span the SDK recorded, other instrumentations' (and the SDKs' own) included. */
+  allSpans(): ReadableSpan[];
   /** Waits until `count` of our spans have ended (default 1) and every finished request is written. */
   settle(count?: number): Promise<ReadableSpan[]>;
   metricPoints(name?: string): Promise<MetricPoint[]>;
@@ -65,6 +67,7 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     OpenAI: openaiModule.OpenAI,
     Anthropic: anthropicModule.Anthropic,
     spans: ours,
+    allSpans: () => exporter.getFinishedSpans(),
     async settle(count = 1) {
       const deadline = Date.now() + 5000;
       for (;;) {

@@ -6,16 +6,16 @@
  *
  * - Input: the request's own counted fields, as sent.
  * - Received text, by difference: the request with the received text appended as an
- *   assistant turn, minus the request, minus that turn's framing (the local per-message
- *   constant; 0 when the text extends an assistant turn the request already ends with).
- *   The difference is taken without extended thinking and without a forcing `tool_choice`
- *   (both change only the instructions, which cancel out, and the API refuses an assistant
- *   turn beside them). Anthropic refuses trailing whitespace at the end of an assistant
- *   turn: it is cut off and counted as one token.
+ *   assistant turn, minus the same request with a one-token probe (`a`) in its place, plus
+ *   one. The probe cancels the turn's framing, whatever the provider makes it, without a
+ *   constant of ours. The difference is taken without extended thinking and without a
+ *   forcing `tool_choice` (both change only the instructions, which cancel out, and the API
+ *   refuses an assistant turn beside them). Anthropic refuses trailing whitespace at the
+ *   end of an assistant turn: it is cut off and counted as one token.
+ * What Claude bills around a turn (its end, tool-call framing) stays the local rule's.
  */
 import type { ProviderCountRequest, ProviderCounts } from '../../core/adapter.js';
 import { asArray, asDict, asString, type Dict } from '../../core/values.js';
-import type { AnthropicConstants } from './constants.js';
 
 type Count = (params: Dict, signal: AbortSignal) => Promise<number | undefined>;
 
@@ -34,41 +34,43 @@ const COUNTED_FIELDS = [
   'betas',
 ] as const;
 
-export async function countMessagesWithProvider(
-  resource: unknown,
-  body: Dict,
-  k: AnthropicConstants,
-  request: ProviderCountRequest,
-  signal: AbortSignal,
-): Promise<ProviderCounts> {
+export async function countMessagesWithProvider(resource: unknown, body: Dict, request: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts> {
   const count = tokenCounter(resource);
   if (!count) return {};
   const params: Dict = {};
   for (const field of COUNTED_FIELDS) if (body[field] !== undefined) params[field] = body[field];
-  const input = request.input ? await count(params, signal) : undefined;
   const text = request.text.trimEnd();
-  if (!request.output || text.length === 0) return { input };
+  const [input, outputText] = await Promise.all([
+    request.input ? count(params, signal) : undefined,
+    request.output && text.length > 0 ? countText(count, params, text, signal) : undefined,
+  ]);
+  const trailing = request.text.length > text.length ? 1 : 0;
+  return { input, outputText: outputText === undefined ? undefined : outputText + trailing };
+}
 
+/** Tokens of `text` as Claude counts it: the request with it as an assistant turn, against a one-token probe. */
+async function countText(count: Count, params: Dict, text: string, signal: AbortSignal): Promise<number | undefined> {
   const { thinking: _thinking, ...plain } = params;
   const choice = asString(asDict(params.tool_choice)?.type);
   if (choice === 'any' || choice === 'tool') delete plain.tool_choice;
-  const sameAsInput = params.thinking === undefined && plain.tool_choice === params.tool_choice;
-  const base = sameAsInput && input !== undefined ? input : await count(plain, signal);
-  const messages = [...asArray(plain.messages)];
-  const last = asDict(messages.at(-1));
-  let framing = k['anthropic.input.per_message'];
-  if (last?.role === 'assistant') {
-    // Extends the assistant turn the request ends with (a prefill): no new turn.
-    const content = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...asArray(last.content)];
-    messages[messages.length - 1] = { ...last, content: [...content, { type: 'text', text }] };
-    framing = 0;
-  } else messages.push({ role: 'assistant', content: [{ type: 'text', text }] });
-  const withAnswer = await count({ ...plain, messages }, signal);
-  if (base === undefined || withAnswer === undefined) return { input };
-  const trailing = request.text.length > text.length ? 1 : 0;
-  const outputText = withAnswer - base - framing + trailing;
-  return { input, outputText: outputText >= 0 ? outputText : undefined };
+  const answering = (answer: string): Dict => {
+    const messages = [...asArray(plain.messages)];
+    const last = asDict(messages.at(-1));
+    if (last?.role === 'assistant') {
+      // Extends the assistant turn the request ends with (a prefill).
+      const content = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...asArray(last.content)];
+      messages[messages.length - 1] = { ...last, content: [...content, { type: 'text', text: answer }] };
+    } else messages.push({ role: 'assistant', content: [{ type: 'text', text: answer }] });
+    return { ...plain, messages };
+  };
+  const [withAnswer, withProbe] = await Promise.all([count(answering(text), signal), count(answering(PROBE), signal)]);
+  if (withAnswer === undefined || withProbe === undefined) return undefined;
+  const tokens = withAnswer - withProbe + 1;
+  return tokens >= 0 ? tokens : undefined;
 }
+
+/** One token in any byte-pair tokenizer: the probe that measures an assistant turn's framing. */
+const PROBE = 'a';
 
 /** `countTokens` of the resource the request was made with (Messages or beta Messages), with our own options. */
 function tokenCounter(resource: unknown): Count | undefined {
@@ -78,6 +80,7 @@ function tokenCounter(resource: unknown): Count | undefined {
   return async (params, signal) => {
     const response: unknown = await (method as (body: Dict, options: Dict) => Promise<unknown>).call(owner, params, { signal, maxRetries: 0 });
     const tokens = asDict(response)?.input_tokens;
-    return typeof tokens === 'number' ? tokens : undefined;
+    // A whole, non-negative, believable number; anything else makes the whole count fail.
+    return typeof tokens === 'number' && Number.isInteger(tokens) && tokens >= 0 && tokens <= 100_000_000 ? tokens : undefined;
   };
 }

@@ -73,7 +73,7 @@ export const planMessage: PlanCall = (body, resource, options) => {
         inputKey: `anthropic/messages/${family}/${tools}`,
         inputOffsetBounds: INPUT_OFFSET_BOUNDS,
       },
-      countWithProvider: (request, signal) => countMessagesWithProvider(resource, body, k, request, signal),
+      countWithProvider: (request, signal) => countMessagesWithProvider(resource, body, request, signal),
     },
   };
 };

@@ -6,8 +6,10 @@
  * - Input: the request's own input fields, counted as sent. The endpoint resolves
  *   `previous_response_id`, files and images, which no local rule can.
  * - Received text, by difference: the input with the received text appended as an
- *   assistant message, minus the input, minus that message's framing (3 per item and the
- *   role, plus the reasoning-format turn constant: the local rules').
+ *   assistant message, minus the same input with a one-token probe (`a`) in its place,
+ *   plus one: the probe cancels the message's framing without a constant of ours. What
+ *   OpenAI bills around the text (a message's end token, tool-call framing) stays the local
+ *   rule's.
  * - Chat Completions has no counting endpoint: the request is translated to Responses
  *   items (messages, tool calls and results, function tools, `tool_choice`, the schema,
  *   the reasoning effort) and counted there; the difference between how the two APIs
@@ -23,7 +25,6 @@ import type { OpenAIConstants } from './constants.js';
 import { countChatInput } from './count-chat-input.js';
 import { countResponsesInput } from './count-responses-input.js';
 import { openaiEncoding } from './encoding.js';
-import { isReasoningFormat } from './reasoning.js';
 
 type Count = (params: Dict, signal: AbortSignal) => Promise<number | undefined>;
 
@@ -43,16 +44,10 @@ const COUNTED_FIELDS = [
 ] as const;
 
 /** A Responses request's input and received text, as OpenAI counts them. */
-export async function countResponsesWithProvider(
-  resource: unknown,
-  body: Dict,
-  k: OpenAIConstants,
-  received: ProviderCountRequest,
-  signal: AbortSignal,
-): Promise<ProviderCounts> {
+export async function countResponsesWithProvider(resource: unknown, body: Dict, received: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts> {
   const count = inputTokenCounter(asDict(resource)?.inputTokens);
   if (!count) return {};
-  return countByDifference(count, pick(body), received, signal, k);
+  return countByDifference(count, pick(body), received, signal);
 }
 
 /** A Chat Completions request's input and received text, counted as the equivalent Responses request. */
@@ -67,13 +62,16 @@ export async function countChatWithProvider(
   const count = inputTokenCounter(asDict(client?.responses)?.inputTokens);
   const translated = chatAsResponses(body);
   if (!count || !translated) return {};
-  const counts = await countByDifference(count, translated, received, signal, k);
-  if (counts.input === undefined) return counts;
-  // How chat renders the same prompt differently (locally modelled), added back.
+  // How chat renders the same prompt differently (locally modelled), added back; counted in
+  // the tokenizer worker while the provider counts.
   const encoding = openaiEncoding(asString(body.model));
-  const renderingDifference = await estimateTokens(encoding, (c) => countChatInput(body, c, k) - countResponsesInput(translated, c, k));
+  const [counts, renderingDifference] = await Promise.all([
+    countByDifference(count, translated, received, signal),
+    received.input ? estimateTokens(encoding, (c) => countChatInput(body, c, k) - countResponsesInput(translated, c, k)) : 0,
+  ]);
+  if (counts.input === undefined) return counts;
   const input = counts.input + renderingDifference;
-  return Number.isFinite(input) && input >= 0 ? { ...counts, input: Math.round(input) } : { outputText: counts.outputText };
+  return Number.isInteger(input) && input >= 0 ? { ...counts, input } : { outputText: counts.outputText };
 }
 
 /** `inputTokens.count` of this SDK copy, called with our own options: no retries, our signal. */
@@ -83,27 +81,34 @@ function inputTokenCounter(resource: unknown): Count | undefined {
   if (typeof method !== 'function') return undefined;
   return async (params, signal) => {
     const response: unknown = await (method as (body: Dict, options: Dict) => Promise<unknown>).call(owner, params, { signal, maxRetries: 0 });
-    const tokens = asDict(response)?.input_tokens;
-    return typeof tokens === 'number' ? tokens : undefined;
+    return plausibleCount(asDict(response)?.input_tokens);
   };
 }
 
-async function countByDifference(
-  count: Count,
-  params: Dict,
-  received: ProviderCountRequest,
-  signal: AbortSignal,
-  k: OpenAIConstants,
-): Promise<ProviderCounts> {
-  const input = received.input ? await count(params, signal) : undefined;
-  if (!received.output || received.text.length === 0) return { input };
-  const base = input ?? (await count(params, signal));
-  const withAnswer = await count({ ...params, input: [...inputItems(params.input), { role: 'assistant', content: received.text }] }, signal);
-  if (base === undefined || withAnswer === undefined) return { input };
-  const framing = 3 + 1 + (isReasoningFormat(asString(params.model)) ? k['openai.input.reasoning_format.assistant_turn'] : 0);
-  const outputText = withAnswer - base - framing;
-  return { input, outputText: outputText >= 0 ? outputText : undefined };
+/** A count is a whole, non-negative, believable number; anything else makes the whole count fail. */
+export function plausibleCount(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100_000_000 ? value : undefined;
 }
+
+async function countByDifference(count: Count, params: Dict, received: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts> {
+  const [input, outputText] = await Promise.all([
+    received.input ? count(params, signal) : undefined,
+    received.output && received.text.length > 0 ? countText(count, params, received.text, signal) : undefined,
+  ]);
+  return { input, outputText };
+}
+
+/** Tokens of `text` as OpenAI counts it: the input with it as an assistant message, against a one-token probe. */
+async function countText(count: Count, params: Dict, text: string, signal: AbortSignal): Promise<number | undefined> {
+  const answering = (answer: string): Dict => ({ ...params, input: [...inputItems(params.input), { role: 'assistant', content: answer }] });
+  const [withAnswer, withProbe] = await Promise.all([count(answering(text), signal), count(answering(PROBE), signal)]);
+  if (withAnswer === undefined || withProbe === undefined) return undefined;
+  const tokens = withAnswer - withProbe + 1;
+  return tokens >= 0 ? tokens : undefined;
+}
+
+/** One token in any byte-pair tokenizer: the probe that measures an assistant message's framing. */
+const PROBE = 'a';
 
 function pick(body: Dict): Dict {
   const params: Dict = {};

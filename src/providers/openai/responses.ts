@@ -77,7 +77,7 @@ export const planResponsesCreate: PlanCall = (body, resource, options) => {
       outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape(), k),
       hiddenReasoning: () => reasoningExpectation(model, body, k['openai.reasoning.typical'], reader.reasoningEvidence()),
       calibration: openaiCalibration(provider, 'responses', model, body, shape),
-      countWithProvider: (request, signal) => countResponsesWithProvider(resource, body, k, request, signal),
+      countWithProvider: (request, signal) => countResponsesWithProvider(resource, body, request, signal),
     },
   };
   // Every response goes in the ledger: a background one can be read again (resumed), and
