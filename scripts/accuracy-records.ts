@@ -78,7 +78,8 @@ const SERVER_SIDE_TOOL = /^(web_search|web_fetch|file_search|code_interpreter|co
 
 /**
  * Why the usage a record reports is not all visible to a client, or undefined when it is:
- * `reasoning` (hidden reasoning tokens reported), `server tools` (server-side tools add
+ * `reasoning` (hidden reasoning tokens reported), `prompt cache` (cache reads or writes:
+ * which part of the prompt hit the cache only the usage says), `server tools` (server-side tools add
  * what they fetch to the input), `context management` (server-side compaction or
  * clearing, compaction items, redacted thinking), `image of unknown size` (an image by web
  * address), `summarized thinking` (Claude 4 and later stream a summary of long thinking but
@@ -87,6 +88,8 @@ const SERVER_SIDE_TOOL = /^(web_search|web_fetch|file_search|code_interpreter|co
 export function hiddenUsage(r: AccuracyRecording): string | undefined {
   const body = r.request;
   if (r.provider === 'openai' && (r.usage_summary.reasoning ?? 0) > 0) return 'reasoning';
+  // Which part of a prompt the provider had cached (billed at a fraction) only its usage says.
+  if ((r.usage_summary.cached ?? 0) > 0 || (r.usage_summary.cache_write ?? 0) > 0) return 'prompt cache';
   const tools = Array.isArray(body.tools) ? body.tools : [];
   if (tools.some((tool) => SERVER_SIDE_TOOL.test(String((tool as { type?: unknown } | null)?.type ?? '')))) return 'server tools';
   if (body.web_search_options !== undefined) return 'server tools';

@@ -146,6 +146,11 @@ describe('input', () => {
     const cleared = { model: 'claude-sonnet-4-5', messages, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } };
     assert.equal(messagesInputBound(cleared), 'upper');
     assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages }), undefined);
+    // An image whose size cannot be read counts as the largest: an upper bound.
+    const byUrl = { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] };
+    assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages: [byUrl] }), 'upper');
+    const png = { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: pngDataUrl(64, 64).split(',')[1] } }] };
+    assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages: [png] }), undefined);
   });
 
   it('does not count earlier reasoning and thinking, which the model does not read again', () => {

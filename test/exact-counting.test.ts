@@ -22,6 +22,7 @@ import { loadTokenizer, type EmulatorTokenizer } from '../src/emulator/tokenizer
 import { context } from '@opentelemetry/api';
 import type { CostRecord } from '../src/core/model.js';
 import { ProviderCountScheduler } from '../src/core/provider-count.js';
+import { countTexts } from '../src/core/tokenizer.js';
 import { LLMCostInstrumentation, type LLMCostInstrumentationConfig } from '../src/index.js';
 import { startOtel } from './helpers/otel.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
@@ -29,8 +30,8 @@ import { attr, onlySpan, script } from './helpers/spans.js';
 const costs: CostRecord[] = [];
 const config = {
   exactCounting: 'provider' as const,
-  // Generous: the first count of a process also loads the tokenizers (seconds on a loaded machine).
-  providerCountLimits: { timeoutMs: 10_000, maxConcurrent: 4, maxPerMinute: 1000 },
+  // Generous: a loaded machine must not turn a count into a timeout (the hang test sets its own).
+  providerCountLimits: { timeoutMs: 30_000, maxConcurrent: 4, maxPerMinute: 1000 },
   estimatorConstants: { 'anthropic.output.per_response': 0, 'openai.output.responses.message_end': 0 },
   // The Anthropic SDK's own spans are kept, to see that the count request makes none.
   anthropicNativeSpans: 'keep' as const,
@@ -86,6 +87,8 @@ let anthropic: InstanceType<typeof otel.Anthropic>;
 before(async () => {
   emulator = await startEmulator();
   tokenizer = await loadTokenizer();
+  // The local tokenizer worker loads o200k on first use (seconds under load): before any test.
+  await countTexts('o200k_base', ['warm up']);
   proxy = await startProxy(emulator.url);
   proxyURL = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: `${proxyURL}/v1`, maxRetries: 0 });

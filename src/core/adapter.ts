@@ -63,6 +63,12 @@ export interface CalibrationSpec {
   readonly inputKey: string;
   /** The band a learned input offset stays within, in tokens. */
   readonly inputOffsetBounds: readonly [number, number];
+  /**
+   * Only prompts counted at most this large teach the input offset: where the local count is
+   * a fit (an unpublished tokenizer), a big prompt's residual is mostly that fit's error, not
+   * something the provider adds.
+   */
+  readonly inputOffsetMaxTokens: number;
 }
 
 /** What to count through the provider: the input, and the text the client received. */

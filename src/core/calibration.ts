@@ -39,6 +39,8 @@ interface OutputState {
 interface InputState {
   offset: number;
   samples: number;
+  /** The first observations, until there are enough to start from their median. */
+  first: number[];
   seen: number;
 }
 
@@ -61,13 +63,20 @@ const MIN_COUNTED = 20;
 const MIN_WEIGHT = 0.05;
 const REASONING_BOUNDS = [0, 100_000] as const;
 /**
- * After the first few samples, an input observation counts at most this many tokens (or
- * this share of the offset, if larger) away from what was learned: one request whose
- * prompt our rules miss badly must not move the offset of every later estimate.
+ * An input observation counts at most this many tokens away from what was learned: one
+ * request whose prompt our rules miss badly (an image of unknown size, a document) must not
+ * move the offset of every later estimate. The offset starts from the median of the first
+ * observations, for the same reason.
  */
 const INPUT_STEP_LIMIT = 16;
 
 const clamp = (value: number, [low, high]: readonly [number, number]): number => Math.min(high, Math.max(low, value));
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 const weightAfter = (samples: number): number => Math.max(MIN_WEIGHT, 1 / (samples + 5));
 
 /** Moves `current` towards `observed` in log space, by a weight that shrinks as samples accumulate. */
@@ -140,20 +149,25 @@ export class EstimateCalibration {
     state.outputSamples++;
   }
 
-  /** Learns the input offset from one completed request: the reported input and the local count of the same prompt. */
+  /**
+   * Learns the input offset from one completed request: the reported input and the local
+   * count of the same prompt. The first few observations give a median to start from; each
+   * later one moves the offset slowly, by at most `INPUT_STEP_LIMIT` tokens' worth.
+   */
   observeInput(key: string, bounds: readonly [number, number], counted: number, reported: number): void {
     if (!Number.isFinite(counted) || !Number.isFinite(reported) || counted <= 0) return;
     const state = this.inputState(key);
     if (!state) return;
-    let observed = clamp(reported - counted, bounds);
-    if (state.samples >= ALWAYS_SAMPLE) {
-      const limit = Math.max(INPUT_STEP_LIMIT, Math.abs(state.offset));
-      observed = clamp(observed, [state.offset - limit, state.offset + limit]);
-    }
-    // The first few observations are averaged; later ones move the offset slowly.
-    const weight = state.samples < ALWAYS_SAMPLE ? 1 / (state.samples + 1) : weightAfter(state.samples);
-    state.offset = clamp(state.offset + weight * (observed - state.offset), bounds);
+    const observed = clamp(reported - counted, bounds);
     state.samples++;
+    if (state.samples <= ALWAYS_SAMPLE) {
+      state.first.push(observed);
+      state.offset = median(state.first);
+      if (state.samples === ALWAYS_SAMPLE) state.first = [];
+      return;
+    }
+    const step = clamp(observed - state.offset, [-INPUT_STEP_LIMIT, INPUT_STEP_LIMIT]);
+    state.offset = clamp(state.offset + weightAfter(state.samples) * step, bounds);
   }
 
   /** Forgets everything learned (tests; a fresh instance starts this way). */
@@ -176,7 +190,7 @@ export class EstimateCalibration {
     let state = this.inputs.get(key);
     if (!state) {
       if (this.inputs.size >= MAX_KEYS) return undefined;
-      state = { offset: 0, samples: 0, seen: 0 };
+      state = { offset: 0, samples: 0, first: [], seen: 0 };
       this.inputs.set(key, state);
     }
     return state;

@@ -188,7 +188,9 @@ function learnInput(done: FinishedRequest, calibration: EstimateCalibration, rep
   const spec = estimator.calibration;
   if (!spec || boundOf(estimator) !== undefined || !calibration.shouldSampleInput(spec.inputKey)) return;
   estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens), { maxChars: MAX_SAMPLED_INPUT_CHARS }).then(
-    (counted) => calibration.observeInput(spec.inputKey, spec.inputOffsetBounds, counted, reportedInput),
+    (counted) => {
+      if (counted <= spec.inputOffsetMaxTokens) calibration.observeInput(spec.inputKey, spec.inputOffsetBounds, counted, reportedInput);
+    },
     (error: unknown) => logInternalError('calibrating input estimates', error),
   );
 }

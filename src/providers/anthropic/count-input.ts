@@ -8,7 +8,8 @@
  * What the client never sees: server tools (web search, web fetch, code execution) add
  * what they fetch or run to the input, and `redacted_thinking` blocks hold encrypted
  * reasoning the model reads again: the estimate is then what the client sent, a lower
- * bound. Context management edits remove earlier content on Anthropic's side: an upper bound.
+ * bound. Context management edits remove earlier content on Anthropic's side, and an image
+ * whose size cannot be read counts as the largest: an upper bound.
  */
 import type { InputBound } from '../../core/model.js';
 import { base64ImageSize } from '../../core/image-size.js';
@@ -50,9 +51,22 @@ export function messagesInputBound(body: Dict): InputBound | undefined {
     asArray(body.messages).some((message) =>
       asArray(asDict(message)?.content).some((block) => asDict(block)?.type === 'redacted_thinking'),
     );
-  const removes = asArray(asDict(body.context_management)?.edits).length > 0;
+  // Context management edits remove content; an image of a size we cannot read counts as the largest.
+  const removes = asArray(asDict(body.context_management)?.edits).length > 0 || hasImageOfUnknownSize(body);
   if (adds) return removes ? 'neither' : 'lower';
   return removes ? 'upper' : undefined;
+}
+
+function hasImageOfUnknownSize(body: Dict): boolean {
+  return asArray(body.messages).some((message) =>
+    asArray(asDict(message)?.content).some((block) => {
+      const b = asDict(block);
+      if (b?.type !== 'image') return false;
+      const source = asDict(b.source);
+      const data = asString(source?.data);
+      return source?.type !== 'base64' || data === undefined || base64ImageSize(data) === undefined;
+    }),
+  );
 }
 
 export function countMessagesInput(body: Dict, counter: TokenCounter, k: AnthropicConstants): number {

@@ -14,6 +14,8 @@ import type { RequestShape } from './output-overhead.js';
 const OUTPUT_FACTOR_BOUNDS = [0.97, 1.03] as const;
 /** A learned input offset stays within these many tokens of the local count. */
 const INPUT_OFFSET_BOUNDS = [-64, 1024] as const;
+/** The tokenizer is OpenAI's own, so prompts of any size up to the sampling limit teach the offset. */
+const INPUT_OFFSET_MAX_TOKENS = 8192;
 
 export function openaiCalibration(
   provider: string,
@@ -30,5 +32,6 @@ export function openaiCalibration(
     outputFactorBounds: OUTPUT_FACTOR_BOUNDS,
     inputKey: `${provider}/${api}/${family}/${kind}`,
     inputOffsetBounds: INPUT_OFFSET_BOUNDS,
+    inputOffsetMaxTokens: INPUT_OFFSET_MAX_TOKENS,
   };
 }
