@@ -342,4 +342,54 @@ describe('recorded replays with the usage stripped', () => {
     assert.ok(reasoning > 0, `reasoning estimate ${reasoning}`);
     assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) > reasoning);
   });
+
+  // Hidden reasoning through the real SDK: every visible signal.
+  const TEXT = 'Seven is a fine lucky number, and it is prime as well.';
+
+  const cutResponses = async (scripted: object, extra: object = {}): Promise<void> => {
+    const stream = await openai.responses.create({ model: 'gpt-5-mini', input: 'A lucky number?', stream: true, ...extra }, script({ text: TEXT, ...scripted }));
+    let deltas = 0;
+    for await (const event of stream) if (event.type === 'response.output_text.delta' && ++deltas === 3) break;
+  };
+  const reasoningOf = async (): Promise<unknown> => attr(onlySpan(await otel.settle()), 'gen_ai.usage.reasoning.output_tokens');
+
+  it('a Responses answer that arrived without a reasoning item: no hidden reasoning guessed', async () => {
+    await cutResponses({});
+    const span = onlySpan(await otel.settle());
+    assert.equal(attr(span, 'gen_ai.usage.reasoning.output_tokens'), undefined);
+    assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) < 30);
+  });
+
+  it('with a reasoning item first: the typical count', async () => {
+    await cutResponses({ thinking: 'Seven is traditional.' });
+    assert.equal(await reasoningOf(), k['openai.reasoning.typical']);
+  });
+
+  it('chat: effort none, and a model whose default is none, guess nothing; a default of medium guesses the typical count', async () => {
+    const cutChat = async (model: string, extra: object = {}): Promise<void> => {
+      const stream = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'A lucky number?' }], stream: true, ...extra }, script({ text: TEXT }));
+      let chunks = 0;
+      for await (const _ of stream) if (++chunks === 3) break;
+    };
+    await cutChat('gpt-5', { reasoning_effort: 'none' });
+    assert.equal(await reasoningOf(), undefined);
+    otel.reset();
+    await cutChat('gpt-5.1');
+    assert.equal(await reasoningOf(), undefined);
+    otel.reset();
+    await cutChat('gpt-5-mini');
+    assert.equal(await reasoningOf(), k['openai.reasoning.typical']);
+  });
+
+  it('a completed response that reports no reasoning teaches zero: the next cut one guesses none', async () => {
+    // The first 5 are sampled (learned once their text is counted, in the worker); later ones at once.
+    for (let i = 0; i < 8; i++) {
+      await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'A lucky number?' }] }, script({ text: TEXT }));
+    }
+    const stream = await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'Again?' }], stream: true }, script({ text: TEXT }));
+    let chunks = 0;
+    for await (const _ of stream) if (++chunks === 3) break;
+    const spans = await otel.settle(9);
+    assert.equal(attr(spans.at(-1)!, 'gen_ai.usage.reasoning.output_tokens'), undefined, 'learned: this model reports no reasoning');
+  });
 });
