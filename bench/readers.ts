@@ -23,7 +23,7 @@ interface Build {
   name: string;
   chat: Plan;
   messages: Plan;
-  record: new (call: unknown, span: unknown, onFinished: () => void) => unknown;
+  record: new (call: unknown, span: unknown, owner: unknown, watch: undefined, content: undefined) => unknown;
 }
 
 function load(name: string, dist: string): Build {
@@ -32,7 +32,7 @@ function load(name: string, dist: string): Build {
     name,
     chat: from('providers/openai/chat.js').planChatCompletion as Plan,
     messages: from('providers/anthropic/messages.js').planMessage as Plan,
-    record: from('core/record.js').RequestRecord as Build['record'],
+    record: from('core/lifecycle.js').RequestLifecycle as Build['record'],
   };
 }
 
@@ -52,7 +52,7 @@ const messageEvents = Array.from({ length: CHUNKS }, (_, i) =>
 
 function microsPerChunk(plan: Plan, body: object, chunks: readonly unknown[], build: Build): number {
   const call = plan(body, {}, { injectStreamUsage: true }, [body]);
-  const record = new build.record(call, {}, () => undefined);
+  const record = new build.record(call, {}, { ended: () => undefined, draining: () => undefined }, undefined, undefined);
   const start = process.cpuUsage();
   for (const chunk of chunks) call.reader.readChunk(chunk, record);
   const used = process.cpuUsage(start);

@@ -74,6 +74,40 @@ export function inputSlice(r: AccuracyRecording): string {
   return rich ? 'with tools/images/schemas' : 'text-only';
 }
 
+const SERVER_SIDE_TOOL = /^(web_search|web_fetch|file_search|code_interpreter|code_execution|mcp)/;
+
+/**
+ * Why the usage a record reports is not all visible to a client, or undefined when it is:
+ * `reasoning` (hidden reasoning tokens reported), `prompt cache` (cache reads or writes:
+ * which part of the prompt hit the cache only the usage says), `server tools` (server-side tools add
+ * what they fetch to the input), `context management` (server-side compaction or
+ * clearing, compaction items, redacted thinking), `image of unknown size` (an image by web
+ * address), `summarized thinking` (Claude 4 and later stream a summary of long thinking but
+ * bill all of it). The cost-bias target is checked over the records where this is undefined.
+ */
+export function hiddenUsage(r: AccuracyRecording): string | undefined {
+  const body = r.request;
+  if (r.provider === 'openai' && (r.usage_summary.reasoning ?? 0) > 0) return 'reasoning';
+  // Which part of a prompt the provider had cached (billed at a fraction) only its usage says.
+  if ((r.usage_summary.cached ?? 0) > 0 || (r.usage_summary.cache_write ?? 0) > 0) return 'prompt cache';
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  if (tools.some((tool) => SERVER_SIDE_TOOL.test(String((tool as { type?: unknown } | null)?.type ?? '')))) return 'server tools';
+  if (body.web_search_options !== undefined) return 'server tools';
+  const text = JSON.stringify(body.messages ?? body.input ?? null);
+  if (body.context_management !== undefined || /"type":"(compaction|redacted_thinking)"/.test(text)) return 'context management';
+  // An image by web address or file id: its size, and so its tokens, cannot be read.
+  if (/"(image_url|input_image)":("https?:|\{"url":"https?:)|"type":"input_image","file_id"/.test(text)) return 'image of unknown size';
+  const thinking = (body.thinking as { type?: unknown } | undefined)?.type === 'enabled';
+  if (r.provider === 'anthropic' && thinking && /^claude-(opus|sonnet|haiku)-[4-9]|^claude-[4-9]/.test(r.model ?? '')) return 'summarized thinking';
+  return undefined;
+}
+
+/** Responses input the request fully shows: no server-side tools, compaction or context management. */
+export function responsesInputVisible(r: AccuracyRecording): boolean {
+  const hidden = hiddenUsage(r);
+  return hidden !== 'server tools' && hidden !== 'context management';
+}
+
 /**
  * The model kind and what the output holds: `text`, `tool calls`, or `citations` (the API
  * inserted web-search annotations, which are not model tokens: see the recordings README).

@@ -15,6 +15,12 @@ import { contentPieces, cutPoint, REPLAYED_APIS, type AccuracyRecording } from '
 
 interface Instrumentation {
   flush(): Promise<void>;
+  setConfig(config: InstrumentationConfig): void;
+}
+
+interface InstrumentationConfig {
+  onCost: (record: CostRecord) => void;
+  estimatorConstants?: Readonly<Record<string, number>>;
 }
 
 interface Emulator {
@@ -26,7 +32,7 @@ interface Emulator {
 }
 
 export interface PipelineModules {
-  LLMCostInstrumentation: new (config: { onCost: (record: CostRecord) => void }) => Instrumentation;
+  LLMCostInstrumentation: new (config: InstrumentationConfig) => Instrumentation;
   startEmulator: () => Promise<Emulator>;
   scriptHeaders: (script: object) => { headers: Record<string, string> };
 }
@@ -54,12 +60,26 @@ export interface PipelineResults {
    * calibration does, not how well it generalises.
    */
   calibrated?: ReplayResult[];
+  /**
+   * With `folds`: usage stripped, each record estimated with the constants of its fold
+   * (fitted without its source): the leave-one-source-out figures.
+   */
+  outOfSource?: ReplayResult[];
+}
+
+/** One leave-one-source-out fold: the records of one source, and the constants fitted without it. */
+export interface Fold {
+  source: string;
+  indexes: readonly number[];
+  constants: Readonly<Record<string, number>>;
 }
 
 export interface PipelineOptions {
   concurrency: number;
   onProgress?: (done: number) => void;
   calibratedPass?: boolean;
+  /** Leave-one-source-out folds, replayed stripped before anything teaches the calibration. */
+  folds?: readonly Fold[];
 }
 
 type Create = (body: object, options: object) => Promise<unknown>;
@@ -73,14 +93,13 @@ export async function runPipeline(
   const seen = new Map<string, CostRecord>();
   /** Follow-ups waiting for a response's cost (two may continue the same response). */
   const waiting = new Map<string, (() => void)[]>();
-  const instrumentation = new modules.LLMCostInstrumentation({
-    onCost: (cost) => {
-      if (!cost.responseId) return;
-      seen.set(cost.responseId, cost);
-      for (const resume of waiting.get(cost.responseId) ?? []) resume();
-      waiting.delete(cost.responseId);
-    },
-  });
+  const onCost = (cost: CostRecord): void => {
+    if (!cost.responseId) return;
+    seen.set(cost.responseId, cost);
+    for (const resume of waiting.get(cost.responseId) ?? []) resume();
+    waiting.delete(cost.responseId);
+  };
+  const instrumentation = new modules.LLMCostInstrumentation({ onCost });
   /** Resolves once this pass has written the cost of `responseId` (or after 10 s, if it never does). */
   const settled = (responseId: string): Promise<void> =>
     seen.has(responseId)
@@ -151,6 +170,18 @@ export async function runPipeline(
     // the fitted defaults a fresh process starts from, not a calibration learned from the
     // very records being measured.
     const stripped = await runPass(usable, () => ({ stripUsage: true }));
+    // Each source with the constants fitted without it (the estimating passes all run
+    // before the reported pass teaches anything).
+    let outOfSource: Map<number, ReplayResult> | undefined;
+    if (options.folds) {
+      outOfSource = new Map();
+      for (const fold of options.folds) {
+        instrumentation.setConfig({ onCost, estimatorConstants: fold.constants });
+        const replayable = fold.indexes.filter((i) => REPLAYED_APIS.has(recordings[i]!.api));
+        for (const [i, result] of await runPass(replayable, () => ({ stripUsage: true }))) outOfSource.set(i, result);
+      }
+      instrumentation.setConfig({ onCost });
+    }
     const cuts = new Map<number, number>();
     for (const i of usable) {
       const at = cutPoint(recordings[i]!);
@@ -168,6 +199,7 @@ export async function runPipeline(
     }
     return {
       ...(calibrated ? { calibrated: recordings.map((_, i) => calibrated?.get(i) ?? missing()) } : {}),
+      ...(outOfSource ? { outOfSource: recordings.map((_, i) => outOfSource?.get(i) ?? missing()) } : {}),
       unterminated: streams.map((index) => ({ index, result: unterminated.get(index) ?? missing() })),
       reported: recordings.map((_, i) => reported.get(i) ?? missing()),
       stripped: recordings.map((_, i) => stripped.get(i) ?? missing()),

@@ -21,6 +21,7 @@ import { PriceCatalog } from './pricing/catalog.js';
 import { priceRequest, type PriceSources } from './pricing/price-request.js';
 import { PriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
+import { DEFAULT_PROVIDER_COUNT_LIMITS, ProviderCountScheduler } from './core/provider-count.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
 import { CallbackExporter } from './telemetry/callback.js';
@@ -42,6 +43,8 @@ interface Owned {
   readonly catalog: PriceCatalog;
   /** Set while `priceUpdates` fetches fresh price data. */
   priceUpdates: PriceUpdates | undefined;
+  /** Set with `exactCounting: 'provider'`, for the limits it was made with. */
+  providerCounts: { readonly scheduler: ProviderCountScheduler; readonly limits: unknown } | undefined;
   readonly sdks: SdkTargets;
   readonly warned: Set<string>;
 }
@@ -166,7 +169,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     const pricing = (): PriceSources => ({ catalog, overrides: config().priceOverrides });
     const costing = (): Omit<CostingContext, 'hurry'> => {
       const sources = pricing();
-      return { calibration, price: (input) => priceRequest(input, sources) };
+      const providerCounts = this.providerCounts();
+      return { calibration, providerCounts, price: (input) => priceRequest(input, sources) };
     };
     const pipeline = new CostPipeline(costing, [spanExporter, metrics, new CallbackExporter(() => config().onCost)]);
     let flushHooks: ProviderFlushHooks | undefined;
@@ -196,9 +200,27 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       flushHooks,
       catalog,
       priceUpdates: undefined,
+      providerCounts: undefined,
       sdks,
       warned: new Set(),
     };
+  }
+
+  /**
+   * With `exactCounting: 'provider'`, the scheduler of provider counts: a new one when
+   * `setConfig()` brought new limits (counts in flight finish under the old ones).
+   */
+  private providerCounts(): ProviderCountScheduler | undefined {
+    const config = this.getConfig();
+    const owned = this.owned;
+    if (config.exactCounting !== 'provider') return undefined;
+    let counts = owned.providerCounts;
+    if (counts === undefined || counts.limits !== config.providerCountLimits) {
+      const scheduler = new ProviderCountScheduler({ ...DEFAULT_PROVIDER_COUNT_LIMITS, ...config.providerCountLimits });
+      counts = { scheduler, limits: config.providerCountLimits };
+      owned.providerCounts = counts;
+    }
+    return counts.scheduler;
   }
 
   /** Starts, restarts (options changed) or stops the price data updates to match the config. */
@@ -282,7 +304,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
 function runtimeSettings(config: LLMCostInstrumentationConfig): RuntimeSettings {
   return {
-    providerSettings: { injectStreamUsage: config.injectStreamUsage ?? true },
+    providerSettings: { injectStreamUsage: config.injectStreamUsage ?? true, estimatorConstants: config.estimatorConstants },
     idleTimeoutMs: config.abandonedTimeoutMs ?? DEFAULT_ABANDONED_TIMEOUT_MS,
     content: contentSettings(config),
   };

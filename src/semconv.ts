@@ -37,6 +37,12 @@ export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 
 export const ATTR_LLM_COST_INPUT_TOKENS_SOURCE = 'llm_cost.usage.input_tokens.source';
+/**
+ * On an estimated input the provider changes out of the client's sight: `lower` (it adds
+ * input: server-side tools, redacted thinking, stored context), `upper` (it removes some:
+ * server-side context management) or `neither` (both).
+ */
+export const ATTR_LLM_COST_INPUT_TOKENS_BOUND = 'llm_cost.usage.input_tokens.bound';
 export const ATTR_LLM_COST_OUTPUT_TOKENS_SOURCE = 'llm_cost.usage.output_tokens.source';
 export const ATTR_LLM_COST_USD = 'llm_cost.cost.usd';
 export const ATTR_LLM_COST_INPUT_USD = 'llm_cost.cost.input_usd';
@@ -127,3 +133,6 @@ export const ATTR_LLM_COST_COST_KIND = 'llm_cost.cost.kind';
 export const ATTR_LLM_COST_TOOL_NAME = 'llm_cost.tool.name';
 /** Tokens of requests no price covers (`unpriced`), by model and token type: traffic the spend misses. */
 export const METRIC_LLM_COST_UNPRICED_TOKENS = 'llm_cost.unpriced.tokens';
+
+/** How the estimated values were obtained: `local` (counted here) or `provider_count` (the provider's counting endpoint). */
+export const ATTR_LLM_COST_ESTIMATE_METHOD = 'llm_cost.estimate.method';

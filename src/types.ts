@@ -5,6 +5,8 @@ import type { BudgetStore } from './budget/store.js';
 import type { CostRecord } from './core/model.js';
 import type { PriceOverrides } from './pricing/overrides.js';
 import type { PriceUpdateOptions } from './pricing/price-updates.js';
+import type { EstimatorConstantOverrides } from './core/fitted-constants.js';
+import type { ProviderCountLimits } from './core/provider-count.js';
 
 export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -74,6 +76,24 @@ export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
    * content is cut, kept valid JSON, and named in `llm_cost.content.truncated`.
    */
   messageContentMaxLength?: number;
+  /**
+   * `'provider'`: when a request's usage never arrives (a stream broken, cancelled or cut),
+   * count its input and the output received through the provider's own free counting
+   * endpoint (Anthropic `messages.countTokens`, OpenAI `responses.inputTokens.count`), with
+   * the same client and credentials, after the request ended. Bounded by a timeout and by
+   * caps on counts in flight and per minute (`providerCountLimits`); on any failure the
+   * local estimate stands. Values stay `estimated`, with `llm_cost.estimate.method` =
+   * `provider_count` or `local`. Default `'off'`: nothing is sent beyond your own requests.
+   */
+  exactCounting?: 'provider' | 'off';
+  /** Bounds of `exactCounting: 'provider'`. Default: 5 s timeout, 4 in flight, 60 per minute. */
+  providerCountLimits?: Partial<ProviderCountLimits>;
+  /**
+   * Overrides of the estimators' fitted constants, by name (docs/accuracy.md lists them).
+   * For measuring the estimators (`npm run accuracy -- <file> --by-source` refits them per
+   * source); not needed in normal use.
+   */
+  estimatorConstants?: EstimatorConstantOverrides;
 }
 
 export const DEFAULT_ABANDONED_TIMEOUT_MS = 300_000;

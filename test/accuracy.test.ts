@@ -13,6 +13,7 @@ import { scriptHeaders, startEmulator } from '../src/emulator/index.js';
 import { buildReport, errorStats, type AccuracyReport } from '../scripts/accuracy-report.js';
 import { readRecordings, trueUsage, type AccuracyRecording } from '../scripts/accuracy-records.js';
 import { runPipeline, type PipelineModules, type PipelineResults } from '../scripts/accuracy-run.js';
+import { buildFitData, CONSTANT_TABLES, fitConstants, keptConstants, type FitRow } from '../scripts/accuracy-fit.js';
 
 let recordings: AccuracyRecording[];
 let results: PipelineResults;
@@ -25,7 +26,17 @@ before(async () => {
     startEmulator,
     scriptHeaders,
   };
-  results = await runPipeline(recordings, modules, { concurrency: 4 });
+  // One pipeline per process (the SDK modules are patched once): the leave-one-source-out
+  // folds run in it too, between the estimating passes and the reported one.
+  const data = buildFitData(recordings);
+  const kept = keptConstants(fitConstants(data));
+  const sources = [...new Set(recordings.map((r) => String(r.source_repo)))].sort();
+  const folds = sources.map((source) => ({
+    source,
+    indexes: recordings.flatMap((r, i) => (r.source_repo === source ? [i] : [])),
+    constants: fitConstants(data, new Set(sources.filter((s) => s !== source)), kept).values,
+  }));
+  results = await runPipeline(recordings, modules, { concurrency: 4, folds });
   report = buildReport('recordings.jsonl', recordings, results);
 });
 
@@ -98,7 +109,7 @@ describe('accuracy pipeline on the recorded fixtures', () => {
       assert.ok(categories.includes(expected), expected);
     }
     assert.ok(report.cost.some((r) => r.category === 'all' && r.count === 14));
-    assert.ok(report.targets.length >= 8);
+    assert.equal(report.targets.length, 6);
   });
 
   it('checks the same targets per source repository, the records split among them', () => {
@@ -106,8 +117,74 @@ describe('accuracy pipeline on the recorded fixtures', () => {
     assert.deepEqual(sources, [...new Set(recordings.map((r) => String(r.source_repo)))].sort());
     assert.equal(report.targetsBySource.reduce((sum, s) => sum + s.records, 0), 14);
     for (const source of report.targetsBySource) assert.equal(source.targets.length, report.targets.length);
-    const all = report.targetsBySource.flatMap((s) => s.targets.filter((t) => t.row === 'all'));
-    assert.equal(all.reduce((sum, t) => sum + t.count, 0), 14);
+    for (const target of report.targets) {
+      const split = report.targetsBySource.flatMap((s) => s.targets.filter((t) => t.row === target.row));
+      assert.equal(split.reduce((sum, t) => sum + t.count, 0), target.count, target.row);
+    }
+  });
+
+  it('leave one source out: each source replayed with the constants fitted on the others', () => {
+    assert.ok(results.outOfSource);
+    results.outOfSource.forEach((result, i) => {
+      assert.ok(result.cost, `${recordings[i]!.response_id}: no out-of-source estimate`);
+      assert.equal(result.cost.usage.output.source, 'estimated');
+    });
+    assert.ok(report.outOfSource);
+    assert.equal(report.outOfSource.targets.length, report.targets.length);
+    assert.deepEqual(
+      report.outOfSource.targetsBySource.map((s) => s.source),
+      report.targetsBySource.map((s) => s.source),
+    );
+  });
+});
+
+describe('refitting the constants', () => {
+  it('reads each record as the instrumentation does: the estimate at the shipped values is the stripped replay’s', () => {
+    const data = buildFitData(recordings);
+    for (const row of data.rows) {
+      const recording = recordings[row.index]!;
+      const cost = results.stripped[row.index]?.cost;
+      assert.ok(cost);
+      if (row.target === 'input') assert.equal(Math.round(row.base), cost.usage.input.value, `${recording.response_id} input`);
+      else {
+        const hidden = cost.usage.reasoning?.source === 'estimated' ? cost.usage.reasoning.value : 0;
+        assert.ok(Math.abs(row.base + hidden - cost.usage.output.value) <= 0.5, `${recording.response_id} output ${row.base} + ${hidden} vs ${cost.usage.output.value}`);
+      }
+    }
+  });
+
+  it('fits a constant two sources support, drops one only one source supports, and refits the kept ones on a subset', () => {
+    const table = CONSTANT_TABLES.openai;
+    const call = 'openai.output.tool_call';
+    const schema = 'openai.output.text_beside_tools_and_schema';
+    const row = (source: string, truth: number, slopes: Record<string, number>): FitRow => ({
+      source,
+      index: 0,
+      provider: 'openai',
+      api: 'chat.completions',
+      target: 'output',
+      truth,
+      // The estimate at the shipped values: 20 tokens of text plus what the constants add.
+      base: 20 + Object.entries(slopes).reduce((sum, [name, slope]) => sum + slope * table[name]!.value, 0),
+      slopes,
+    });
+    // Tool calls cost 10 in both sources; the schema residual shows in one source only.
+    const rows = [
+      ...['a', 'a', 'b', 'b', 'b'].map((source) => row(source, 30, { [call]: 1 })),
+      ...[1, 2, 3].map(() => row('a', 26, { [schema]: 1 })),
+    ];
+    const fit = fitConstants({ rows, reasoning: [] });
+    assert.equal(fit.values[call], 10);
+    assert.equal(fit.constants[call]!.status, 'fitted');
+    assert.deepEqual(fit.constants[call]!.sources, ['a', 'b']);
+    assert.equal(fit.constants[schema]!.status, 'fallback');
+    assert.equal(fit.values[schema], 0);
+    // Without source b, the kept constant is fitted from a alone; the dropped one stays dropped.
+    const fold = fitConstants({ rows, reasoning: [] }, new Set(['a']), keptConstants(fit));
+    assert.equal(fold.values[call], 10);
+    assert.equal(fold.values[schema], 0);
+    // Garbage rows (a truth of 0 cannot be weighed) do not break the fit.
+    assert.doesNotThrow(() => fitConstants({ rows: [...rows, { ...row('c', 0, { [call]: 1 }) }], reasoning: [] }));
   });
 });
 

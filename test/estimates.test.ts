@@ -8,19 +8,35 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { dataUrlImageSize, imageTokens } from '../src/providers/openai/count-image.js';
-import { countChatInput } from '../src/providers/openai/count-chat-input.js';
-import { countResponsesInput } from '../src/providers/openai/count-responses-input.js';
+import { dataUrlImageSize } from '../src/core/image-size.js';
+import { imageTokens } from '../src/providers/openai/count-image.js';
+import { countChatInput as chatInput } from '../src/providers/openai/count-chat-input.js';
+import { countResponsesInput as responsesInput, responsesInputBound } from '../src/providers/openai/count-responses-input.js';
 import { renderFunctions, renderSchemaFormat } from '../src/providers/openai/count-tools.js';
+import { openaiConstants } from '../src/providers/openai/constants.js';
 import { TopLevelKeyCounter } from '../src/core/json-keys.js';
-import { chatOutputOverhead, responsesOutputOverhead } from '../src/providers/openai/output-overhead.js';
-import { claudeOutputOverhead, countMessagesInput } from '../src/providers/anthropic/count-input.js';
+import { chatOutputOverhead as chatOverhead, responsesOutputOverhead as responsesOverhead } from '../src/providers/openai/output-overhead.js';
+import { anthropicConstants } from '../src/providers/anthropic/constants.js';
+import { claudeOutputOverhead as claudeOverhead, countMessagesInput as messagesInput, messagesInputBound } from '../src/providers/anthropic/count-input.js';
 import { startOtel } from './helpers/otel.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const o200k = getEncoding('o200k_base');
 const counter = { encoding: 'o200k_base' as const, count: (text: string) => o200k.encode(text, 'all').length };
+/** The shipped fitted constants (the providers' constants.ts): the rules are checked against them, not against copies. */
+const k = openaiConstants();
+const ka = anthropicConstants();
+type Body = Parameters<typeof chatInput>[0];
+type Counter = typeof counter;
+const countChatInput = (body: Body, c: Counter) => chatInput(body, c, k);
+const countResponsesInput = (body: Body, c: Counter) => responsesInput(body, c, k);
+const countMessagesInput = (body: Body, c: Counter) => messagesInput(body, c, ka);
+type Shape = Parameters<typeof chatOverhead>[1];
+type Answer = Parameters<typeof chatOverhead>[2];
+const chatOutputOverhead = (model: string, shape: Shape, answer: Answer) => chatOverhead(model, shape, answer, k);
+const responsesOutputOverhead = (model: string, shape: Shape, answer: Answer) => responsesOverhead(model, shape, answer, k);
+const claudeOutputOverhead = (calls: number, parameters: number) => claudeOverhead(calls, parameters, ka);
 
 /** A PNG data URL whose header says `width` × `height` (the pixels are never read). */
 function pngDataUrl(width: number, height: number): string {
@@ -55,8 +71,11 @@ describe('images', () => {
     assert.ok(imageTokens('gpt-4.1-nano', pngDataUrl(4000, 3000), 'high') <= Math.round(1536 * 2.46));
   });
 
-  it('estimates an image by URL as 1024×1024', () => {
-    assert.equal(imageTokens('gpt-4o', 'https://example.com/cat.png', undefined), 765);
+  it('estimates an image by URL as one tile, and the input as a lower bound', () => {
+    assert.equal(imageTokens('gpt-4o', 'https://example.com/cat.png', undefined), 85 + 170);
+    const image = (url: string) => ({ role: 'user', content: [{ type: 'input_image', image_url: url }] });
+    assert.equal(responsesInputBound({ model: 'gpt-4o', input: [image('https://example.com/cat.png')] }, false), 'lower');
+    assert.equal(responsesInputBound({ model: 'gpt-4o', input: [image(pngDataUrl(64, 64))] }, false), undefined);
   });
 });
 
@@ -72,7 +91,7 @@ describe('input', () => {
     const messages = [{ role: 'user', content: 'Weather in Prague?' }];
     const withTools = countChatInput({ model: 'gpt-4o', messages, tools: [{ type: 'function', function: fn }] }, counter);
     const without = countChatInput({ model: 'gpt-4o', messages }, counter);
-    assert.equal(withTools - without, counter.count(rendered) + 8);
+    assert.equal(withTools - without, counter.count(rendered) + k['openai.input.tools']);
     // The legacy `functions` parameter is counted the same way.
     assert.equal(countChatInput({ model: 'gpt-4o', messages, functions: [fn] }, counter), withTools);
   });
@@ -92,14 +111,45 @@ describe('input', () => {
     assert.equal(countResponsesInput({ model: 'gpt-5-mini', input: 'Say hello' }, counter), 8);
   });
 
-  it('gives NaN (recorded as unknown) for audio, files and web search results it cannot see', () => {
+  it('gives NaN (recorded as unknown) for audio and files it cannot see', () => {
     const audio = { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] };
     assert.ok(Number.isNaN(countChatInput({ model: 'gpt-4o', messages: [audio] }, counter)));
     const file = { role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] };
     assert.ok(Number.isNaN(countResponsesInput({ model: 'gpt-4o', input: [file] }, counter)));
-    assert.ok(Number.isNaN(countResponsesInput({ model: 'gpt-4o', input: 'news?', tools: [{ type: 'web_search' }] }, counter)));
-    const search = { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'news?' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] };
-    assert.ok(Number.isNaN(countMessagesInput(search, counter)));
+  });
+
+  it('counts what the client sent beside server-side tools, context management and redacted thinking, as a lower bound', () => {
+    const base = { model: 'gpt-4o', input: 'news?' };
+    for (const type of ['web_search', 'web_search_preview', 'file_search', 'code_interpreter', 'mcp']) {
+      const body = { ...base, tools: [{ type }] };
+      assert.ok(countResponsesInput(body, counter) > countResponsesInput(base, counter), type);
+      assert.equal(responsesInputBound(body, false), 'lower', type);
+    }
+    assert.equal(responsesInputBound({ ...base, tools: [{ type: 'function', name: 'f' }] }, false), undefined);
+    // Stored context: lower unless this process saw the response continued.
+    assert.equal(responsesInputBound({ ...base, previous_response_id: 'resp_1' }, false), 'lower');
+    assert.equal(responsesInputBound({ ...base, previous_response_id: 'resp_1' }, true), undefined);
+    assert.equal(responsesInputBound({ ...base, input: [{ type: 'compaction', encrypted_content: 'x' }] }, false), 'lower');
+    // Server-side compaction only removes: the estimate of what was sent is an upper bound.
+    assert.equal(responsesInputBound({ ...base, context_management: [{ type: 'compaction', compact_threshold: 1000 }] }, false), 'upper');
+    assert.equal(responsesInputBound({ ...base, tools: [{ type: 'web_search' }], context_management: [{ type: 'compaction' }] }, false), 'neither');
+
+    const messages = [{ role: 'user', content: 'news?' }];
+    for (const type of ['web_search_20250305', 'web_fetch_20250910', 'code_execution_20250825']) {
+      const search = { model: 'claude-sonnet-4-5', messages, tools: [{ type, name: type.split('_2')[0] }] };
+      assert.ok(Number.isFinite(countMessagesInput(search, counter)), type);
+      assert.equal(messagesInputBound(search), 'lower', type);
+    }
+    const redacted = { model: 'claude-sonnet-4-5', messages: [...messages, { role: 'assistant', content: [{ type: 'redacted_thinking', data: 'xyz' }, { type: 'text', text: 'Hi' }] }] };
+    assert.equal(messagesInputBound(redacted), 'lower');
+    const cleared = { model: 'claude-sonnet-4-5', messages, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } };
+    assert.equal(messagesInputBound(cleared), 'upper');
+    assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages }), undefined);
+    // An image whose size cannot be read counts as the largest: an upper bound.
+    const byUrl = { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] };
+    assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages: [byUrl] }), 'upper');
+    const png = { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: pngDataUrl(64, 64).split(',')[1] } }] };
+    assert.equal(messagesInputBound({ model: 'claude-sonnet-4-5', messages: [png] }), undefined);
   });
 
   it('does not count earlier reasoning and thinking, which the model does not read again', () => {
@@ -117,28 +167,34 @@ describe('input', () => {
     const count = (model: string, extra: object = {}) => countMessagesInput({ model, messages, tools, ...extra }, counter);
     // The published figures (346 auto, 313 forced) hold up to Claude 4 ...
     assert.equal(count('claude-sonnet-4-20250514') - count('claude-sonnet-4-20250514', { tool_choice: { type: 'any' } }), 346 - 313);
-    // ... the 4.5 and later families measure more (docs/accuracy.md).
-    assert.equal(count('claude-haiku-4-5') - count('claude-sonnet-4-20250514'), 190);
-    assert.equal(count('claude-sonnet-4-6', { tool_choice: { type: 'tool', name: 't' } }) - count('claude-sonnet-4-20250514', { tool_choice: { type: 'tool', name: 't' } }), 290);
+    // ... the 4.5 and later families measure more (docs/accuracy.md); same generation, same factor.
+    assert.equal(count('claude-haiku-4-5') - count('claude-sonnet-4-20250514'), ka['anthropic.input.tools.recent']);
+    assert.equal(
+      count('claude-sonnet-4-6', { tool_choice: { type: 'tool', name: 't' } }) - count('claude-sonnet-4-20250514', { tool_choice: { type: 'tool', name: 't' } }),
+      ka['anthropic.input.tools.recent.forced'],
+    );
   });
 
   it('adds the extended-thinking instructions', () => {
     const body = { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] };
-    assert.equal(countMessagesInput({ ...body, thinking: { type: 'enabled', budget_tokens: 1024 } }, counter) - countMessagesInput(body, counter), 29);
+    assert.equal(countMessagesInput({ ...body, thinking: { type: 'enabled', budget_tokens: 1024 } }, counter) - countMessagesInput(body, counter), ka['anthropic.input.thinking']);
   });
 
   it('counts a forcing tool_choice and earlier calls', () => {
     const fn = { name: 'f', description: 'd', parameters: { type: 'object', properties: { x: { type: 'string' } }, required: ['x'] } };
     const messages = [{ role: 'user', content: 'Go' }];
     const chat = (extra: object) => countChatInput({ model: 'gpt-4o', messages, tools: [{ type: 'function', function: fn }], ...extra }, counter);
-    assert.equal(chat({ tool_choice: { type: 'function', function: { name: 'f' } } }) - chat({}), 19);
-    assert.equal(chat({ tool_choice: 'required' }) - chat({}), 5);
+    assert.equal(chat({ tool_choice: { type: 'function', function: { name: 'f' } } }) - chat({}), k['openai.input.tool_choice.named']);
+    assert.equal(chat({ tool_choice: 'required' }) - chat({}), k['openai.input.tool_choice.required']);
     assert.equal(chat({ tool_choice: 'auto' }), chat({}));
     const responses = (extra: object) => countResponsesInput({ model: 'gpt-4o', input: 'Go', tools: [{ type: 'function', ...fn }], ...extra }, counter);
-    assert.equal(responses({ tool_choice: { type: 'function', name: 'f' } }) - responses({}), 15);
-    // A second function tool costs its rendering plus 9 in Responses.
+    assert.equal(responses({ tool_choice: { type: 'function', name: 'f' } }) - responses({}), k['openai.input.tool_choice.named.responses']);
+    // A second function tool costs its rendering plus a fitted amount in Responses.
     const two = countResponsesInput({ model: 'gpt-4o', input: 'Go', tools: [{ type: 'function', ...fn }, { type: 'function', ...fn, name: 'g' }] }, counter);
-    assert.equal(two - responses({}), counter.count(renderFunctions([fn, { ...fn, name: 'g' }])) - counter.count(renderFunctions([fn])) + 9);
+    assert.equal(
+      two - responses({}),
+      counter.count(renderFunctions([fn, { ...fn, name: 'g' }])) - counter.count(renderFunctions([fn])) + k['openai.input.responses.extra_function'],
+    );
   });
 
   it('renders defaults, and a schema description once', () => {
@@ -148,6 +204,10 @@ describe('input', () => {
     const rendered = renderSchemaFormat({ type: 'json_schema', name: 'Book', description: 'A book.', schema });
     assert.equal(rendered.split('A book.').length - 1, 1);
     assert.doesNotMatch(rendered, /draft-07/);
+    // A closed object says nothing in a strict schema: left out.
+    const closed = renderSchemaFormat({ type: 'json_schema', name: 'B', schema: { type: 'object', properties: {}, additionalProperties: false } });
+    assert.doesNotMatch(closed, /additionalProperties/);
+    assert.match(renderSchemaFormat({ type: 'json_schema', name: 'B', schema: { type: 'object', additionalProperties: true } }), /additionalProperties/);
   });
 
   it('counts a schema beside tools, and in Responses, for less', () => {
@@ -157,9 +217,12 @@ describe('input', () => {
     const format = { type: 'json_schema', json_schema: { name: 'book', schema } };
     const chat = (extra: object) => countChatInput({ model: 'gpt-4o', messages, ...extra }, counter);
     const tools = [{ type: 'function', function: fn }];
-    assert.equal(chat({ response_format: format }) - chat({}) - (chat({ response_format: format, tools }) - chat({ tools })), 17);
+    assert.equal(chat({ response_format: format }) - chat({}) - (chat({ response_format: format, tools }) - chat({ tools })), 0 - k['openai.input.schema.beside_tools']);
     const responses = (extra: object) => countResponsesInput({ model: 'gpt-4o', input: 'A book', ...extra }, counter);
-    assert.equal(chat({ response_format: format }) - chat({}) - (responses({ text: { format: { type: 'json_schema', name: 'book', schema } } }) - responses({})), 6);
+    assert.equal(
+      chat({ response_format: format }) - chat({}) - (responses({ text: { format: { type: 'json_schema', name: 'book', schema } } }) - responses({})),
+      0 - k['openai.input.schema.responses'],
+    );
   });
 });
 
@@ -168,39 +231,49 @@ describe('output framing', () => {
   const text = { toolCalls: 0, textMessages: 1, refusals: 0 };
   it('adds the measured constants per tool call and per response', () => {
     assert.equal(chatOutputOverhead('gpt-4o', plain, text), 0);
-    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), 7);
-    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }), 28);
-    assert.equal(chatOutputOverhead('gpt-5-mini', plain, text), 9);
-    assert.equal(responsesOutputOverhead('gpt-4o', plain, text), 1);
-    assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), 8);
-    // Parallel calls: 7 each and a wrapper, 14 in chat, 16 in Responses (plus its end token).
-    assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }), 1 + 14 + 16);
+    const call = k['openai.output.tool_call'];
+    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), call);
+    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }), 2 * call + k['openai.output.parallel_calls']);
+    assert.equal(chatOutputOverhead('gpt-5-mini', plain, text), k['openai.output.reasoning_format']);
+    const end = k['openai.output.responses.message_end'];
+    assert.equal(responsesOutputOverhead('gpt-4o', plain, text), end);
+    assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), end + call);
+    // Parallel calls: each and a wrapper (plus the response's end token).
+    assert.equal(
+      responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }),
+      end + 2 * call + k['openai.output.parallel_calls.responses'],
+    );
   });
 
   it('adds what a text answer beside tools, a refusal and a cut message change', () => {
-    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, text), 1);
-    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: true }, text), 5);
-    assert.equal(chatOutputOverhead('gpt-4o', plain, { toolCalls: 0, textMessages: 0, refusals: 1 }), 1);
-    // Two Responses messages beside tools and a schema: an end token and 5 each.
-    assert.equal(responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: true }, { ...text, textMessages: 2 }), 12);
+    const besideTools = k['openai.output.text_beside_tools'];
+    const besideSchema = k['openai.output.text_beside_tools_and_schema'];
+    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, text), besideTools);
+    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: true }, text), besideTools + besideSchema);
+    assert.equal(chatOutputOverhead('gpt-4o', plain, { toolCalls: 0, textMessages: 0, refusals: 1 }), k['openai.output.refusal']);
+    // Two Responses messages beside tools and a schema: an end token and the text framing each.
+    assert.equal(
+      responsesOutputOverhead('gpt-4o', { tools: true, jsonSchema: true }, { ...text, textMessages: 2 }),
+      2 * (k['openai.output.responses.message_end'] + besideTools + besideSchema),
+    );
     // A message cut at max_output_tokens never generated its end token.
     assert.equal(responsesOutputOverhead('gpt-4o', plain, { ...text, truncated: true }), 0);
   });
 
-  it('adds nothing for a call of the forced function, 4 for a legacy function_call', () => {
+  it('adds nothing for a call of the forced function, the fitted framing for a legacy function_call', () => {
     const tools = { tools: true, jsonSchema: false };
     const none = { toolCalls: 0, textMessages: 0, refusals: 0 };
     assert.equal(chatOutputOverhead('gpt-4o', tools, { ...none, forcedCalls: 1 }), 0);
-    assert.equal(responsesOutputOverhead('gpt-4o', tools, { ...none, forcedCalls: 1 }), 1);
-    assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, legacyFunctionCalls: 1 }), 4);
+    assert.equal(responsesOutputOverhead('gpt-4o', tools, { ...none, forcedCalls: 1 }), k['openai.output.responses.message_end']);
+    assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, legacyFunctionCalls: 1 }), k['openai.output.legacy_function_call']);
   });
 
-  it('frames Claude tool calls per call, by tool_choice, and per parameter', () => {
-    assert.equal(claudeOutputOverhead(0, 0), 3);
-    assert.equal(claudeOutputOverhead(1, 1), 3 + 25 + 11);
-    assert.equal(claudeOutputOverhead(1, 2, 'any'), 3 + 14 + 22);
-    assert.equal(claudeOutputOverhead(1, 1, 'tool'), 3 - 8 + 11);
-    assert.equal(claudeOutputOverhead(1, 0, 'tool'), 3);
+  it('frames Claude tool calls per call and per parameter (a call of the forced tool: parameters only)', () => {
+    const response = ka['anthropic.output.per_response'];
+    assert.equal(claudeOutputOverhead(0, 0), response);
+    assert.equal(claudeOutputOverhead(1, 1), response + ka['anthropic.output.tool_use'] + ka['anthropic.output.tool_parameter']);
+    // A call of the tool `tool_choice` names is not counted among the calls, only its parameters.
+    assert.equal(claudeOutputOverhead(0, 2), response + 2 * ka['anthropic.output.tool_parameter']);
   });
 
   it('counts the top-level keys of streamed JSON pieces', () => {
@@ -267,5 +340,55 @@ describe('recorded replays with the usage stripped', () => {
     const reasoning = attr(span, 'gen_ai.usage.reasoning.output_tokens') as number;
     assert.ok(reasoning > 0, `reasoning estimate ${reasoning}`);
     assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) > reasoning);
+  });
+
+  // Hidden reasoning through the real SDK: every visible signal.
+  const TEXT = 'Seven is a fine lucky number, and it is prime as well.';
+
+  const cutResponses = async (scripted: object, extra: object = {}): Promise<void> => {
+    const stream = await openai.responses.create({ model: 'gpt-5-mini', input: 'A lucky number?', stream: true, ...extra }, script({ text: TEXT, ...scripted }));
+    let deltas = 0;
+    for await (const event of stream) if (event.type === 'response.output_text.delta' && ++deltas === 3) break;
+  };
+  const reasoningOf = async (): Promise<unknown> => attr(onlySpan(await otel.settle()), 'gen_ai.usage.reasoning.output_tokens');
+
+  it('a Responses answer that arrived without a reasoning item: no hidden reasoning guessed', async () => {
+    await cutResponses({});
+    const span = onlySpan(await otel.settle());
+    assert.equal(attr(span, 'gen_ai.usage.reasoning.output_tokens'), undefined);
+    assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) < 30);
+  });
+
+  it('with a reasoning item first: the typical count', async () => {
+    await cutResponses({ thinking: 'Seven is traditional.' });
+    assert.equal(await reasoningOf(), k['openai.reasoning.typical']);
+  });
+
+  it('chat: effort none, and a model whose default is none, guess nothing; a default of medium guesses the typical count', async () => {
+    const cutChat = async (model: string, extra: object = {}): Promise<void> => {
+      const stream = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'A lucky number?' }], stream: true, ...extra }, script({ text: TEXT }));
+      let chunks = 0;
+      for await (const _ of stream) if (++chunks === 3) break;
+    };
+    await cutChat('gpt-5', { reasoning_effort: 'none' });
+    assert.equal(await reasoningOf(), undefined);
+    otel.reset();
+    await cutChat('gpt-5.1');
+    assert.equal(await reasoningOf(), undefined);
+    otel.reset();
+    await cutChat('gpt-5-mini');
+    assert.equal(await reasoningOf(), k['openai.reasoning.typical']);
+  });
+
+  it('a completed response that reports no reasoning teaches zero: the next cut one guesses none', async () => {
+    // The first 5 are sampled (learned once their text is counted, in the worker); later ones at once.
+    for (let i = 0; i < 8; i++) {
+      await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'A lucky number?' }] }, script({ text: TEXT }));
+    }
+    const stream = await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'Again?' }], stream: true }, script({ text: TEXT }));
+    let chunks = 0;
+    for await (const _ of stream) if (++chunks === 3) break;
+    const spans = await otel.settle(9);
+    assert.equal(attr(spans.at(-1)!, 'gen_ai.usage.reasoning.output_tokens'), undefined, 'learned: this model reports no reasoning');
   });
 });

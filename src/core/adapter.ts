@@ -4,7 +4,8 @@
  * request it may write to; the core never looks inside a chunk itself.
  */
 import type { ContentReader } from './content.js';
-import type { Charge, ReportedUsage, RequestDescription, ServerTool, StreamOutcome } from './model.js';
+import type { EstimatorConstantOverrides } from './fitted-constants.js';
+import type { Charge, InputBound, ReportedUsage, RequestDescription, ServerTool, StreamOutcome } from './model.js';
 import type { EncodingName, TokenCounter } from './tokenizer.js';
 
 /** What a provider's reader may tell the core about the response it reads. */
@@ -52,6 +53,12 @@ export interface UsageEstimator {
   readonly encoding: EncodingName;
   /** Input tokens of the request as sent. */
   estimateInput(counter: TokenCounter): number;
+  /**
+   * Set when the provider adds input the request does not show (server-side tools that
+   * fetch content, redacted thinking, stored context this process never saw: the estimate
+   * is a `lower` bound) or removes some (server-side context management: `upper`).
+   */
+  inputBound?(): InputBound | undefined;
   /** From locally counted output tokens to the provider's count (1 where the tokenizer is the provider's). */
   readonly outputFactor: number;
   /**
@@ -59,6 +66,57 @@ export interface UsageEstimator {
    * per-response constant), read once the response has been read; 0 when absent.
    */
   outputOverhead?(): number;
+  /** Hidden reasoning this request may have produced, given what the reader saw; none when absent. */
+  hiddenReasoning?(): ReasoningExpectation;
+  /** How self-calibration keys and bounds this request's figures; no learning when absent. */
+  readonly calibration?: CalibrationSpec;
+  /**
+   * Counts through the provider's own token-counting endpoint, with the user's client
+   * (opt-in `exactCounting: 'provider'`): the input as sent, and the received text as
+   * the provider tokenizes it. Absent where the provider or SDK version has no such endpoint.
+   */
+  countWithProvider?(request: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts>;
+}
+
+/**
+ * Output the provider bills but never streams (hidden reasoning). `none`: this request
+ * cannot have any; `typical`: a typical count, learned per model family, starting from
+ * `defaultTokens`.
+ */
+export type ReasoningExpectation = { readonly kind: 'none' } | { readonly kind: 'typical'; readonly defaultTokens: number };
+
+/** Where self-calibration files what a request teaches, and how far it may move each figure. */
+export interface CalibrationSpec {
+  /** Output factor and hidden reasoning are learned per this key (provider, model family, effort). */
+  readonly outputKey: string;
+  /** The band learning keeps the output factor within. */
+  readonly outputFactorBounds: readonly [number, number];
+  /** Input offsets (reported − counted) are learned per this key (provider, API, model family, request shape). */
+  readonly inputKey: string;
+  /** The band a learned input offset stays within, in tokens. */
+  readonly inputOffsetBounds: readonly [number, number];
+  /**
+   * Only prompts counted at most this large teach the input offset: where the local count is
+   * a fit (an unpublished tokenizer), a big prompt's residual is mostly that fit's error, not
+   * something the provider adds.
+   */
+  readonly inputOffsetMaxTokens: number;
+}
+
+/** What to count through the provider: the input, and the text the client received. */
+export interface ProviderCountRequest {
+  /** Whether the input needs counting (it was not reported). */
+  readonly input: boolean;
+  /** Whether the received text needs counting (the output was not reported). */
+  readonly output: boolean;
+  readonly text: string;
+}
+
+/** What a provider's counting endpoint said; absent values were not counted. */
+export interface ProviderCounts {
+  readonly input?: number;
+  /** Tokens of the received text alone (no framing, no hidden reasoning). */
+  readonly outputText?: number;
 }
 
 export interface PlannedCall {
@@ -99,6 +157,8 @@ export interface ChargeLedger {
 /** The instrumentation's settings a plan reads. */
 export interface ProviderSettings {
   readonly injectStreamUsage: boolean;
+  /** Overrides of the estimators' fitted constants (the accuracy command's refits). */
+  readonly estimatorConstants?: EstimatorConstantOverrides;
 }
 
 /**

@@ -1,34 +1,52 @@
 /**
- * Self-calibration of output estimates. Completed requests that report usage show how far
- * the local count is from the provider's, per provider and model family; later estimates
- * use what was learned. Learning is cheap (the text of only a sample of requests is
- * counted, in the tokenizer worker), bounded (every factor stays within a band around its
- * fitted default) and smoothed (a slow moving average in log space), and it never touches
- * a reported value. A fresh process starts from the fitted defaults (docs/accuracy.md).
+ * Self-calibration of estimates. Completed requests that report usage show how far the
+ * local figures are from the provider's; later estimates of the same kind use what was
+ * learned:
+ * - the output factor (provider tokens per locally counted token), per output key;
+ * - hidden reasoning tokens per response, per output key, zeros included (a model that
+ *   never reasons is learned to reason 0);
+ * - an input offset (reported − counted: what the provider adds to the prompt that no
+ *   published rule describes), per input key.
+ *
+ * The provider folder names the keys and the bands (`CalibrationSpec`): nothing here knows
+ * a provider or a model. Learning is cheap (only a sample of requests is counted, in the
+ * tokenizer worker), bounded (every figure stays within its band), smoothed (slow moving
+ * averages; an input observation far from what was learned counts only up to a limit),
+ * and never touches a reported value. A fresh instance starts from the fitted defaults
+ * (docs/accuracy.md).
  */
 
-/** What one finished request can teach, once its reported usage is known. */
+/** What one finished request can teach about output, once its reported usage is known. */
 export interface CalibrationSample {
   /** Locally counted tokens of the received text (undefined when it was not counted). */
   readonly counted?: number;
   /** Structural tokens the estimator adds around the text (tool-call framing and the like). */
   readonly overhead: number;
   readonly reportedOutput: number;
+  /** Reported hidden reasoning; undefined when the request could not have any. */
   readonly reportedReasoning?: number;
 }
 
-interface FamilyState {
-  outputFactor: number;
+interface OutputState {
+  outputFactor: number | undefined;
   outputSamples: number;
-  reasoningTokens: number;
+  reasoningTokens: number | undefined;
   reasoningSamples: number;
   /** Requests seen, for sampling. */
   seen: number;
 }
 
-/** Families remembered at most (a service uses a handful; this only bounds memory). */
-const MAX_FAMILIES = 256;
-/** Always count the first few requests of a family, then one in `SAMPLE_EVERY`. */
+interface InputState {
+  offset: number;
+  samples: number;
+  /** The first observations, until there are enough to start from their median. */
+  first: number[];
+  seen: number;
+}
+
+/** Keys remembered at most, per kind (a service uses a handful; this only bounds memory). */
+const MAX_KEYS = 256;
+/** Always count the first few requests of a key, then one in `SAMPLE_EVERY`. */
 const ALWAYS_SAMPLE = 5;
 const SAMPLE_EVERY = 20;
 /**
@@ -37,118 +55,143 @@ const SAMPLE_EVERY = 20;
  * every 100 kB stream doubling the CPU per chunk).
  */
 export const MAX_SAMPLED_CHARS = 8_000;
+/** Longer prompts are never counted to learn an input offset (same reason). */
+export const MAX_SAMPLED_INPUT_CHARS = 32_000;
 /** Texts shorter than this say little about a ratio. */
 const MIN_COUNTED = 20;
-/** The slowest learning rate: an observation moves a factor by at most 1/20 of the way (log space). */
+/** The slowest learning rate: an observation moves a figure by at most 1/20 of the way. */
 const MIN_WEIGHT = 0.05;
-
+const REASONING_BOUNDS = [0, 100_000] as const;
 /**
- * Hidden reasoning tokens of one response, before a family has reported any: the median
- * over the dev recordings' OpenAI reasoning-model responses (64; 119 records). They hardly
- * follow the visible length (reasoning/visible spreads 3.6–15 between quartiles), so the
- * estimate is a typical count per family, learned as a geometric mean of reported ones.
+ * An input observation counts at most this many tokens away from what was learned: one
+ * request whose prompt our rules miss badly (an image of unknown size, a document) must not
+ * move the offset of every later estimate. The offset starts from the median of the first
+ * observations, for the same reason.
  */
-export const DEFAULT_REASONING_TOKENS = 64;
-/** By requested effort where the recordings show a clear level: none and minimal think for ~0 tokens, high for ~450. */
-const REASONING_TOKENS_BY_EFFORT: Readonly<Record<string, number>> = { none: 0, minimal: 0, high: 448 };
-
-/** The reasoning effort a request asked for (`reasoning_effort` on chat, `reasoning.effort` on Responses). */
-export function requestedEffort(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as { reasoning_effort?: unknown; reasoning?: { effort?: unknown } | null };
-  const effort = b.reasoning_effort ?? b.reasoning?.effort;
-  return typeof effort === 'string' ? effort : undefined;
-}
-const REASONING_BOUNDS = [1, 100_000] as const;
-
-/** How far learning may move an output factor from its fitted default, per provider. */
-function outputBounds(provider: string, fitted: number): readonly [number, number] {
-  // OpenAI's tokenizer is public: the factor is 1 and only drifts for framing we miss.
-  if (provider.startsWith('openai') || provider === 'azure.ai.openai') return [fitted * 0.97, fitted * 1.03];
-  return [fitted * 0.85, fitted * 1.2];
-}
-
-/** `provider/family[#effort]`: the model id without its date or `-latest` suffix, and the reasoning effort asked for. */
-export function calibrationKey(provider: string, model: string | undefined, effort?: string): string {
-  const family = (model ?? 'unknown')
-    .toLowerCase()
-    .replace(/-latest$/, '')
-    .replace(/-(\d{4}-\d{2}-\d{2}|\d{8})$/, '');
-  return effort ? `${provider}/${family}#${effort}` : `${provider}/${family}`;
-}
-
-function defaultReasoningTokens(key: string): number {
-  const effort = key.split('#')[1];
-  const byEffort = effort === undefined ? undefined : REASONING_TOKENS_BY_EFFORT[effort];
-  return byEffort ?? DEFAULT_REASONING_TOKENS;
-}
-
-/** OpenAI models that think before answering, whose output includes hidden reasoning tokens. */
-export function isReasoningModel(provider: string, model: string | undefined): boolean {
-  if (!provider.startsWith('openai') && provider !== 'azure.ai.openai') return false;
-  const id = (model ?? '').toLowerCase();
-  return /^(o[1-9]|gpt-5)/.test(id) && !id.includes('-chat');
-}
+const INPUT_STEP_LIMIT = 16;
 
 const clamp = (value: number, [low, high]: readonly [number, number]): number => Math.min(high, Math.max(low, value));
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+const weightAfter = (samples: number): number => Math.max(MIN_WEIGHT, 1 / (samples + 5));
+
 /** Moves `current` towards `observed` in log space, by a weight that shrinks as samples accumulate. */
-function smooth(current: number, observed: number, samples: number): number {
+function smoothLog(current: number, observed: number, samples: number): number {
   if (current <= 0) return observed;
-  const weight = Math.max(MIN_WEIGHT, 1 / (samples + 5));
-  return Math.exp(Math.log(current) + weight * (Math.log(observed) - Math.log(current)));
+  return Math.exp(Math.log(current) + weightAfter(samples) * (Math.log(observed) - Math.log(current)));
+}
+
+/** `model` without its date or `-latest` suffix: the family a calibration key names. */
+export function modelFamily(model: string | undefined): string {
+  return (model ?? 'unknown')
+    .toLowerCase()
+    .replace(/-latest$/, '')
+    .replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/, '');
 }
 
 export class EstimateCalibration {
-  private readonly families = new Map<string, FamilyState>();
+  private readonly outputs = new Map<string, OutputState>();
+  private readonly inputs = new Map<string, InputState>();
 
-  /** The factor from counted to provider output tokens for this family (the fitted one until learned). */
+  /** The factor from counted to provider output tokens for this key (the fitted one until learned). */
   outputFactor(key: string, fitted: number): number {
-    return this.families.get(key)?.outputFactor ?? fitted;
+    return this.outputs.get(key)?.outputFactor ?? fitted;
   }
 
-  /** Typical hidden reasoning tokens of one response of this family. */
-  reasoningTokens(key: string): number {
-    return this.families.get(key)?.reasoningTokens ?? defaultReasoningTokens(key);
+  /** Typical hidden reasoning tokens of one response for this key (`fallback` until learned). */
+  reasoningTokens(key: string, fallback: number): number {
+    return this.outputs.get(key)?.reasoningTokens ?? fallback;
   }
 
-  /** Whether this finished request's text should be counted to learn from it. */
-  shouldSample(key: string, fitted: number): boolean {
-    const state = this.state(key, fitted);
+  /** What to add to a locally counted input of this kind (0 until learned). */
+  inputOffset(key: string): number {
+    return this.inputs.get(key)?.offset ?? 0;
+  }
+
+  /** Whether this finished request's output text should be counted to learn from it. */
+  shouldSample(key: string): boolean {
+    const state = this.outputState(key);
     if (!state) return false;
     state.seen++;
     return state.seen <= ALWAYS_SAMPLE || state.seen % SAMPLE_EVERY === 0;
   }
 
-  /** Learns from one completed request with reported usage. */
-  observe(key: string, provider: string, fitted: number, sample: CalibrationSample): void {
-    const state = this.state(key, fitted);
+  /** Whether this finished request's input should be counted to learn an offset from it. */
+  shouldSampleInput(key: string): boolean {
+    const state = this.inputState(key);
+    if (!state) return false;
+    state.seen++;
+    return state.seen <= ALWAYS_SAMPLE || state.seen % SAMPLE_EVERY === 0;
+  }
+
+  /** Learns from one completed request with reported output. */
+  observe(key: string, bounds: readonly [number, number], fitted: number, sample: CalibrationSample): void {
+    const state = this.outputState(key);
     if (!state) return;
-    const reasoning = sample.reportedReasoning ?? 0;
-    const visible = sample.reportedOutput - reasoning;
-    if (sample.reportedReasoning !== undefined && reasoning > 0) {
-      state.reasoningTokens = clamp(smooth(state.reasoningTokens, clamp(reasoning, REASONING_BOUNDS), state.reasoningSamples), REASONING_BOUNDS);
+    const reasoning = sample.reportedReasoning;
+    if (reasoning !== undefined && Number.isFinite(reasoning)) {
+      // Linear, zeros included: the typical count is what a bill sums.
+      const observed = clamp(reasoning, REASONING_BOUNDS);
+      const current = state.reasoningTokens;
+      state.reasoningTokens =
+        current === undefined ? observed : clamp(current + weightAfter(state.reasoningSamples) * (observed - current), REASONING_BOUNDS);
       state.reasoningSamples++;
     }
     const { counted } = sample;
+    const visible = sample.reportedOutput - (reasoning ?? 0);
     if (counted === undefined || counted < MIN_COUNTED || visible <= sample.overhead) return;
-    const bounds = outputBounds(provider, fitted);
     const observed = clamp((visible - sample.overhead) / counted, bounds);
-    state.outputFactor = clamp(smooth(state.outputFactor, observed, state.outputSamples), bounds);
+    state.outputFactor = clamp(smoothLog(state.outputFactor ?? fitted, observed, state.outputSamples), bounds);
     state.outputSamples++;
   }
 
-  /** Forgets everything learned (tests; a fresh process starts this way). */
-  reset(): void {
-    this.families.clear();
+  /**
+   * Learns the input offset from one completed request: the reported input and the local
+   * count of the same prompt. The first few observations give a median to start from; each
+   * later one moves the offset slowly, by at most `INPUT_STEP_LIMIT` tokens' worth.
+   */
+  observeInput(key: string, bounds: readonly [number, number], counted: number, reported: number): void {
+    if (!Number.isFinite(counted) || !Number.isFinite(reported) || counted <= 0) return;
+    const state = this.inputState(key);
+    if (!state) return;
+    const observed = clamp(reported - counted, bounds);
+    state.samples++;
+    if (state.samples <= ALWAYS_SAMPLE) {
+      state.first.push(observed);
+      state.offset = median(state.first);
+      if (state.samples === ALWAYS_SAMPLE) state.first = [];
+      return;
+    }
+    const step = clamp(observed - state.offset, [-INPUT_STEP_LIMIT, INPUT_STEP_LIMIT]);
+    state.offset = clamp(state.offset + weightAfter(state.samples) * step, bounds);
   }
 
-  private state(key: string, fitted: number): FamilyState | undefined {
-    let state = this.families.get(key);
+  /** Forgets everything learned (tests; a fresh instance starts this way). */
+  reset(): void {
+    this.outputs.clear();
+    this.inputs.clear();
+  }
+
+  private outputState(key: string): OutputState | undefined {
+    let state = this.outputs.get(key);
     if (!state) {
-      if (this.families.size >= MAX_FAMILIES) return undefined;
-      state = { outputFactor: fitted, outputSamples: 0, reasoningTokens: defaultReasoningTokens(key), reasoningSamples: 0, seen: 0 };
-      this.families.set(key, state);
+      if (this.outputs.size >= MAX_KEYS) return undefined;
+      state = { outputFactor: undefined, outputSamples: 0, reasoningTokens: undefined, reasoningSamples: 0, seen: 0 };
+      this.outputs.set(key, state);
+    }
+    return state;
+  }
+
+  private inputState(key: string): InputState | undefined {
+    let state = this.inputs.get(key);
+    if (!state) {
+      if (this.inputs.size >= MAX_KEYS) return undefined;
+      state = { offset: 0, samples: 0, first: [], seen: 0 };
+      this.inputs.set(key, state);
     }
     return state;
   }

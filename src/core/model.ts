@@ -80,8 +80,25 @@ export interface RequestDescription {
   readonly attributes: Attributes;
 }
 
+/**
+ * How an estimated input relates to what the provider bills: `lower` when the provider
+ * adds input the client never sees (server-side tools, compaction items, redacted
+ * thinking, stored context this process did not see), `upper` when it only removes some
+ * (server-side context management), `neither` when it may do both.
+ */
+export type InputBound = 'lower' | 'upper' | 'neither';
+
+/** How estimated values were obtained: counted locally, or by the provider's counting endpoint. */
+export type EstimateMethod = 'local' | 'provider_count';
+
 export interface ResolvedUsage {
   readonly input: UsageValue;
+  /** Set when the input is estimated and the provider adds or removes input the request does not show. */
+  readonly inputBound?: InputBound;
+  /** Set when any value was estimated: how. */
+  readonly estimateMethod?: EstimateMethod;
+  /** Set when a learned input offset (reported − counted, per model and request kind) was added to an estimated input. */
+  readonly inputOffset?: number;
   readonly output: UsageValue;
   readonly cacheRead?: UsageValue;
   readonly cacheCreation?: UsageValue;

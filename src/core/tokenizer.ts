@@ -55,11 +55,19 @@ export async function countTexts(encoding: EncodingName, texts: readonly string[
 /**
  * Runs a synchronous estimate with real token counts obtained asynchronously. A text
  * the second pass asks for that the first did not (the request body changed meanwhile)
- * is counted roughly rather than waited for again.
+ * is counted roughly rather than waited for again. With `maxChars`, an estimate whose texts
+ * are longer in total is not counted at all (NaN).
  */
-export async function estimateTokens(encoding: EncodingName, estimate: (counter: TokenCounter) => number): Promise<number> {
+export async function estimateTokens(
+  encoding: EncodingName,
+  estimate: (counter: TokenCounter) => number,
+  options?: { readonly maxChars?: number },
+): Promise<number> {
   const texts: string[] = [];
-  estimate({ encoding, count: (text) => (texts.push(text), 0) });
+  let chars = 0;
+  estimate({ encoding, count: (text) => (texts.push(text), (chars += text.length), 0) });
+  // Too long to be worth counting (calibration samples only): no figure.
+  if (options?.maxChars !== undefined && chars > options.maxChars) return Number.NaN;
   const counts = await countTexts(encoding, texts);
   const known = new Map<string, number>();
   texts.forEach((text, i) => known.set(text, counts[i] ?? roughTokenCounter.count(text)));

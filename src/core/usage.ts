@@ -1,24 +1,20 @@
 /**
  * Fills in, value by value, what the provider did not report. A reported figure is never
- * replaced by an estimate; an estimate is always marked as one.
+ * replaced by an estimate; an estimate is always marked as one, with how it was made
+ * (`local`, or `provider_count` when the provider's counting endpoint was asked) and, for
+ * input the provider adds or removes out of sight, which way it is off (`inputBound`).
+ *
+ * Everything provider-specific comes through the call's `UsageEstimator` (the provider
+ * folder): counting rules, hidden-reasoning expectations, calibration keys and bands.
+ * Completed requests that report usage teach the calibration passed in.
  */
-import { SERVER_TOOLS, type ResolvedUsage, type ServerTool, type UsageValue } from './model.js';
+import type { ProviderCounts, UsageEstimator } from './adapter.js';
+import { MAX_SAMPLED_CHARS, MAX_SAMPLED_INPUT_CHARS, type EstimateCalibration } from './calibration.js';
 import type { EndedRequest } from './lifecycle.js';
+import { SERVER_TOOLS, type EstimateMethod, type ResolvedUsage, type ServerTool, type UsageValue } from './model.js';
+import type { ProviderCountScheduler } from './provider-count.js';
 import { logInternalError } from './safely.js';
-import { calibrationKey, isReasoningModel, MAX_SAMPLED_CHARS, requestedEffort, type EstimateCalibration } from './calibration.js';
 import { countTexts, estimateTokens, roughTokenCounter } from './tokenizer.js';
-
-export interface EstimateContext {
-  /** What this instrumentation has learned from completed requests. */
-  readonly calibration: EstimateCalibration;
-  /**
-   * Resolves when the estimate must not wait for the tokenizer any longer (a shutdown is
-   * flushing): what is not counted by then is counted roughly, still marked estimated.
-   */
-  readonly hurry?: Promise<void>;
-  /** Work nobody waits for now, which a flush should still wait for (learning from a sample). */
-  readonly background?: (work: Promise<unknown>) => void;
-}
 
 const reported = (value: number): UsageValue => ({ value, source: 'reported' });
 const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.round(value)), source: 'estimated' });
@@ -26,68 +22,113 @@ const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.roun
 const estimatedOrUnknown = (value: number | undefined): UsageValue =>
   value === undefined ? { value: 0, source: 'unknown' } : estimated(value);
 
+export interface EstimateContext {
+  /** What this instrumentation has learned from completed requests. */
+  readonly calibration: EstimateCalibration;
+  /** Set with `exactCounting: 'provider'`: counts through the provider's own endpoint. */
+  readonly providerCounts?: ProviderCountScheduler;
+  /**
+   * Resolves when the estimate must not wait any longer (a shutdown is flushing): what is
+   * not counted by then is counted roughly, still marked estimated.
+   */
+  readonly hurry?: Promise<void>;
+  /** Work nobody waits for now, which a flush should still wait for (learning from a sample). */
+  readonly background?: (work: Promise<unknown>) => void;
+}
+
 export async function resolveUsage(done: EndedRequest, context: EstimateContext): Promise<ResolvedUsage> {
-  const { calibration: estimateCalibration, hurry } = context;
+  const { calibration, providerCounts, hurry } = context;
   const { reported: usage, call } = done;
+  const { estimator } = call;
   // A request never sent (a budget refused it) or refused with an HTTP error was never
   // processed: nothing to bill.
   const refused = !done.sent || (done.chunks === 0 && isHttpRefusal(done.error));
+  const spec = estimator.calibration;
+  const needsInput = usage.input === undefined && !refused;
+  const needsOutput = usage.output === undefined && done.outputText.length > 0;
+  const methods = new Set<EstimateMethod>();
+
+  // Only a request whose usage is missing is ever counted through the provider.
+  const counted = needsInput || needsOutput ? await countThroughProvider(done, providerCounts, needsInput, needsOutput, hurry) : undefined;
 
   let input: UsageValue;
+  let inputOffset: number | undefined;
   if (usage.input !== undefined) input = reported(usage.input);
   else if (refused) input = estimated(0);
-  else {
-    const { estimator } = call;
-    input = estimatedOrUnknown(
-      await estimateSafely(
-        () => estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens)),
-        () => estimator.estimateInput(roughTokenCounter),
-        hurry,
-      ),
+  else if (counted?.input !== undefined) {
+    input = estimated(counted.input);
+    methods.add('provider_count');
+  } else {
+    const local = await estimateSafely(
+      () => estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens)),
+      () => estimator.estimateInput(roughTokenCounter),
+      hurry,
     );
+    // What this process learned the provider adds to prompts of this kind.
+    const offset = local !== undefined && spec ? calibration.inputOffset(spec.inputKey) : 0;
+    if (offset !== 0) inputOffset = offset;
+    input = estimatedOrUnknown(local === undefined ? undefined : local + offset);
+    methods.add('local');
   }
+  const inputBound = input.source === 'estimated' && !refused ? boundOf(estimator) : undefined;
 
-  const provider = call.description.provider;
-  const model = done.responseModel ?? call.description.model;
-  const key = calibrationKey(provider, model, requestedEffort(call.body));
-  const fitted = call.estimator.outputFactor;
-  const overhead = done.outputText.length > 0 ? outputOverhead(done) : 0;
+  const fitted = estimator.outputFactor;
+  const overhead = done.outputText.length > 0 ? outputOverhead(estimator) : 0;
+  const expectation = hiddenReasoning(estimator);
 
   let output: UsageValue;
   let reasoning: UsageValue | undefined = usage.reasoning === undefined ? undefined : reported(usage.reasoning);
-  let calibration: number | undefined;
+  let factor: number | undefined;
   if (usage.output !== undefined) {
     output = reported(usage.output);
     if (done.outcome === 'completed') {
-      const learning = learnFrom(done, estimateCalibration, key, fitted, overhead, usage.output);
-      if (learning) context.background?.(learning);
+      const learning = [
+        learnOutput(done, calibration, overhead, usage.output, expectation.kind === 'typical'),
+        usage.input !== undefined ? learnInput(done, calibration, usage.input) : undefined,
+      ];
+      for (const work of learning) if (work) context.background?.(work);
     }
   } else if (done.outputText.length === 0) output = estimated(0);
   else {
-    const counted = await estimateSafely(
-      async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
-      () => roughTokenCounter.count(done.outputText),
-      hurry,
-    );
-    calibration = estimateCalibration.outputFactor(key, fitted);
-    const visible = counted === undefined ? undefined : counted * calibration + overhead;
-    // Hidden reasoning is never streamed: estimate it from what this model family reported
-    // before (never 0 for a model that reasons), and count it in the output, as providers do.
-    if (visible !== undefined && reasoning === undefined && isReasoningModel(provider, model)) {
-      reasoning = estimated(estimateCalibration.reasoningTokens(key));
-      output = estimated(visible + reasoning.value);
+    let textTokens: number | undefined;
+    if (counted?.outputText !== undefined) {
+      textTokens = counted.outputText;
+      methods.add('provider_count');
+    } else {
+      const local = await estimateSafely(
+        async () => (await countTexts(estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
+        () => roughTokenCounter.count(done.outputText),
+        hurry,
+      );
+      factor = spec ? calibration.outputFactor(spec.outputKey, fitted) : fitted;
+      textTokens = local === undefined ? undefined : local * factor;
+      methods.add('local');
+    }
+    const visible = textTokens === undefined ? undefined : textTokens + overhead;
+    // Hidden reasoning is never streamed: where it may have happened, estimate it from what
+    // this model family reported before, and count it in the output, as providers do.
+    if (visible !== undefined && reasoning === undefined && expectation.kind === 'typical') {
+      const typical = spec ? calibration.reasoningTokens(spec.outputKey, expectation.defaultTokens) : expectation.defaultTokens;
+      const hidden = estimated(typical);
+      if (hidden.value > 0) reasoning = hidden;
+      output = estimated(visible + hidden.value);
     } else output = estimatedOrUnknown(visible);
   }
 
+  // `local` wins when the two mix: a value not counted by the provider is a local estimate.
+  const estimateMethod: EstimateMethod | undefined = methods.has('local') ? 'local' : methods.has('provider_count') ? 'provider_count' : undefined;
   return {
     input,
+    ...(inputBound !== undefined ? { inputBound } : {}),
+    ...(inputOffset !== undefined ? { inputOffset } : {}),
     output,
     cacheRead: usage.cacheRead === undefined ? undefined : reported(usage.cacheRead),
     cacheCreation: usage.cacheCreation === undefined ? undefined : reported(usage.cacheCreation),
     ...(usage.cacheCreation1h === undefined ? {} : { cacheCreation1h: reported(usage.cacheCreation1h) }),
     ...toolCalls(done),
     reasoning,
-    ...(calibration !== undefined ? { calibration } : {}),
+    ...(factor !== undefined ? { calibration: factor } : {}),
+    ...(estimateMethod !== undefined ? { estimateMethod } : {}),
   };
 }
 
@@ -105,9 +146,33 @@ function toolCalls(done: EndedRequest): Pick<ResolvedUsage, 'toolCalls'> {
   return calls ? { toolCalls: calls } : {};
 }
 
-function outputOverhead(done: EndedRequest): number {
+async function countThroughProvider(
+  done: EndedRequest,
+  scheduler: ProviderCountScheduler | undefined,
+  input: boolean,
+  output: boolean,
+  hurry: Promise<void> | undefined,
+): Promise<ProviderCounts | undefined> {
+  const { estimator } = done.call;
+  if (!scheduler || !estimator.countWithProvider || !done.sent) return undefined;
+  const request = { input, output, text: done.outputText };
+  const counting = scheduler.count((signal) => estimator.countWithProvider!(request, signal));
+  // A shutdown does not wait for the provider: the local count takes over.
+  return hurry ? Promise.race([counting, hurry.then(() => undefined)]) : counting;
+}
+
+function boundOf(estimator: UsageEstimator): ResolvedUsage['inputBound'] {
   try {
-    const value = done.call.estimator.outputOverhead?.() ?? 0;
+    return estimator.inputBound?.();
+  } catch (error) {
+    logInternalError('reading the input bound', error);
+    return undefined;
+  }
+}
+
+function outputOverhead(estimator: UsageEstimator): number {
+  try {
+    const value = estimator.outputOverhead?.() ?? 0;
     return Number.isFinite(value) && value > 0 ? value : 0;
   } catch (error) {
     logInternalError('estimating output overhead', error);
@@ -115,29 +180,59 @@ function outputOverhead(done: EndedRequest): number {
   }
 }
 
+function hiddenReasoning(estimator: UsageEstimator): ReturnType<NonNullable<UsageEstimator['hiddenReasoning']>> {
+  try {
+    const expectation = estimator.hiddenReasoning?.();
+    if (expectation?.kind === 'typical' && Number.isFinite(expectation.defaultTokens)) return expectation;
+  } catch (error) {
+    logInternalError('estimating hidden reasoning', error);
+  }
+  return { kind: 'none' };
+}
+
 /**
- * Teaches the calibration from a completed request with reported usage. The text is
- * counted only for a sample, in the tokenizer worker, and nobody waits for it.
+ * Teaches the output factor and the typical hidden reasoning from a completed request with
+ * reported usage. The text is counted only for a sample, in the tokenizer worker, and
+ * nobody waits for it. Where reasoning may have happened, a report without reasoning
+ * tokens teaches a zero.
  */
-function learnFrom(
+function learnOutput(
   done: EndedRequest,
-  estimateCalibration: EstimateCalibration,
-  key: string,
-  fitted: number,
+  calibration: EstimateCalibration,
   overhead: number,
   reportedOutput: number,
+  mayReason: boolean,
 ): Promise<void> | undefined {
-  const { provider } = done.call.description;
-  const reportedReasoning = done.reported.reasoning;
+  const spec = done.call.estimator.calibration;
+  if (!spec) return undefined;
+  const key = spec.outputKey;
+  const fitted = done.call.estimator.outputFactor;
+  const reportedReasoning = mayReason ? (done.reported.reasoning ?? 0) : undefined;
   const chars = done.outputText.length;
-  const sampled = chars > 0 && chars <= MAX_SAMPLED_CHARS && estimateCalibration.shouldSample(key, fitted);
+  const sampled = chars > 0 && chars <= MAX_SAMPLED_CHARS && calibration.shouldSample(key);
   if (!sampled) {
-    if (reportedReasoning !== undefined) estimateCalibration.observe(key, provider, fitted, { overhead, reportedOutput, reportedReasoning });
+    if (reportedReasoning !== undefined) calibration.observe(key, spec.outputFactorBounds, fitted, { overhead, reportedOutput, reportedReasoning });
     return undefined;
   }
   return countTexts(done.call.estimator.encoding, [done.outputText]).then(
-    ([counted]) => estimateCalibration.observe(key, provider, fitted, { counted, overhead, reportedOutput, reportedReasoning }),
+    ([counted]) => calibration.observe(key, spec.outputFactorBounds, fitted, { counted, overhead, reportedOutput, reportedReasoning }),
     (error: unknown) => logInternalError('calibrating estimates', error),
+  );
+}
+
+/**
+ * Teaches the input offset (reported − counted) from a sample of completed requests whose
+ * whole input the request shows, counted in the tokenizer worker; nobody waits for it.
+ */
+function learnInput(done: EndedRequest, calibration: EstimateCalibration, reportedInput: number): Promise<void> | undefined {
+  const { estimator } = done.call;
+  const spec = estimator.calibration;
+  if (!spec || boundOf(estimator) !== undefined || !calibration.shouldSampleInput(spec.inputKey)) return undefined;
+  return estimateTokens(estimator.encoding, (tokens) => estimator.estimateInput(tokens), { maxChars: MAX_SAMPLED_INPUT_CHARS }).then(
+    (counted) => {
+      if (counted <= spec.inputOffsetMaxTokens) calibration.observeInput(spec.inputKey, spec.inputOffsetBounds, counted, reportedInput);
+    },
+    (error: unknown) => logInternalError('calibrating input estimates', error),
   );
 }
 

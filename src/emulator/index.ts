@@ -30,6 +30,7 @@ export {
   chatPromptTokens,
   inputTokensEach,
 } from './prompt-tokens.js';
+export { responsesInputTokens } from './openai-responses.js';
 export { DEFAULT_OUTPUT_TOKENS } from './output.js';
 export { EMBEDDING_DIMENSIONS } from './openai-legacy.js';
 export { anthropicResponseModel, openaiResponseModel } from './models.js';

@@ -9,6 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleMessages } from './anthropic-messages.js';
+import { handleAnthropicCountTokens, handleResponsesInputTokens } from './count-tokens.js';
 import { anthropicErrorBody, openaiErrorBody } from './errors.js';
 import { Exchange } from './exchange.js';
 import type { JsonObject } from './json.js';
@@ -51,6 +52,8 @@ const ROUTES: Route[] = [
   { path: '/v1/completions', provider: 'openai', api: 'completions', handle: handleCompletions },
   { path: '/v1/embeddings', provider: 'openai', api: 'embeddings', handle: handleEmbeddings },
   { path: '/v1/responses', provider: 'openai', api: 'responses', handle: handleResponses },
+  // Before `/v1/responses/{id}`, which would otherwise take it for a response id.
+  { path: '/v1/responses/input_tokens', provider: 'openai', api: 'responses.input_tokens', handle: handleResponsesInputTokens },
   {
     path: '/v1/responses/{id}',
     method: 'GET',
@@ -67,6 +70,7 @@ const ROUTES: Route[] = [
     handle: handleCancelResponse,
   },
   { path: '/v1/messages', provider: 'anthropic', api: 'messages', handle: handleMessages },
+  { path: '/v1/messages/count_tokens', provider: 'anthropic', api: 'messages.count_tokens', handle: handleAnthropicCountTokens },
 ];
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;

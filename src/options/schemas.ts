@@ -11,6 +11,7 @@ import type { PriceOverride, TokenPrices } from '../pricing/overrides.js';
 import { MAX_INTERVAL_HOURS, type PriceUpdateOptions } from '../pricing/price-updates.js';
 import { OVERRIDE_TIERS, type OverrideTier } from '../pricing/service-tiers.js';
 import type { LLMCostInstrumentationConfig } from '../types.js';
+import type { ProviderCountLimits } from '../core/provider-count.js';
 import {
   arrayOf,
   boolean,
@@ -33,6 +34,9 @@ import {
 
 /** Node's timers fire after 1 ms for any delay above 2^31-1 ms: a longer timeout would act at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const wholeNumberUpTo = (max: number): Spec =>
+  number(`a whole number from 1 to ${max}`, (value) => Number.isInteger(value) && value > 0 && value <= max);
 
 const timerMs = number(
   `a positive number of milliseconds up to ${MAX_TIMER_MS}`,
@@ -208,6 +212,16 @@ export const instrumentationConfig: ObjectSpec = object<LLMCostInstrumentationCo
     anthropicNativeSpans: literal('suppress', 'keep'),
     priceOverrides,
     priceUpdates,
+    exactCounting: literal('provider', 'off'),
+    providerCountLimits: object<Partial<ProviderCountLimits>>(
+      {
+        timeoutMs: wholeNumberUpTo(MAX_TIMER_MS),
+        maxConcurrent: wholeNumberUpTo(1_000),
+        maxPerMinute: wholeNumberUpTo(100_000),
+      },
+      { expected: 'an object ({ timeoutMs?, maxConcurrent?, maxPerMinute? })' },
+    ),
+    estimatorConstants: record('an object of numbers keyed by constant name (docs/accuracy.md)', number('a finite number', Number.isFinite)),
     captureMessageContent: boolean,
     messageContentMaxLength: number('a positive whole number of characters', (value) => Number.isInteger(value) && value > 0),
   },

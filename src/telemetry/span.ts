@@ -47,6 +47,8 @@ export function spanAttributes(record: CostRecord): Attributes {
   }
   if (record.usage.reasoning) attributes[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = record.usage.reasoning.value;
   if (record.usage.calibration !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_CALIBRATION] = record.usage.calibration;
+  if (record.usage.estimateMethod !== undefined) attributes[sc.ATTR_LLM_COST_ESTIMATE_METHOD] = record.usage.estimateMethod;
+  if (record.usage.inputBound !== undefined) attributes[sc.ATTR_LLM_COST_INPUT_TOKENS_BOUND] = record.usage.inputBound;
   if (record.attempts !== undefined) attributes[sc.ATTR_LLM_COST_REQUEST_ATTEMPTS] = record.attempts;
   if (record.budget) Object.assign(attributes, budgetAttributes(record.budget));
   if (record.responseModel) attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL] = record.responseModel;

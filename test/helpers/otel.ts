@@ -34,6 +34,8 @@ export interface TestOtel {
   Anthropic: typeof AnthropicClass;
   /** Our spans only (the Anthropic SDK's own native spans are left out). */
   spans(): ReadableSpan[];
+  /** Every span the SDK recorded, other instrumentations' (and the SDKs' own) included. */
+  allSpans(): ReadableSpan[];
   /** Waits until `count` of our spans have ended (default 1) and every finished request is written. */
   settle(count?: number): Promise<ReadableSpan[]>;
   metricPoints(name?: string): Promise<MetricPoint[]>;
@@ -64,6 +66,7 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     OpenAI: openaiModule.OpenAI,
     Anthropic: anthropicModule.Anthropic,
     spans: ours,
+    allSpans: () => exporter.getFinishedSpans(),
     async settle(count = 1) {
       const deadline = Date.now() + 5000;
       for (;;) {
@@ -79,6 +82,8 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     },
     reset() {
       exporter.reset();
+      // Each test starts like a fresh process: nothing learned from earlier tests' usage.
+      instrumentation['owned'].calibration.reset();
     },
     async shutdown() {
       await sdk.shutdown();

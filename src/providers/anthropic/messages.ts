@@ -12,8 +12,11 @@ import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adap
 import type { ServerTool } from '../../core/model.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
-import { asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { CLAUDE_OUTPUT_FACTOR, claudeOutputOverhead, countMessagesInput, toolChoiceType } from './count-input.js';
+import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { modelFamily } from '../../core/calibration.js';
+import { anthropicConstants, claudeFactor } from './constants.js';
+import { claudeOutputOverhead, countMessagesInput, messagesInputBound, toolChoiceType } from './count-input.js';
+import { countMessagesWithProvider } from './count-with-provider.js';
 import { messagesContent } from './messages-content.js';
 import { messagesRewrite } from './rewrite.js';
 
@@ -24,10 +27,28 @@ const REQUEST_PARAMETERS = {
   top_k: sc.ATTR_GEN_AI_REQUEST_TOP_K,
 };
 
-export const planMessage: PlanCall = (body, resource) => {
+/**
+ * Learning bands: Claude's factor may move to 0.85 – 1.2 times its generation's (models
+ * within a generation differ by about that much); a learned input offset within these
+ * many tokens of the local count.
+ */
+const FACTOR_BAND = [0.85, 1.2] as const;
+const INPUT_OFFSET_BOUNDS = [-256, 1024] as const;
+/**
+ * Only small prompts teach the input offset: the local count is a fit, whose error on a
+ * 4,000-token prompt (~3%, 120 tokens on the dev recordings) would otherwise be learned as
+ * an offset and added to every short prompt.
+ */
+const INPUT_OFFSET_MAX_TOKENS = 1024;
+
+export const planMessage: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
-  const reader = new MessageReader();
+  const reader = new MessageReader(forcedToolName(body));
+  const k = anthropicConstants(settings.estimatorConstants);
+  const factor = claudeFactor(model, k);
+  const family = modelFamily(model);
+  const tools = asArray(body.tools).length > 0 ? 'tools' : 'text';
   return {
     description: {
       provider: 'anthropic',
@@ -48,15 +69,31 @@ export const planMessage: PlanCall = (body, resource) => {
     estimator: {
       // Claude's tokenizer is not public: count with o200k and correct by a measured factor.
       encoding: 'o200k_base',
-      estimateInput: (counter) => countMessagesInput(body, counter),
-      outputFactor: CLAUDE_OUTPUT_FACTOR,
-      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), toolChoiceType(body)),
+      estimateInput: (counter) => countMessagesInput(body, counter, k),
+      inputBound: () => messagesInputBound(body),
+      outputFactor: factor,
+      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), k),
+      // Thinking is streamed (or summarised) and counted as received text: nothing hidden to guess.
+      calibration: {
+        outputKey: `anthropic/${family}`,
+        outputFactorBounds: [factor * FACTOR_BAND[0], factor * FACTOR_BAND[1]],
+        inputKey: `anthropic/messages/${family}/${tools}`,
+        inputOffsetBounds: INPUT_OFFSET_BOUNDS,
+        inputOffsetMaxTokens: INPUT_OFFSET_MAX_TOKENS,
+      },
+      countWithProvider: (request, signal) => countMessagesWithProvider(resource, body, request, signal),
     },
   };
 };
 
+/** The tool `tool_choice: { type: 'tool', name }` forces: the API starts its call (and writes its name) itself. */
+function forcedToolName(body: Dict): string | undefined {
+  const choice = asDict(body.tool_choice);
+  return toolChoiceType(body) === 'tool' ? asString(choice?.name) : undefined;
+}
+
 class MessageReader implements ResponseReader {
-  /** Tool-use blocks received and their parameters, for the framing tokens they cost. */
+  /** Tool-use blocks received (other than calls of the forced tool) and all calls' parameters, for the framing they cost. */
   toolUses = 0;
   private parametersSent = 0;
   /** The streamed tool call being received: its input arrives as JSON pieces. */
@@ -66,6 +103,8 @@ class MessageReader implements ResponseReader {
   private cacheCreation = 0;
   /** Server tool-use blocks received, by block id, per tool: a stream cut short has no usage to say. */
   private readonly serverToolUses = new Map<ServerTool, Set<string>>();
+
+  constructor(private readonly forcedTool: string | undefined) {}
 
   readChunk(event: unknown, observer: ResponseObserver): boolean {
     if (!isDict(event)) return true;
@@ -110,14 +149,16 @@ class MessageReader implements ResponseReader {
 
   private readBlock(block: Dict | undefined, observer: ResponseObserver): void {
     if (block?.type === 'server_tool_use') this.countServerToolUse(block, observer);
+    const forced = block?.type === 'tool_use' && this.forcedTool !== undefined && block.name === this.forcedTool;
     if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
-      this.toolUses++;
+      // A call of the forced tool: the API writes its opening and name; the model only its parameters.
+      if (!forced) this.toolUses++;
       if (this.streamedInput) this.parametersSent += this.streamedInput.keys;
       this.streamedInput = new TopLevelKeyCounter();
       const input = asDict(block.input);
       if (input) this.parametersSent += Object.keys(input).length;
     }
-    readBlock(block, observer);
+    readBlock(block, observer, forced);
   }
 
   private countServerToolUse(block: Dict, observer: ResponseObserver): void {
@@ -211,7 +252,7 @@ function readDelta(delta: Dict | undefined, observer: ResponseObserver): void {
 }
 
 /** A block's initial content (streams usually start blocks empty; responses carry it all). */
-function readBlock(block: Dict | undefined, observer: ResponseObserver): void {
+function readBlock(block: Dict | undefined, observer: ResponseObserver, forced: boolean): void {
   if (!block) return;
   switch (block.type) {
     case 'text':
@@ -221,7 +262,7 @@ function readBlock(block: Dict | undefined, observer: ResponseObserver): void {
       observer.addOutput(block.thinking);
       break;
     case 'tool_use':
-      observer.addOutput(block.name);
+      if (!forced) observer.addOutput(block.name);
       if (isDict(block.input) && Object.keys(block.input).length > 0) observer.addOutput(JSON.stringify(block.input));
       break;
     default:

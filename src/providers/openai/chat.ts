@@ -7,12 +7,17 @@ import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adap
 import type { ReportedUsage } from '../../core/model.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
+import { openaiCalibration } from './calibration-spec.js';
 import { chatContent } from './chat-content.js';
+import { openaiConstants } from './constants.js';
 import { countChatInput } from './count-chat-input.js';
+import { isImageOfUnknownSize } from './count-image.js';
+import { countChatWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
 import { chatOutputOverhead, requestShape, type AnswerShape } from './output-overhead.js';
 import { openaiProviderName } from './provider-name.js';
 import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
+import { reasoningExpectation } from './reasoning.js';
 import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
 
@@ -33,9 +38,11 @@ export const planChatCompletion: PlanCall = (body, resource, settings) => {
   const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
   const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
   const shape = requestShape(body.tools ?? body.functions, body.response_format);
+  const k = openaiConstants(settings.estimatorConstants);
+  const provider = openaiProviderName(resource);
   return {
     description: {
-      provider: openaiProviderName(resource),
+      provider,
       operation: 'chat',
       model,
       stream,
@@ -54,9 +61,14 @@ export const planChatCompletion: PlanCall = (body, resource, settings) => {
     reader,
     estimator: {
       encoding: openaiEncoding(model),
-      estimateInput: (counter) => countChatInput(body, counter),
+      estimateInput: (counter) => countChatInput(body, counter, k),
+      inputBound: () => chatInputBound(body),
       outputFactor: 1,
-      outputOverhead: () => chatOutputOverhead(model, shape, reader.answerShape()),
+      outputOverhead: () => chatOutputOverhead(model, shape, reader.answerShape(), k),
+      // Chat shows nothing of the reasoning: only the model and the effort tell.
+      hiddenReasoning: () => reasoningExpectation(model, body, k['openai.reasoning.typical']),
+      calibration: openaiCalibration(provider, 'chat', model, body, shape),
+      countWithProvider: (request, signal) => countChatWithProvider(resource, body, k, request, signal),
     },
   };
 };
@@ -155,6 +167,21 @@ class ChatReader implements ResponseReader {
       observer.addOutput(fn.arguments);
     }
   }
+}
+
+/**
+ * `lower` when OpenAI bills input the request does not show: search models fetch pages on
+ * OpenAI's side; an image by web address has a size we cannot read (counted as one tile).
+ */
+function chatInputBound(body: Dict): 'lower' | undefined {
+  if (body.web_search_options !== undefined && body.web_search_options !== null) return 'lower';
+  for (const message of asArray(body.messages)) {
+    for (const part of asArray(asDict(message)?.content)) {
+      const p = asDict(part);
+      if (p?.type === 'image_url' && isImageOfUnknownSize(asString(asDict(p.image_url)?.url))) return 'lower';
+    }
+  }
+  return undefined;
 }
 
 /** The function a request forces: chat `tool_choice: {type: 'function', function: {name}}` or legacy `function_call: {name}`. */

@@ -9,46 +9,48 @@
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
+import type { OpenAIConstants } from './constants.js';
 import { imageTokens } from './count-image.js';
-import { countFunctions, countSchemaFormat, countToolChoice, isReasoningFormat } from './count-tools.js';
+import { countFunctions, countSchemaFormat, countToolChoice } from './count-tools.js';
 import { toolCallFraming } from './output-overhead.js';
+import { isReasoningFormat } from './reasoning.js';
 
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING = 3;
 
-export function countChatInput(body: Dict, counter: TokenCounter): number {
+export function countChatInput(body: Dict, counter: TokenCounter, k: OpenAIConstants): number {
   const model = asString(body.model);
-  // gpt-5 and o-series prompts measure one token shorter than the Cookbook formula, and each
-  // earlier assistant turn two tokens longer (its output channel; dev recordings).
+  // gpt-5 and o-series prompts measure a little shorter than the Cookbook formula, and each
+  // earlier assistant turn longer (its output channel; fitted, constants.ts).
   const gpt5 = isReasoningFormat(model);
-  let tokens = gpt5 ? REPLY_PRIMING - 1 : REPLY_PRIMING;
+  let tokens = REPLY_PRIMING + (gpt5 ? k['openai.input.reasoning_format.priming'] : 0);
   for (const message of asArray(body.messages)) {
     if (!isDict(message)) continue;
     tokens += TOKENS_PER_MESSAGE;
-    if (gpt5 && message.role === 'assistant') tokens += 2;
+    if (gpt5 && message.role === 'assistant') tokens += k['openai.input.reasoning_format.assistant_turn'];
     for (const [key, value] of Object.entries(message)) {
       if (key === 'name') tokens += TOKENS_PER_NAME;
-      if (key === 'tool_calls') tokens += countToolCalls(value, counter);
+      if (key === 'tool_calls') tokens += countToolCalls(value, counter, k);
       else if (key === 'content') tokens += countContent(value, counter, model);
       else if (key === 'role' || key === 'name') tokens += counter.count(asString(value) ?? '');
     }
   }
-  const tools = countChatTools(body, counter);
-  tokens += tools + countToolChoice(body.tool_choice, 'chat');
-  tokens += countSchemaFormat(body.response_format, counter, tools > 0, 'chat');
+  const tools = countChatTools(body, counter, k);
+  tokens += tools + countToolChoice(body.tool_choice, 'chat', k);
+  tokens += countSchemaFormat(body.response_format, counter, tools > 0, 'chat', k);
   return tokens;
 }
 
 /** `tools` of type function and the older `functions`, as the model sees them. */
-function countChatTools(body: Dict, counter: TokenCounter): number {
+function countChatTools(body: Dict, counter: TokenCounter, k: OpenAIConstants): number {
   const functions: Dict[] = [];
   for (const tool of asArray(body.tools)) {
     const fn = asDict(asDict(tool)?.function);
     if (fn) functions.push(fn);
   }
   for (const fn of asArray(body.functions)) if (isDict(fn)) functions.push(fn);
-  return countFunctions(functions, counter, asString(body.model));
+  return countFunctions(functions, counter, asString(body.model), k);
 }
 
 function countContent(content: unknown, counter: TokenCounter, model: string | undefined): number {
@@ -74,7 +76,7 @@ function countContent(content: unknown, counter: TokenCounter, model: string | u
  * gpt-3.5 single-call turns and on 12 of the 14 two-call turns of one repository; gpt-4o
  * single-call turns within −5 and +6, median +4).
  */
-function countToolCalls(value: unknown, counter: TokenCounter): number {
+function countToolCalls(value: unknown, counter: TokenCounter, k: OpenAIConstants): number {
   let tokens = 0;
   let calls = 0;
   for (const call of asArray(value)) {
@@ -83,5 +85,5 @@ function countToolCalls(value: unknown, counter: TokenCounter): number {
     calls++;
     tokens += counter.count(asString(fn.name) ?? '') + counter.count(asString(fn.arguments) ?? '');
   }
-  return tokens + toolCallFraming(calls, 'chat');
+  return tokens + toolCallFraming(calls, 'chat', k);
 }

@@ -7,8 +7,10 @@
  * - patch models (gpt-4.1-mini/nano, gpt-5-mini/nano, o4-mini): 32-px patches, at most
  *   1536, times the model's multiplier.
  * The size is read from the header of a `data:` URL (PNG, JPEG, GIF, WebP). An image given
- * by a web address has no size we can see: it is estimated as 1024×1024 (docs/accuracy.md).
+ * by a web address or file id has no size we can see: it is estimated as 512×512 and the
+ * input marked a lower bound (docs/accuracy.md).
  */
+import { dataUrlImageSize } from '../../core/image-size.js';
 
 interface TileRule {
   readonly kind: 'tile';
@@ -22,8 +24,12 @@ interface PatchRule {
 type ImageRule = TileRule | PatchRule;
 
 const PATCH_LIMIT = 1536;
-/** What we assume for an image whose bytes we cannot see. */
-const UNKNOWN_SIZE = { width: 1024, height: 1024 };
+/**
+ * What we assume for an image whose bytes we cannot see (a web address, a file id): one
+ * 512-px tile, the least a detailed image costs on the tile models. The input is then
+ * marked a lower bound (`hasImageOfUnknownSize`).
+ */
+const UNKNOWN_SIZE = { width: 512, height: 512 };
 
 function ruleFor(model: string | undefined): ImageRule {
   const id = (model ?? '').toLowerCase();
@@ -70,49 +76,7 @@ function patchTokens(width: number, height: number, multiplier: number): number 
   return Math.round(Math.min(patches, PATCH_LIMIT) * multiplier);
 }
 
-/** Width and height from the header of a base64 `data:` URL, when the format is one we know. */
-export function dataUrlImageSize(url: string): { width: number; height: number } | undefined {
-  if (!url.startsWith('data:')) return undefined;
-  const comma = url.indexOf(',');
-  if (comma < 0 || !url.slice(0, comma).includes(';base64')) return undefined;
-  // JPEG size markers can sit after large metadata blocks; 256 KiB of header is plenty.
-  const bytes = Buffer.from(url.slice(comma + 1, comma + 1 + 349_528), 'base64');
-  return pngSize(bytes) ?? gifSize(bytes) ?? webpSize(bytes) ?? jpegSize(bytes);
-}
-
-function pngSize(b: Buffer): { width: number; height: number } | undefined {
-  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47) return undefined;
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
-
-function gifSize(b: Buffer): { width: number; height: number } | undefined {
-  if (b.length < 10 || b.toString('latin1', 0, 3) !== 'GIF') return undefined;
-  return { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
-}
-
-function webpSize(b: Buffer): { width: number; height: number } | undefined {
-  if (b.length < 30 || b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WEBP') return undefined;
-  const chunk = b.toString('latin1', 12, 16);
-  if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
-  if (chunk === 'VP8L') {
-    const bits = b.readUInt32LE(21);
-    return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
-  }
-  if (chunk === 'VP8X') return { width: b.readUIntLE(24, 3) + 1, height: b.readUIntLE(27, 3) + 1 };
-  return undefined;
-}
-
-function jpegSize(b: Buffer): { width: number; height: number } | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
-  let offset = 2;
-  while (offset + 9 < b.length) {
-    if (b[offset] !== 0xff) return undefined;
-    const marker = b[offset + 1] as number;
-    // Start-of-frame markers carry the size (C0–CF except DHT C4, JPG C8, DAC CC).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { width: b.readUInt16BE(offset + 7), height: b.readUInt16BE(offset + 5) };
-    }
-    offset += 2 + b.readUInt16BE(offset + 2);
-  }
-  return undefined;
+/** Whether a chat `image_url` or Responses `input_image` URL is one whose size cannot be read. */
+export function isImageOfUnknownSize(url: string | undefined): boolean {
+  return url === undefined || dataUrlImageSize(url) === undefined;
 }

@@ -10,25 +10,25 @@
  * response's whole context, which the request does not carry: its input and output, as
  * this process accounted them, plus the new items (the tools and instructions sent again
  * replace the earlier ones, so they are not added twice). A response this process did not
- * see, or a `conversation`, is context we cannot count: the estimate is then a lower bound.
- * The contents of files and audio and what a web search tool fetches cannot be counted
- * either (the estimate is then NaN, recorded as unknown).
+ * see, or a `conversation`, is context we cannot count: the estimate is then a lower bound
+ * (`responsesInputBound`). So is a request with server-side tools (web search, file
+ * search, code interpreter, MCP), which add what they fetch to the input, or with
+ * compaction items, whose encrypted content we cannot read: what the client sent is
+ * counted. The contents of files and audio cannot be counted at all (the estimate is
+ * then NaN, recorded as unknown).
  */
+import type { InputBound } from '../../core/model.js';
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
-import { imageTokens } from './count-image.js';
-import { countFunctions, countSchemaFormat, countToolChoice, isReasoningFormat } from './count-tools.js';
+import type { OpenAIConstants } from './constants.js';
+import { imageTokens, isImageOfUnknownSize } from './count-image.js';
+import { countFunctions, countSchemaFormat, countToolChoice } from './count-tools.js';
+import { isReasoningFormat } from './reasoning.js';
 
 const TOKENS_PER_ITEM = 3;
 const REPLY_PRIMING = 3;
-/** A function call item's framing beyond its name and arguments (least squares, dev recordings). */
-const TOKENS_PER_FUNCTION_CALL = 10;
-/**
- * Responses renders function tools a little differently from chat: one token fewer for the
- * block, 9 more for each function after the first (least squares, dev recordings).
- */
-const RESPONSES_FUNCTIONS_ADJUSTMENT = -1;
-const TOKENS_PER_EXTRA_FUNCTION = 9;
+/** Built-in tools that run on OpenAI's side and add what they find to the input. */
+const SERVER_SIDE_TOOL = /^(web_search|file_search|code_interpreter|mcp)/;
 
 /** What this process accounted for an earlier response: the context a continuation reads. */
 export interface StoredContext {
@@ -36,38 +36,67 @@ export interface StoredContext {
   readonly outputTokens: number;
 }
 
-export function countResponsesInput(body: Dict, counter: TokenCounter, previous?: StoredContext): number {
+export function countResponsesInput(body: Dict, counter: TokenCounter, k: OpenAIConstants, previous?: StoredContext): number {
   const model = asString(body.model);
   const reasoningFormat = isReasoningFormat(model);
-  if (previous) return previous.inputTokens + previous.outputTokens + countItems(body.input, counter, model, reasoningFormat);
-  // gpt-5 and o-series: one token fewer overall, two more per earlier assistant turn (dev recordings).
-  let tokens = reasoningFormat ? REPLY_PRIMING - 1 : REPLY_PRIMING;
+  if (previous) return previous.inputTokens + previous.outputTokens + countItems(body.input, counter, model, reasoningFormat, k);
+  // gpt-5 and o-series: a shorter priming, more per earlier assistant turn (fitted, constants.ts).
+  let tokens = REPLY_PRIMING + (reasoningFormat ? k['openai.input.reasoning_format.priming'] : 0);
   const instructions = asString(body.instructions);
   if (instructions) tokens += TOKENS_PER_ITEM + counter.count('developer') + counter.count(instructions);
-  tokens += countItems(body.input, counter, model, reasoningFormat);
+  tokens += countItems(body.input, counter, model, reasoningFormat, k);
   const textFormat = asDict(body.text)?.format;
-  const tools = countTools(asArray(body.tools), counter, model);
-  return tokens + tools + countToolChoice(body.tool_choice, 'responses') + countSchemaFormat(textFormat, counter, tools > 0, 'responses');
+  const tools = countTools(asArray(body.tools), counter, model, k);
+  return tokens + tools + countToolChoice(body.tool_choice, 'responses', k) + countSchemaFormat(textFormat, counter, tools > 0, 'responses', k);
 }
 
-function countItems(input: unknown, counter: TokenCounter, model: string | undefined, reasoningFormat: boolean): number {
+/**
+ * Whether the provider adds or removes input this request does not show: `lower` when it
+ * only adds (server-side tools, compaction items, a stored context this process did not
+ * see), `upper` when it only removes (server-side compaction of a long context).
+ */
+export function responsesInputBound(body: Dict, previousSeen: boolean): InputBound | undefined {
+  const adds =
+    (typeof body.previous_response_id === 'string' && !previousSeen) ||
+    (body.conversation !== undefined && body.conversation !== null) ||
+    asArray(body.tools).some((tool) => SERVER_SIDE_TOOL.test(asString(asDict(tool)?.type) ?? '')) ||
+    asArray(body.input).some((item) => {
+      const type = asString(asDict(item)?.type);
+      if (type === 'compaction' || type === 'item_reference') return true;
+      // An image by web address or file id: a size we cannot read (counted as one tile).
+      return asArray(asDict(item)?.content).some((part) => {
+        const p = asDict(part);
+        return p?.type === 'input_image' && isImageOfUnknownSize(asString(p.image_url));
+      });
+    });
+  const removes = asArray(body.context_management).length > 0 || isDict(body.context_management);
+  if (adds) return removes ? 'neither' : 'lower';
+  return removes ? 'upper' : undefined;
+}
+
+function countItems(input: unknown, counter: TokenCounter, model: string | undefined, reasoningFormat: boolean, k: OpenAIConstants): number {
   if (typeof input === 'string') return TOKENS_PER_ITEM + counter.count('user') + counter.count(input);
   let tokens = 0;
   for (const item of asArray(input)) {
-    tokens += countItem(item, counter, model);
-    if (reasoningFormat && isDict(item) && item.role === 'assistant') tokens += 2;
+    tokens += countItem(item, counter, model, k);
+    if (reasoningFormat && isDict(item) && item.role === 'assistant') tokens += k['openai.input.reasoning_format.assistant_turn'];
   }
   return tokens;
 }
 
-function countItem(value: unknown, counter: TokenCounter, model: string | undefined): number {
+function countItem(value: unknown, counter: TokenCounter, model: string | undefined, k: OpenAIConstants): number {
   if (!isDict(value)) return 0;
   const type = asString(value.type) ?? (value.role !== undefined ? 'message' : undefined);
   switch (type) {
     case 'message':
       return TOKENS_PER_ITEM + counter.count(asString(value.role) ?? '') + countContent(value.content, counter, model);
     case 'function_call':
-      return TOKENS_PER_ITEM + TOKENS_PER_FUNCTION_CALL + counter.count(asString(value.name) ?? '') + counter.count(asString(value.arguments) ?? '');
+      return (
+        TOKENS_PER_ITEM +
+        k['openai.input.responses.function_call'] +
+        counter.count(asString(value.name) ?? '') +
+        counter.count(asString(value.arguments) ?? '')
+      );
     case 'function_call_output':
       return TOKENS_PER_ITEM + countContent(value.output, counter, model);
     case 'reasoning':
@@ -75,7 +104,8 @@ function countItem(value: unknown, counter: TokenCounter, model: string | undefi
       // summaries sent back cost nothing).
       return 0;
     case 'item_reference':
-      // Points at stored context we cannot see.
+    case 'compaction':
+      // Stored or encrypted context we cannot see (the estimate is a lower bound).
       return 0;
     default:
       // Other items (tool calls of built-in tools, their outputs): their JSON, roughly.
@@ -97,19 +127,21 @@ function countContent(content: unknown, counter: TokenCounter, model: string | u
   return tokens;
 }
 
-function countTools(tools: readonly unknown[], counter: TokenCounter, model: string | undefined): number {
+/**
+ * Function tools as the model sees them (Responses renders the block a little differently
+ * from chat: fitted, constants.ts); other tools as their JSON, roughly. A server-side
+ * tool's definition is counted; what it fetches is not (the input is a lower bound).
+ */
+function countTools(tools: readonly unknown[], counter: TokenCounter, model: string | undefined, k: OpenAIConstants): number {
   let tokens = 0;
   const functions: Dict[] = [];
   for (const value of tools) {
     const tool = asDict(value);
     if (!tool) continue;
     if (tool.type === 'function') functions.push(tool);
-    // Web search adds what it found to the input (hundreds to tens of thousands of tokens
-    // on the recordings), which the request does not show: not estimable.
-    else if (asString(tool.type)?.startsWith('web_search')) return Number.NaN;
     else tokens += counter.count(JSON.stringify(tool) ?? '');
   }
   if (functions.length === 0) return tokens;
-  const adjustment = RESPONSES_FUNCTIONS_ADJUSTMENT + (functions.length - 1) * TOKENS_PER_EXTRA_FUNCTION;
-  return tokens + countFunctions(functions, counter, model) + adjustment;
+  const adjustment = k['openai.input.responses.functions'] + (functions.length - 1) * k['openai.input.responses.extra_function'];
+  return tokens + countFunctions(functions, counter, model, k) + adjustment;
 }

@@ -7,49 +7,46 @@
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, type Dict } from '../../core/values.js';
+import type { OpenAIConstants } from './constants.js';
+import { openaiEncoding } from './encoding.js';
 
 /**
- * Around the rendered `namespace functions` block: the tools header and wrapper tokens. Fitted
- * on the dev recordings' chat tool requests (median residual 8 on gpt-4o-class models, 9 on gpt-3.5/4).
+ * Function definitions as the model sees them; 0 when there are none. Around the
+ * rendered block: the tools header and wrapper (fitted, constants.ts), which the
+ * cl100k models (gpt-3.5, gpt-4) word differently.
  */
-const TOOLS_OVERHEAD = 8;
-const LEGACY_TOOLS_OVERHEAD = 9;
-/** The rendered schema header is a few tokens longer than what the model sees (fitted: median −5). */
-const SCHEMA_ADJUSTMENT = -5;
-/**
- * Beside tools, the schema costs less again (least squares on the dev recordings' tool
- * requests: −16 chat, −18 Responses).
- */
-const SCHEMA_BESIDE_TOOLS_ADJUSTMENT = -17;
-/** Responses reads the same schema in fewer tokens than chat (its 28 dev schema requests: −5 to −13 with the chat rule alone, median −7). */
-const RESPONSES_SCHEMA_ADJUSTMENT = -6;
-/**
- * `tool_choice` naming one function, or `required`, adds an instruction to the prompt
- * (least squares on the dev recordings' tool requests; chat and Responses word it differently).
- */
-const NAMED_TOOL_CHOICE = { chat: 19, responses: 15 } as const;
-const REQUIRED_TOOL_CHOICE = 5;
-
-/** Function definitions as the model sees them; 0 when there are none. */
-export function countFunctions(functions: readonly Dict[], counter: TokenCounter, model: string | undefined): number {
+export function countFunctions(functions: readonly Dict[], counter: TokenCounter, model: string | undefined, k: OpenAIConstants): number {
   if (functions.length === 0) return 0;
-  const legacy = /^gpt-(3\.5|4(?!o|\.))/.test(model ?? '');
-  return counter.count(renderFunctions(functions)) + (legacy ? LEGACY_TOOLS_OVERHEAD : TOOLS_OVERHEAD);
+  const wrapper = openaiEncoding(model) === 'cl100k_base' ? k['openai.input.tools.cl100k'] : k['openai.input.tools'];
+  return counter.count(renderFunctions(functions)) + wrapper;
 }
 
-/** A structured-output schema as the model sees it; 0 for plain text or `json_object`. */
-export function countSchemaFormat(format: unknown, counter: TokenCounter, besideTools: boolean, api: 'chat' | 'responses'): number {
+/**
+ * A structured-output schema as the model sees it; 0 for plain text or `json_object`. The
+ * rendered header differs from what the model reads by a fitted amount, smaller again
+ * beside tools and in Responses (constants.ts).
+ */
+export function countSchemaFormat(
+  format: unknown,
+  counter: TokenCounter,
+  besideTools: boolean,
+  api: 'chat' | 'responses',
+  k: OpenAIConstants,
+): number {
   const schema = renderSchemaFormat(format);
   if (schema === '') return 0;
   const adjustment =
-    SCHEMA_ADJUSTMENT + (besideTools ? SCHEMA_BESIDE_TOOLS_ADJUSTMENT : 0) + (api === 'responses' ? RESPONSES_SCHEMA_ADJUSTMENT : 0);
+    k['openai.input.schema'] +
+    (besideTools ? k['openai.input.schema.beside_tools'] : 0) +
+    (api === 'responses' ? k['openai.input.schema.responses'] : 0);
   return Math.max(0, counter.count(schema) + adjustment);
 }
 
 /** The instruction a forcing `tool_choice` adds: a named function (chat `{type, function}`, Responses `{type, name}`) or `required`. */
-export function countToolChoice(choice: unknown, api: 'chat' | 'responses'): number {
-  if (choice === 'required') return REQUIRED_TOOL_CHOICE;
-  return asDict(choice)?.type === 'function' ? NAMED_TOOL_CHOICE[api] : 0;
+export function countToolChoice(choice: unknown, api: 'chat' | 'responses', k: OpenAIConstants): number {
+  if (choice === 'required') return k['openai.input.tool_choice.required'];
+  if (asDict(choice)?.type !== 'function') return 0;
+  return api === 'chat' ? k['openai.input.tool_choice.named'] : k['openai.input.tool_choice.named.responses'];
 }
 
 /** gpt-5 and o-series models read prompts in a newer chat format (see the counting modules). */
@@ -131,5 +128,14 @@ export function renderSchemaFormat(format: unknown): string {
   const { $schema: _draft, ...body } = schema;
   const description = asString(wrapper.description);
   const header = description && description !== asString(schema.description) ? `// ${description}\n` : '';
-  return `# Response Formats\n\n## ${asString(wrapper.name) ?? 'response'}\n\n${header}${JSON.stringify(body)}`;
+  return `# Response Formats\n\n## ${asString(wrapper.name) ?? 'response'}\n\n${header}${JSON.stringify(body, withoutClosedObjects)}`;
+}
+
+/**
+ * `additionalProperties: false` is left out: strict schemas must have it on every object,
+ * so it tells the model nothing (the residual of the 35 dev schema requests without tools
+ * spreads over 17 tokens without it, 26 with it, in every source).
+ */
+function withoutClosedObjects(key: string, value: unknown): unknown {
+  return key === 'additionalProperties' && value === false ? undefined : value;
 }

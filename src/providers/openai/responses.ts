@@ -12,13 +12,17 @@
  * earlier requests (calibration.ts). Every such figure is marked estimated.
  */
 import * as sc from '../../semconv.js';
-import type { CancellableRequest, PlanCall, PlannedCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
+import type { CancellableRequest, PlanCall, PlannedCall, ProviderSettings, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ServerTool } from '../../core/model.js';
 import { numericParameters, serverAttributes } from '../../core/request-attributes.js';
 import { responsesContent } from './responses-content.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
-import { countResponsesInput, type StoredContext } from './count-responses-input.js';
+import { openaiCalibration } from './calibration-spec.js';
+import { openaiConstants } from './constants.js';
+import { countResponsesInput, responsesInputBound, type StoredContext } from './count-responses-input.js';
+import { countResponsesWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
+import { reasoningExpectation, type ReasoningEvidence } from './reasoning.js';
 import { requestShape, responsesOutputOverhead, type AnswerShape } from './output-overhead.js';
 import type { LiveResponses } from './live-responses.js';
 import { openaiProviderName } from './provider-name.js';
@@ -62,7 +66,7 @@ export interface ResponsesPlans {
 
 export function responsesPlans(state: ResponsesState): ResponsesPlans {
   return {
-    create: (body, resource) => planResponsesCreate(body, resource, state),
+    create: (body, resource, settings) => planResponsesCreate(body, resource, settings, state),
     retrieve: (responseId, resource, _settings, args) => planResponsesRetrieve(responseId, resource, args, state),
     cancel: (responseId) => {
       // `cancel(id)` gets no span of its own (it costs nothing): it only ends the span of the
@@ -73,15 +77,22 @@ export function responsesPlans(state: ResponsesState): ResponsesPlans {
   };
 }
 
-function planResponsesCreate(body: unknown, resource: unknown, state: ResponsesState): PlannedCall | undefined {
+function planResponsesCreate(
+  body: unknown,
+  resource: unknown,
+  settings: ProviderSettings,
+  state: ResponsesState,
+): PlannedCall | undefined {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
   const reader = new ResponsesReader(state.live, stream, body.background === true, undefined, asString(asDict(body.tool_choice)?.name));
   const shape = requestShape(body.tools, asDict(body.text)?.format);
+  const k = openaiConstants(settings.estimatorConstants);
+  const provider = openaiProviderName(resource);
   const call: PlannedCall = {
     description: {
-      provider: openaiProviderName(resource),
+      provider,
       operation: 'chat',
       model,
       stream,
@@ -94,9 +105,13 @@ function planResponsesCreate(body: unknown, resource: unknown, state: ResponsesS
     reader,
     estimator: {
       encoding: openaiEncoding(model),
-      estimateInput: (counter) => countResponsesInput(body, counter, storedContext(state.ledger, body.previous_response_id)),
+      estimateInput: (counter) => countResponsesInput(body, counter, k, storedContext(state.ledger, body.previous_response_id)),
+      inputBound: () => responsesInputBound(body, storedContext(state.ledger, body.previous_response_id) !== undefined),
       outputFactor: 1,
-      outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape()),
+      outputOverhead: () => responsesOutputOverhead(model, shape, reader.answerShape(), k),
+      hiddenReasoning: () => reasoningExpectation(model, body, k['openai.reasoning.typical'], reader.reasoningEvidence()),
+      calibration: openaiCalibration(provider, 'responses', model, body, shape),
+      countWithProvider: (request, signal) => countResponsesWithProvider(resource, body, request, signal),
     },
   };
   // Every response goes in the ledger: a background one can be read again (resumed), and
@@ -155,6 +170,9 @@ class ResponsesReader implements ResponseReader {
   private truncated = false;
   /** Server-side tool calls seen, per tool, by item id (code interpreter: by container). */
   private readonly serverToolCalls = new Map<ServerTool, Set<string>>();
+  /** Output items seen (by id, so a stream's `added` and `done` count once), and reasoning items among them. */
+  private readonly outputItemIds = new Set<string>();
+  private readonly reasoningItemIds = new Set<string>();
 
   constructor(
     private readonly live: LiveResponses,
@@ -176,10 +194,11 @@ class ResponsesReader implements ResponseReader {
     const type = asString(chunk.type);
     if (type === undefined) return true;
     if (OUTPUT_DELTAS.has(type)) observer.addOutput(chunk.delta);
-    else if (type === 'response.output_item.added') {
+    else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       const item = asDict(chunk.item);
       this.noteServerTool(item, observer);
-      if (!this.noteItem(item)) readAddedItem(item, observer);
+      const isNew = this.noteOutputItem(item, asNumber(chunk.output_index));
+      if (type === 'response.output_item.added' && !this.noteItem(item) && isNew) readAddedItem(item, observer);
     } else if (type === 'response.content_part.added') {
       if (asDict(chunk.part)?.type === 'refusal') this.refusals++;
     } else if (SNAPSHOT_EVENTS.has(type)) this.readSnapshot(asDict(chunk.response), observer);
@@ -209,14 +228,29 @@ class ResponsesReader implements ResponseReader {
   readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
     this.readSnapshot(body, observer);
-    for (const value of asArray(body.output)) {
+    asArray(body.output).forEach((value, index) => {
       const item = asDict(value);
       this.noteServerTool(item, observer);
+      this.noteOutputItem(item, index);
       readOutputItem(item, observer, this.noteItem(item));
       if (item?.type === 'message') for (const part of asArray(item.content)) if (asDict(part)?.type === 'refusal') this.refusals++;
-    }
+    });
     if (isFinalStatus(body.status)) this.readFinal(body, observer);
     observer.markTerminal();
+  }
+
+  reasoningEvidence(): ReasoningEvidence {
+    return { outputItems: this.outputItemIds.size, reasoningItems: this.reasoningItemIds.size };
+  }
+
+  /** Counts an output item once (by id, else by position); returns whether it is new. */
+  private noteOutputItem(item: Dict | undefined, index: number | undefined): boolean {
+    if (!item) return false;
+    const id = asString(item.id) ?? (index !== undefined ? `#${index}` : undefined);
+    if (id === undefined || this.outputItemIds.has(id)) return false;
+    this.outputItemIds.add(id);
+    if (item.type === 'reasoning') this.reasoningItemIds.add(id);
+    return true;
   }
 
   answerShape(): AnswerShape {
