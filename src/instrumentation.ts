@@ -9,9 +9,11 @@ import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { targetsOfClient, targetsOfModule } from './manual-targets.js';
 import { applyBudgetConfig, flushBudgetStore } from './budget/config.js';
 import { contentSettings } from './core/content.js';
+import { keepingProcessAlive } from './core/keep-alive.js';
 import { validatePriceOverrides } from './core/price.js';
 import { logInfo, safely } from './core/safely.js';
 import { CostTelemetry } from './core/telemetry.js';
+import { warmTokenizer } from './core/tokenizer.js';
 import { RequestTracker } from './core/tracker.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets } from './providers/openai/targets.js';
@@ -32,9 +34,15 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     super.setConfig(validateConfig(config));
   }
 
+  override enable(): void {
+    super.enable();
+    // The first cut stream of a fresh process must not wait seconds for the encoder build.
+    warmTokenizer();
+  }
+
   /** Resolves once every finished request has been written to its span, the metrics and `onCost`. */
   async flush(): Promise<void> {
-    await this.tracker.flush();
+    await keepingProcessAlive(this.tracker.flush());
     // Then what the settled requests added to a shared budget store (its own batches).
     await flushBudgetStore();
   }

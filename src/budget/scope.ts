@@ -3,6 +3,7 @@
  * instrumented request it makes, however deep in its async call tree.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { keepingProcessAlive } from '../core/keep-alive.js';
 import { Budget, budgetFor, type BudgetOptions } from './budget.js';
 
 const scopes = new AsyncLocalStorage<readonly Budget[]>();
@@ -24,6 +25,6 @@ export async function withBudget<T>(options: BudgetOptions | Budget, fn: (budget
   try {
     return await scopes.run([budget, ...enclosing], () => fn(budget));
   } finally {
-    while (budget.settling.size > 0) await Promise.allSettled([...budget.settling]);
+    while (budget.settling.size > 0) await keepingProcessAlive(Promise.allSettled([...budget.settling]));
   }
 }

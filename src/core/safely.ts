@@ -15,6 +15,15 @@ export function logInfo(message: string): void {
   logger.info(message);
 }
 
+/** A problem the user should know about (and can usually fix); never thrown at them. */
+export function logWarning(message: string): void {
+  try {
+    logger.warn(message);
+  } catch {
+    // a broken logger must not break the request either
+  }
+}
+
 /** Runs our own code on the user's path: a failure is logged and replaced by `fallback`. */
 export function safely<T>(where: string, fallback: T, fn: () => T): T {
   try {

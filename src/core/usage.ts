@@ -20,6 +20,15 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
   // processed: nothing to bill.
   const refused = !done.sent || (done.chunks === 0 && isHttpRefusal(done.error));
 
+  // Both counts go to the worker at once: one round trip, not two in a row.
+  const countingOutput =
+    usage.output === undefined && done.outputText.length > 0
+      ? estimateSafely(
+          async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
+          () => roughTokenCounter.count(done.outputText),
+        )
+      : undefined;
+
   let input: UsageValue;
   if (usage.input !== undefined) input = reported(usage.input);
   else if (refused) input = estimated(0);
@@ -47,10 +56,7 @@ export async function resolveUsage(done: FinishedRequest): Promise<ResolvedUsage
     if (done.outcome === 'completed') learnFrom(done, key, fitted, overhead, usage.output);
   } else if (done.outputText.length === 0) output = estimated(0);
   else {
-    const counted = await estimateSafely(
-      async () => (await countTexts(call.estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
-      () => roughTokenCounter.count(done.outputText),
-    );
+    const counted = await countingOutput;
     calibration = estimateCalibration.outputFactor(key, fitted);
     const visible = counted === undefined ? undefined : counted * calibration + overhead;
     // Hidden reasoning is never streamed: estimate it from what this model family reported
