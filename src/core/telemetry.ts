@@ -4,6 +4,7 @@
  */
 import { SpanStatusCode, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
+import { summarizeError } from './error-summary.js';
 import type { BudgetSettlement, Charge, CostRecord, PricedCost, ResolvedUsage, UsageValue } from './model.js';
 import { priceUsage, type PriceOverrides } from './price.js';
 import type { FinishedRequest } from './record.js';
@@ -147,11 +148,7 @@ function endSpan(done: FinishedRequest): void {
   const { span } = done;
   try {
     span.setAttribute(sc.ATTR_LLM_COST_STREAM_OUTCOME, done.outcome);
-    if (done.outcome === 'error') {
-      span.setAttribute(sc.ATTR_ERROR_TYPE, errorType(done.error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(done.error) });
-      if (done.error instanceof Error) span.recordException(done.error, done.endedAt);
-    }
+    if (done.outcome === 'error') writeError(span, done);
   } finally {
     span.end(done.endedAt);
   }
@@ -256,8 +253,17 @@ function errorType(error: unknown): string {
   return '_OTHER';
 }
 
-function errorMessage(error: unknown): string | undefined {
-  return error instanceof Error ? error.message : undefined;
+/** Status, attributes and exception event of a failed request: a safe summary (`error-summary.ts`). */
+function writeError(span: FinishedRequest['span'], done: FinishedRequest): void {
+  span.setAttribute(sc.ATTR_ERROR_TYPE, errorType(done.error));
+  const error = summarizeError(done.error, { request: done.call.body, verbatim: done.content !== undefined });
+  if (error.status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, error.status);
+  if (error.providerType !== undefined) span.setAttribute(sc.ATTR_LLM_COST_ERROR_PROVIDER_TYPE, error.providerType);
+  if (error.code !== undefined) span.setAttribute(sc.ATTR_LLM_COST_ERROR_CODE, error.code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  const event: Attributes = { [sc.ATTR_EXCEPTION_TYPE]: error.type, [sc.ATTR_EXCEPTION_MESSAGE]: error.message };
+  if (error.stacktrace !== undefined) event[sc.ATTR_EXCEPTION_STACKTRACE] = error.stacktrace;
+  span.addEvent(sc.EVENT_EXCEPTION, event, done.endedAt);
 }
 
 // --- Responses read more than once (resumed streams): charge the metrics only once. ---

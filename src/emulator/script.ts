@@ -30,6 +30,7 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   status: { check: httpErrorStatus, expected: 'an HTTP error status (400-599)' },
   errorType: { check: string, expected: 'a string' },
   errorMessage: { check: string, expected: 'a string' },
+  errorEcho: { check: (value) => value === 'api-key' || value === 'prompt', expected: "'api-key' or 'prompt'" },
   failTimes: { check: count, expected: 'a non-negative integer' },
   toolCall: { check: toolCall, expected: '{ name: string, arguments: object }' },
   thinking: { check: string, expected: 'a string' },

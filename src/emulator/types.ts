@@ -35,6 +35,11 @@ export interface EmulatorScript {
   errorType?: string;
   /** Error message for `status` replies and mid-stream errors. */
   errorMessage?: string;
+  /**
+   * A hostile error message instead of `errorMessage`: one that echoes the caller's API key
+   * (`'api-key'`) or the start of its prompt (`'prompt'`), as some servers and gateways do.
+   */
+  errorEcho?: 'api-key' | 'prompt';
   /** Fail only the first N attempts of requests carrying the same script (status default 500). */
   failTimes?: number;
   /** Answer with a tool call (after `text`, when `text` is also given). */
