@@ -7,6 +7,7 @@ import type { Span } from '@opentelemetry/api';
 import type { PlannedCall } from './adapter.js';
 import type { ContentCapture } from './content.js';
 import type { BudgetSettlement, PricedCost, ReportedUsage, StreamOutcome } from './model.js';
+import type { ReportedUsageCheck } from './usage-sanity.js';
 
 /** The budgets a request is charged to (`src/budget/guard.ts`); the core only consults it. */
 export interface RequestBudget {
@@ -98,6 +99,8 @@ export class RequestRecord {
     readonly call: PlannedCall,
     readonly span: Span,
     private readonly onFinished: (done: FinishedRequest) => void,
+    /** Drops reported values no provider can mean (`usage-sanity.ts`). */
+    private readonly usageCheck: ReportedUsageCheck,
   ) {}
 
   get finished(): boolean {
@@ -111,10 +114,7 @@ export class RequestRecord {
   }
 
   reportUsage(usage: ReportedUsage): void {
-    for (const key of Object.keys(usage) as (keyof ReportedUsage)[]) {
-      const value = usage[key];
-      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) this.reported[key] = value;
-    }
+    Object.assign(this.reported, this.usageCheck.accept(this.call.description.provider, usage));
   }
 
   addOutput(text: unknown): void {

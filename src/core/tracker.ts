@@ -7,7 +7,8 @@ import type { AdapterOptions, PlannedCall } from './adapter.js';
 import { ContentCapture, type ContentSettings } from './content.js';
 import type { PriceOverrides } from './price.js';
 import { RequestRecord } from './record.js';
-import { safely } from './safely.js';
+import { logWarning, safely } from './safely.js';
+import { ReportedUsageCheck } from './usage-sanity.js';
 import type { CostTelemetry } from './telemetry.js';
 
 export interface TrackerSettings {
@@ -21,6 +22,9 @@ export interface TrackerSettings {
 }
 
 export class RequestTracker {
+  /** One per instrumentation: its warnings about impossible reported usage are said once. */
+  private readonly usageCheck = new ReportedUsageCheck(logWarning);
+
   constructor(
     private readonly tracer: () => Tracer,
     private readonly telemetry: CostTelemetry,
@@ -61,7 +65,7 @@ export class RequestTracker {
         ...description.attributes,
       },
     });
-    const record = new RequestRecord(call, span, (done) => this.telemetry.complete(done));
+    const record = new RequestRecord(call, span, (done) => this.telemetry.complete(done), this.usageCheck);
     const content = this.settings().content;
     if (content && call.content) {
       const reader = call.content;

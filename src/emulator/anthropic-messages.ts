@@ -20,6 +20,7 @@ import { ids } from './random.js';
 import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
 import { loadTokenizer } from './tokenizer.js';
+import { withUsageOverrides } from './usage-overrides.js';
 
 const STOP_REASONS: Record<PlannedOutput['stop'], string> = { end: 'end_turn', length: 'max_tokens', tool: 'tool_use' };
 
@@ -36,14 +37,18 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   const stopReason = STOP_REASONS[output.stop];
   const signature = ids.thinkingSignature();
   const toolUseId = ids.anthropicToolUse();
-  const usage = (outputTokens: number): JsonObject => ({
-    input_tokens: inputTokens,
-    cache_creation_input_tokens: cacheCreation,
-    cache_read_input_tokens: cacheRead,
-    cache_creation: { ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0 },
-    output_tokens: outputTokens,
-    service_tier: 'standard',
-  });
+  const usage = (outputTokens: number): JsonObject =>
+    withUsageOverrides(
+      {
+        input_tokens: inputTokens,
+        cache_creation_input_tokens: cacheCreation,
+        cache_read_input_tokens: cacheRead,
+        cache_creation: { ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0 },
+        output_tokens: outputTokens,
+        service_tier: 'standard',
+      },
+      script,
+    );
   const message = (content: unknown[], outputTokens: number, stop: string | null): JsonObject => ({
     model: anthropicResponseModel(stringField(body, 'model') ?? 'claude-sonnet-4-5'),
     id: ids.anthropicMessage(),
@@ -120,12 +125,15 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     }
     closeBlock();
   }
-  const finalUsage: JsonObject = {
-    input_tokens: inputTokens,
-    cache_creation_input_tokens: cacheCreation,
-    cache_read_input_tokens: cacheRead,
-    output_tokens: output.outputTokens,
-  };
+  const finalUsage = withUsageOverrides(
+    {
+      input_tokens: inputTokens,
+      cache_creation_input_tokens: cacheCreation,
+      cache_read_input_tokens: cacheRead,
+      output_tokens: output.outputTokens,
+    },
+    script,
+  );
   const stop = { stop_reason: stopReason, stop_sequence: null };
   push({ type: 'message_delta', delta: stop, usage: finalUsage }, 'terminal');
   push({ type: 'message_stop' }, 'terminal');

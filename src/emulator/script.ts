@@ -39,6 +39,11 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   cacheCreationTokens: { check: count, expected: 'a non-negative integer' },
   replay: { check: string, expected: 'a recording id' },
   stripUsage: { check: boolean, expected: 'a boolean' },
+  usageOverrides: {
+    check: (value) =>
+      isObject(value) && Object.values(value).every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v)),
+    expected: 'an object of usage field paths to numbers, strings, booleans or null',
+  },
 };
 
 export function validateScript(value: unknown): EmulatorScript {

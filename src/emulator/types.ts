@@ -62,6 +62,12 @@ export interface EmulatorScript {
   replay?: string;
   /** With `replay`: remove the provider usage from what is sent. */
   stripUsage?: boolean;
+  /**
+   * A server that lies about usage: these fields (dotted paths such as `prompt_tokens`,
+   * `prompt_tokens_details.cached_tokens`, `input_tokens`) are set to these values in every
+   * usage object sent (`1e308`, `10.5`, `-3`, a string…).
+   */
+  usageOverrides?: Record<string, number | string | boolean | null>;
 }
 
 /** One recorded provider exchange, as in the project's `recordings-*.jsonl` files. */
