@@ -3,6 +3,7 @@
  * and wraps their request methods with the shared hook in `core/instrument-call.ts`.
  */
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { loadedCopies, loadedEarlyMessage } from './already-loaded.js';
 import { instrumentMethod, type SdkMethod } from './core/instrument-call.js';
 import { outermostOnly, unwrapMethod, wrapMethod, type PatchSettings, type PatchTarget } from './core/patch-target.js';
 import { isSupportedVersion, type VersionRange } from './core/version-range.js';
@@ -38,6 +39,27 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     super.enable();
     // The first cut stream of a fresh process must not wait seconds for the encoder build.
     warmTokenizer();
+    // Only the first time: SDKs loaded after it are hooked, even across disable() and enable().
+    if (!this._checkedLoadedEarly) {
+      this._checkedLoadedEarly = true;
+      safely('instrumenting SDKs loaded before the instrumentation', undefined, () => this.instrumentLoadedEarly());
+    }
+  }
+
+  declare private _checkedLoadedEarly: boolean | undefined;
+
+  /** SDKs already in the module cache (loaded before us): patched now, and said once (`already-loaded.ts`). */
+  private instrumentLoadedEarly(): void {
+    const sdks = [
+      [OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets],
+      [ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets],
+    ] as const;
+    for (const [name, range, targets] of sdks) {
+      for (const copy of loadedCopies(name)) {
+        if (!isSupportedVersion(copy.version, range)) this.warnOnce(outsideRangeMessage(name, copy.version, range));
+        else this.warnOnce(loadedEarlyMessage(name, copy, this.patchTargets(name, copy.version, targets(copy.exports))));
+      }
+    }
   }
 
   /** Resolves once every finished request has been written to its span, the metrics and `onCost`. */
@@ -120,9 +142,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
         safely(`patching ${name}`, undefined, () => {
           if (isSupportedVersion(version, range)) this.patchTargets(name, version, targets(moduleExports));
           else {
-            this.warnOnce(
-              `${name}@${version ?? '?'} is outside the supported range ${range.text}; it is left untouched and its requests are not recorded`,
-            );
+            this.warnOnce(outsideRangeMessage(name, version, range));
           }
         });
         return moduleExports;
@@ -181,6 +201,10 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     this._warned.add(message);
     this._diag.warn(message);
   }
+}
+
+function outsideRangeMessage(name: string, version: string | undefined, range: VersionRange): string {
+  return `${name}@${version ?? '?'} is outside the supported range ${range.text}; it is left untouched and its requests are not recorded`;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
