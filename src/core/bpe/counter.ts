@@ -25,7 +25,7 @@ import { encodeUtf8, maxUtf8Bytes } from './utf8.js';
  */
 const LONG_PIECE_BYTES = 512;
 /** Characters of text between two yields. */
-const CHARS_PER_STEP = 8192;
+const CHARS_PER_STEP = 2048;
 
 export class BpeCounter {
   private readonly pattern: RegExp;

@@ -18,7 +18,7 @@ export interface RankData {
 }
 
 /** Tokens decoded between two yields while building. */
-const TOKENS_PER_STEP = 4096;
+const TOKENS_PER_STEP = 1024;
 
 const BASE64 = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) BASE64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
