@@ -23,8 +23,8 @@ export interface LoadedModule {
 }
 
 /** Copies of package `name` whose entry file (`<name>/index.js`) is in the CommonJS cache. */
-export function loadedCopies(name: string, cache: NodeJS.Dict<NodeJS.Module> | undefined = require.cache): LoadedModule[] {
-  if (!cache) return []; // a bundle's own require
+export function loadedCopies(name: string, cache: NodeJS.Dict<NodeJS.Module> | undefined = commonJsCache()): LoadedModule[] {
+  if (!cache) return [];
   const entry = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}index.js`;
   const copies: LoadedModule[] = [];
   for (const [path, module] of Object.entries(cache)) {
@@ -32,6 +32,11 @@ export function loadedCopies(name: string, cache: NodeJS.Dict<NodeJS.Module> | u
     copies.push({ path, exports: module.exports, version: versionNextTo(path) });
   }
   return copies;
+}
+
+/** Undefined where there is none: inside an ES module bundle, or a bundler's own `require`. */
+function commonJsCache(): NodeJS.Dict<NodeJS.Module> | undefined {
+  return typeof require === 'function' && typeof require.cache === 'object' ? require.cache : undefined;
 }
 
 function versionNextTo(entry: string): string | undefined {

@@ -9,8 +9,6 @@ import type { RankData } from './bpe/rank-table.js';
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export { BpeCounter } from './bpe/counter.js';
 
-export const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
-
 export function isEncodingName(value: unknown): value is EncodingName {
   return value === 'o200k_base' || value === 'cl100k_base';
 }
