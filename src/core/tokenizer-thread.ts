@@ -6,9 +6,10 @@
  *   for counts (a flush, a shutdown) keeps the process alive itself, for a bounded time.
  * - It is given up for good, with one reason, the first time it fails: it cannot start,
  *   it dies, or it stays silent for `silenceMs` while counts are waiting (a busy worker
- *   says it is alive every `HEARTBEAT_MS`). Waiting counts are then rejected with
- *   `TokenizerWorkerUnavailable`, and so are later ones at once: callers count on the main
- *   thread instead (`tokenizer-main-thread.ts`).
+ *   says it is alive every `HEARTBEAT_MS`; before its thread is online, a minute is
+ *   allowed). Waiting counts are then rejected with `TokenizerWorkerUnavailable`, and so
+ *   are later ones at once: callers count on the main thread instead
+ *   (`tokenizer-main-thread.ts`).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -21,11 +22,13 @@ export class TokenizerWorkerUnavailable extends Error {
 }
 
 /**
- * Silence, with counts waiting, after which the worker is given up. It only has to
- * exceed what a healthy worker can go without a heartbeat: starting the thread and
- * importing the rank data (~0.1 s here, a few seconds at most on a loaded machine).
+ * Silence, with counts waiting, after which a running worker is given up. It only has to
+ * exceed what a healthy worker can go without a heartbeat: importing the rank data
+ * (~0.05 s here, under a second on a loaded machine) between two heartbeats.
  */
 export const DEFAULT_SILENCE_MS = 10_000;
+/** The same before the thread is online: starting a thread can take seconds on a loaded machine. */
+const STARTUP_SILENCE_MS = 60_000;
 
 export interface TokenizerWorkerOptions {
   /** Gives up after this much silence with counts waiting. */
@@ -49,6 +52,7 @@ export class TokenizerWorker {
   private silenceTimer: NodeJS.Timeout | undefined;
   /** Bumped by every message from the worker (and when the silence timer is re-armed). */
   private heard = 0;
+  private online = false;
   private readonly silenceMs: number;
 
   constructor(private readonly options: TokenizerWorkerOptions = {}) {
@@ -100,6 +104,10 @@ export class TokenizerWorker {
       // execArgv: never the application's own flags (an `--import` that starts an SDK,
       // `--inspect`): the worker runs only the tokenizer.
       const thread = new Worker(this.options.source ?? workerSource(), { eval: true, execArgv: [], stdout: false, stderr: false });
+      thread.once('online', () => {
+        this.online = true;
+        this.heard++;
+      });
       thread.on('message', (message: FromWorker) => this.receive(message));
       thread.on('error', (error) => this.giveUp(thread, error));
       thread.on('exit', (code) => this.giveUp(thread, new Error(`tokenizer worker exited with code ${code}`)));
@@ -142,10 +150,11 @@ export class TokenizerWorker {
     if (this.silenceTimer) return;
     const heardBefore = this.heard;
     const armedAt = performance.now();
+    const limit = this.online ? this.silenceMs : Math.max(this.silenceMs, STARTUP_SILENCE_MS);
     const timer = setTimeout(() => {
       this.silenceTimer = undefined;
       if (this.waiting.size === 0) return;
-      const late = performance.now() - armedAt > this.silenceMs * 1.5;
+      const late = performance.now() - armedAt > limit * 1.5;
       if (late || this.heard !== heardBefore) {
         this.armSilenceTimer();
         return;
@@ -153,10 +162,10 @@ export class TokenizerWorker {
       const confirm = setTimeout(() => {
         if (this.waiting.size === 0) return;
         if (this.heard !== heardBefore) this.armSilenceTimer();
-        else if (this.worker) this.giveUp(this.worker, new Error(`tokenizer worker silent for ${this.silenceMs} ms`));
+        else if (this.worker) this.giveUp(this.worker, new Error(`tokenizer worker silent for ${limit} ms`));
       }, 0);
       confirm.unref();
-    }, this.silenceMs);
+    }, limit);
     timer.unref();
     this.silenceTimer = timer;
   }
