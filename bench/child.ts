@@ -5,6 +5,8 @@
  *   overhead <variant> <provider> <baseURL> <chunks> <streams>
  *   stall <variant> <baseURL>
  *   memory <variant> <baseURL> <streams>   (run with --expose-gc)
+ *   latency <variant> <baseURL> <cutNotBeforeMs>
+ *   warmup <variant>
  *
  * Variants: `none` (no OpenTelemetry at all), `otel-sdk` (NodeSDK with no
  * instrumentation: the context manager's own cost), `otel-sdk-in-context` (the same, the
@@ -212,6 +214,58 @@ async function stall(baseURL: string): Promise<void> {
   process.stdout.write(JSON.stringify(results) + '\n');
 }
 
+/**
+ * Time from a cut (a `break` out of a stream whose usage never arrived) to its span being
+ * written, in a fresh process: the first cut ("cold": the encoder may still be building,
+ * warmed since the instrumentation was enabled) no earlier than `cutNotBeforeMs` after the
+ * instrumentation was enabled, then a second one ("warm").
+ */
+async function latency(baseURL: string, cutNotBeforeMs: number): Promise<void> {
+  const telemetry = startTelemetry();
+  const enabledAt = performance.now();
+  const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
+  const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
+  const result: Record<string, number> = {};
+  for (const name of ['cold', 'warm']) {
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me a story about the sea.' }], stream: true },
+      scriptHeader({ outputTokens: 200 }),
+    );
+    let chunks = 0;
+    for await (const _chunk of stream) {
+      if (++chunks < 20) continue;
+      const wait = enabledAt + cutNotBeforeMs - performance.now();
+      if (name === 'cold' && wait > 0) await new Promise((done) => setTimeout(done, wait));
+      break;
+    }
+    const cut = performance.now();
+    await telemetry.flush();
+    result[`${name}CutAtMs`] = cut - enabledAt;
+    result[`${name}CutToSpanEndMs`] = performance.now() - cut;
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/**
+ * The worst case of a cold cut: a count asked for the moment the instrumentation is
+ * enabled (the encoder has just started building in the worker), then a second one.
+ */
+async function warmup(): Promise<void> {
+  // Counting never holds the process open: an application that waits for a count does.
+  const alive = setInterval(() => undefined, 1000);
+  startTelemetry();
+  const enabledAt = performance.now();
+  const { countTexts } = requireHere(resolve(dist, 'core', 'tokenizer.js')) as {
+    countTexts(encoding: string, texts: string[]): Promise<number[]>;
+  };
+  await countTexts('o200k_base', ['Once upon a time, by the sea.']);
+  const firstMs = performance.now() - enabledAt;
+  const again = performance.now();
+  await countTexts('o200k_base', ['And then the tide came in.']);
+  process.stdout.write(JSON.stringify({ firstCountAfterEnableMs: firstMs, warmCountMs: performance.now() - again }) + '\n');
+  clearInterval(alive);
+}
+
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const heapAfterGc = async (): Promise<number> => {
   dropFinishedSpans();
@@ -299,6 +353,8 @@ async function main(): Promise<void> {
     await overhead(provider, baseURL, Number(chunks), Number(streams));
   } else if (mode === 'stall') await stall(rest[0] ?? '');
   else if (mode === 'memory') await memory(rest[0] ?? '', Number(rest[1] ?? '20000'));
+  else if (mode === 'latency') await latency(rest[0] ?? '', Number(rest[1] ?? '0'));
+  else if (mode === 'warmup') await warmup();
   else throw new Error(`unknown mode ${mode}`);
   process.exit(0);
 }

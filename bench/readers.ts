@@ -52,7 +52,7 @@ const messageEvents = Array.from({ length: CHUNKS }, (_, i) =>
 
 function microsPerChunk(plan: Plan, body: object, chunks: readonly unknown[], build: Build): number {
   const call = plan(body, {}, { injectStreamUsage: true }, [body]);
-  const record = new build.record(call, {}, { ended: () => undefined, draining: () => undefined }, undefined, undefined);
+  const record = new build.record(call, {}, { usageCheck: { accept: (_provider: string, usage: unknown) => usage }, ended: () => undefined, draining: () => undefined }, undefined, undefined);
   const start = process.cpuUsage();
   for (const chunk of chunks) call.reader.readChunk(chunk, record);
   const used = process.cpuUsage(start);

@@ -6,7 +6,8 @@
  *   round by round so drift (thermal, other load) spreads evenly; medians are reported.
  * - Writes docs/performance.md with the table and the machine it ran on.
  *
- * Options: --rounds N (default 7), --chunks N (default 20000), --streams N (default 3).
+ * Options: --rounds N (default 7), --chunks N (default 20000), --streams N (default 3),
+ * --stall-rounds N (default 3), --latency-rounds N (default 5), --only overhead,memory,stall,latency.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,17 +22,27 @@ const { values } = parseArgs({
     chunks: { type: 'string', default: '20000' },
     streams: { type: 'string', default: '3' },
     'stall-rounds': { type: 'string', default: '3' },
+    'latency-rounds': { type: 'string', default: '5' },
+    only: { type: 'string', default: 'overhead,memory,stall,latency' },
   },
 });
 const rounds = Number(values.rounds);
 const chunks = Number(values.chunks);
 const streams = Number(values.streams);
 const stallRounds = Number(values['stall-rounds']);
+const latencyRounds = Number(values['latency-rounds']);
+const only = new Set(String(values.only).split(','));
 
 interface OverheadResult {
   chunks: number;
   cpuMicros: number;
   perChunkMicros: number;
+}
+interface LatencyResult {
+  coldCutAtMs: number;
+  coldCutToSpanEndMs: number;
+  warmCutAtMs: number;
+  warmCutToSpanEndMs: number;
 }
 type StallResult = Record<string, { maxStallMs: number; eventLoopDelayMaxMs: number; windowMs: number }>;
 interface MemoryResult {
@@ -89,7 +100,7 @@ async function main(): Promise<void> {
       anthropic: ['none', 'otel-sdk', 'otel-sdk-in-context', 'ours', 'ours-budget'],
     };
     const perChunk: Record<string, number[]> = {};
-    for (let round = 1; round <= rounds; round++) {
+    for (let round = 1; round <= (only.has('overhead') ? rounds : 0); round++) {
       for (const [provider, variants] of Object.entries(overheadVariants)) {
         // Rotate the order each round so no variant always runs first.
         const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
@@ -102,13 +113,15 @@ async function main(): Promise<void> {
     }
 
     const memory: Record<string, MemoryResult> = {};
-    for (const variant of ['none', 'ours']) memory[variant] = measure<MemoryResult>(['memory', variant, emulator.url, '20000'], ['--expose-gc']);
-    process.stderr.write('memory done\n');
+    if (only.has('memory')) {
+      for (const variant of ['none', 'ours']) memory[variant] = measure<MemoryResult>(['memory', variant, emulator.url, '20000'], ['--expose-gc']);
+      process.stderr.write('memory done\n');
+    }
 
     const stalls: Record<string, Record<string, number[]>> = {};
     const loopDelay: Record<string, Record<string, number[]>> = {};
     const stallVariants = ['none', 'ours', 'ours-main-thread'];
-    for (let round = 1; round <= stallRounds; round++) {
+    for (let round = 1; round <= (only.has('stall') ? stallRounds : 0); round++) {
       for (const variant of stallVariants) {
         const r = measure<StallResult>(['stall', variant, emulator.url]);
         for (const [name, value] of Object.entries(r)) {
@@ -119,45 +132,80 @@ async function main(): Promise<void> {
       process.stderr.write(`stall round ${round}/${stallRounds} done\n`);
     }
 
+    // Cut-to-span-end latency: each run a fresh process; the first cut as early as the
+    // stream allows after the instrumentation is enabled, or held until 500 ms after.
+    const latencies: Record<string, number[]> = {};
+    for (let round = 1; round <= (only.has('latency') ? latencyRounds : 0); round++) {
+      for (const notBefore of ['0', '500']) {
+        const r = measure<LatencyResult>(['latency', 'ours', emulator.url, notBefore]);
+        (latencies[`cold-${notBefore}`] ??= []).push(r.coldCutToSpanEndMs);
+        (latencies[`cold-at-${notBefore}`] ??= []).push(r.coldCutAtMs);
+        (latencies[`warm-${notBefore}`] ??= []).push(r.warmCutToSpanEndMs);
+      }
+      const w = measure<{ firstCountAfterEnableMs: number; warmCountMs: number }>(['warmup', 'ours']);
+      (latencies['count-at-enable'] ??= []).push(w.firstCountAfterEnableMs);
+      (latencies['count-warm'] ??= []).push(w.warmCountMs);
+      process.stderr.write(`latency round ${round}/${latencyRounds} done\n`);
+    }
+
     const lines: string[] = [];
-    lines.push(`### CPU per streamed chunk (median of ${rounds} interleaved runs, ${streams} streams x ${chunks} chunks each)`, '');
-    lines.push('| provider | variant | µs CPU / chunk (median) | runs (µs) | vs none | vs otel-sdk | vs otel-sdk-in-context |');
-    lines.push('|---|---|---:|---|---:|---:|---:|');
-    for (const [provider, variants] of Object.entries(overheadVariants)) {
-      const none = median(perChunk[`${provider}/none`]!);
-      const sdk = median(perChunk[`${provider}/otel-sdk`]!);
-      const inContext = median(perChunk[`${provider}/otel-sdk-in-context`]!);
-      for (const variant of variants) {
-        const runs = perChunk[`${provider}/${variant}`]!;
-        const m = median(runs);
-        lines.push(
-          `| ${provider} | ${variant} | ${fmt(m)} | ${runs.map((x) => fmt(x, 1)).join(', ')} | ${pct(m / none)} | ${pct(m / sdk)} | ${pct(m / inContext)} |`,
-        );
+    if (only.has('overhead')) {
+      lines.push(`### CPU per streamed chunk (median of ${rounds} interleaved runs, ${streams} streams x ${chunks} chunks each)`, '');
+      lines.push('| provider | variant | µs CPU / chunk (median) | runs (µs) | vs none | vs otel-sdk | vs otel-sdk-in-context |');
+      lines.push('|---|---|---:|---|---:|---:|---:|');
+      for (const [provider, variants] of Object.entries(overheadVariants)) {
+        const none = median(perChunk[`${provider}/none`]!);
+        const sdk = median(perChunk[`${provider}/otel-sdk`]!);
+        const inContext = median(perChunk[`${provider}/otel-sdk-in-context`]!);
+        for (const variant of variants) {
+          const runs = perChunk[`${provider}/${variant}`]!;
+          const m = median(runs);
+          lines.push(
+            `| ${provider} | ${variant} | ${fmt(m)} | ${runs.map((x) => fmt(x, 1)).join(', ')} | ${pct(m / none)} | ${pct(m / sdk)} | ${pct(m / inContext)} |`,
+          );
+        }
       }
     }
-    lines.push('', `### Longest event-loop stall after a cancel, until the span is written (ms, median of ${stallRounds} runs; max in brackets)`, '');
-    lines.push(`| case | ${stallVariants.join(' | ')} |`);
-    lines.push(`|---|${stallVariants.map(() => '---:').join('|')}|`);
-    for (const [name, byVariant] of Object.entries(stalls)) {
-      const cells = stallVariants.map((v) => {
-        const runs = byVariant[v] ?? [];
-        return `${fmt(median(runs), 1)} [${fmt(Math.max(...runs), 1)}]`;
-      });
-      lines.push(`| ${name} | ${cells.join(' | ')} |`);
+    if (only.has('stall')) {
+      lines.push('', `### Longest event-loop stall after a cancel, until the span is written (ms, median of ${stallRounds} runs; max in brackets)`, '');
+      lines.push(`| case | ${stallVariants.join(' | ')} |`);
+      lines.push(`|---|${stallVariants.map(() => '---:').join('|')}|`);
+      for (const [name, byVariant] of Object.entries(stalls)) {
+        const cells = stallVariants.map((v) => {
+          const runs = byVariant[v] ?? [];
+          return `${fmt(median(runs), 1)} [${fmt(Math.max(...runs), 1)}]`;
+        });
+        lines.push(`| ${name} | ${cells.join(' | ')} |`);
+      }
+      lines.push('', `monitorEventLoopDelay max for the same windows (ms, median): ${Object.entries(loopDelay)
+        .map(([name, byVariant]) => `${name}: ${stallVariants.map((v) => `${v} ${fmt(median(byVariant[v] ?? []), 1)}`).join(', ')}`)
+        .join('; ')}. It under-reports single long blocks (see below).`);
     }
-    lines.push('', `monitorEventLoopDelay max for the same windows (ms, median): ${Object.entries(loopDelay)
-      .map(([name, byVariant]) => `${name}: ${stallVariants.map((v) => `${v} ${fmt(median(byVariant[v] ?? []), 1)}`).join(', ')}`)
-      .join('; ')}. It under-reports single long blocks (see below).`);
     const kb = (bytes: number) => fmt(bytes / 1024, 1);
-    lines.push('', '### Memory (OpenAI chat streams)', '');
-    lines.push('| variant | heap per in-flight stream (KB) | received text per stream (KB, UTF-16) | heap growth over 20,000 completed/broken/cancelled streams, after GC (KB) | heap after (MB) |');
-    lines.push('|---|---:|---:|---:|---:|');
-    for (const [variant, m] of Object.entries(memory)) {
-      lines.push(`| ${variant} | ${kb(m.inFlightBytesPerStream)} | ${kb(m.receivedCharsPerStream * 2)} | ${kb(m.heapGrowthBytes)} | ${fmt(m.heapAfterBytes / 2 ** 20, 1)} |`);
+    if (only.has('memory')) {
+      lines.push('', '### Memory (OpenAI chat streams)', '');
+      lines.push('| variant | heap per in-flight stream (KB) | received text per stream (KB, UTF-16) | heap growth over 20,000 completed/broken/cancelled streams, after GC (KB) | heap after (MB) |');
+      lines.push('|---|---:|---:|---:|---:|');
+      for (const [variant, m] of Object.entries(memory)) {
+        lines.push(`| ${variant} | ${kb(m.inFlightBytesPerStream)} | ${kb(m.receivedCharsPerStream * 2)} | ${kb(m.heapGrowthBytes)} | ${fmt(m.heapAfterBytes / 2 ** 20, 1)} |`);
+      }
+      lines.push('', `What we add per in-flight stream: ${kb(memory.ours!.inFlightBytesPerStream - memory.none!.inFlightBytesPerStream)} KB (span, record, received text, listeners, the body copy that adds include_usage).`);
     }
-    lines.push('', `What we add per in-flight stream: ${kb(memory.ours!.inFlightBytesPerStream - memory.none!.inFlightBytesPerStream)} KB (span, record, received text, listeners, the body copy that adds include_usage).`);
+    if (only.has('latency')) {
+      lines.push('', `### From a cut to the span's end (ms, median of ${latencyRounds} fresh processes; max in brackets)`, '');
+      lines.push('| first cut | cut at (ms after enable) | cold: first cut | warm: next cut |');
+      lines.push('|---|---:|---:|---:|');
+      const cell = (runs: number[] = []) => `${fmt(median(runs), 0)} [${fmt(Math.max(...runs), 0)}]`;
+      for (const notBefore of ['0', '500']) {
+        const label = notBefore === '0' ? 'as early as the stream allows' : 'held until 500 ms after enable';
+        lines.push(`| ${label} | ${fmt(median(latencies[`cold-at-${notBefore}`] ?? []), 0)} | ${cell(latencies[`cold-${notBefore}`])} | ${cell(latencies[`warm-${notBefore}`])} |`);
+      }
+      lines.push(`| (a count alone) asked for at enable time: the worst cold case | 0 | ${cell(latencies['count-at-enable'])} | ${cell(latencies['count-warm'])} |`);
+    }
     const table = lines.join('\n');
     process.stdout.write(`\n${table}\n`);
+    // A partial run (--only) prints its tables but leaves docs/performance.md as it was.
+    if (only.size < 4) return;
 
     const cpu = cpus();
     const machine = `${cpu[0]?.model ?? 'unknown CPU'} x${cpu.length}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;

@@ -60,7 +60,8 @@ async function main() {
     // withBudget resolves once its requests are priced: the figures are final here.
     const session = getBudget('session-42');
     console.log(`   session-42: limit $${session.limitUsd}, spent $${session.spentUsd.toFixed(7)}, by model ${JSON.stringify(session.byModel)}`);
-    const stopped = emulator.requests[0];
+    // The provider learns of the abort a moment later, over the network: wait for it to finish.
+    const stopped = await emulator.waitForRequestEnd(emulator.requests[0].id);
     console.log(`   the provider saw the client go away: ${stopped.clientClosedEarly} (sent ${stopped.outputTokensSent} of 5000 tokens)`);
 
     // 3: tenants capped by the configuration alone.

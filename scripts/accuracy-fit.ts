@@ -28,7 +28,7 @@ import { getEncoding, type Tiktoken } from 'js-tiktoken';
 import type { PlanCall, PlannedCall } from '../src/core/adapter.js';
 import type { FittedConstant } from '../src/core/fitted-constants.js';
 import { RequestLifecycle, type RequestOwner } from '../src/core/lifecycle.js';
-import { countGuarded } from '../src/core/tokenizer-count.js';
+import { ReportedUsageCheck } from '../src/core/usage-sanity.js';
 import type { TokenCounter } from '../src/core/tokenizer.js';
 import { ANTHROPIC_CONSTANTS } from '../src/providers/anthropic/constants.js';
 import { planMessage } from '../src/providers/anthropic/messages.js';
@@ -104,15 +104,19 @@ const RESOURCES = {
 /** A span that is never used (the offline reader never finishes a record). */
 const NO_SPAN = {} as ConstructorParameters<typeof RequestLifecycle>[1];
 /** Nothing receives these requests: they are read, never ended. */
-const NO_OWNER: RequestOwner = { ended: () => undefined, draining: () => undefined };
+const NO_OWNER: RequestOwner = {
+  usageCheck: new ReportedUsageCheck(() => undefined),
+  ended: () => undefined,
+  draining: () => undefined,
+};
 
-/** The instrumentation's own counting (with its long-run guard), remembered per text. */
+/** js-tiktoken's counts (the instrumentation's own counter gives the same: test/tokenizer*.test.ts), remembered per text. */
 class MemoCounter {
   private readonly memo = new Map<string, number>();
   constructor(private readonly encoder: Tiktoken) {}
   count = (text: string): number => {
     let n = this.memo.get(text);
-    if (n === undefined) this.memo.set(text, (n = countGuarded(this.encoder, text)));
+    if (n === undefined) this.memo.set(text, (n = this.encoder.encode(text, [], []).length));
     return n;
   };
 }

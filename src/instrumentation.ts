@@ -22,6 +22,9 @@ import { priceRequest, type PriceSources } from './pricing/price-request.js';
 import { PriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
 import { DEFAULT_PROVIDER_COUNT_LIMITS, ProviderCountScheduler } from './core/provider-count.js';
+import { loadedCopies, loadedEarlyMessage } from './already-loaded.js';
+import { keepingProcessAlive } from './core/keep-alive.js';
+import { warmTokenizer } from './core/tokenizer.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
 import { CallbackExporter } from './telemetry/callback.js';
@@ -43,6 +46,8 @@ interface Owned {
   readonly catalog: PriceCatalog;
   /** Set while `priceUpdates` fetches fresh price data. */
   priceUpdates: PriceUpdates | undefined;
+  /** Whether SDKs loaded before the first `enable()` were looked for. */
+  checkedLoadedEarly: boolean;
   /** Set with `exactCounting: 'provider'`, for the limits it was made with. */
   providerCounts: { readonly scheduler: ProviderCountScheduler; readonly limits: unknown } | undefined;
   readonly sdks: SdkTargets;
@@ -71,7 +76,14 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
   override enable(): void {
     super.enable();
+    // The first cut stream of a fresh process must not wait seconds for the encoder build.
+    warmTokenizer();
     const owned = this.owned;
+    // Only the first time: SDKs loaded after it are hooked, even across disable() and enable().
+    if (!owned.checkedLoadedEarly) {
+      owned.checkedLoadedEarly = true;
+      safely('instrumenting SDKs loaded before the instrumentation', undefined, () => this.instrumentLoadedEarly());
+    }
     owned.budgets.setEnabled(true);
     owned.flushHooks.listenForExit();
     safely('price updates', undefined, () => this.syncPriceUpdates(owned));
@@ -114,7 +126,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   async flush(): Promise<void> {
     const owned = this._owned;
     if (!owned) return;
-    await owned.runtime.drain();
+    await keepingProcessAlive(owned.runtime.drain());
     await owned.budgets.flush();
   }
 
@@ -178,7 +190,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       flushHooks?.hookGlobalTracerProvider(),
     );
     flushHooks = new ProviderFlushHooks(
-      (timeoutMs) => runtime.drain(timeoutMs),
+      // Counting holds no handle of its own: the wait keeps the process alive, within its bound.
+      (timeoutMs) => keepingProcessAlive(runtime.drain(timeoutMs), timeoutMs),
       () => runtime.busy,
       () => runtime.exported,
     );
@@ -201,9 +214,25 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       catalog,
       priceUpdates: undefined,
       providerCounts: undefined,
+      checkedLoadedEarly: false,
       sdks,
       warned: new Set(),
     };
+  }
+
+  /** SDKs already in the module cache (loaded before us): patched now, and said once (`already-loaded.ts`). */
+  private instrumentLoadedEarly(): void {
+    const sdks = this.owned.sdks;
+    const candidates = [
+      [OPENAI_MODULE, OPENAI_VERSIONS, sdks.openai],
+      [ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, sdks.anthropic],
+    ] as const;
+    for (const [name, range, targets] of candidates) {
+      for (const copy of loadedCopies(name)) {
+        if (!isSupportedVersion(copy.version, range)) this.warnOnce(outsideRangeMessage(name, copy.version, range));
+        else this.warnOnce(loadedEarlyMessage(name, copy, this.patchTargets(name, copy.version, targets(copy.exports))));
+      }
+    }
   }
 
   /**
@@ -248,9 +277,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
         safely(`patching ${name}`, undefined, () => {
           if (isSupportedVersion(version, range)) this.patchTargets(name, version, targets(moduleExports));
           else {
-            this.warnOnce(
-              `${name}@${version ?? '?'} is outside the supported range ${range.text}; it is left untouched and its requests are not recorded`,
-            );
+            this.warnOnce(outsideRangeMessage(name, version, range));
           }
         });
         return moduleExports;
@@ -320,4 +347,8 @@ function budgetConfig(config: LLMCostInstrumentationConfig): BudgetConfig {
     keyedBudget: config.keyedBudget,
     budgetStore: config.budgetStore,
   };
+}
+
+function outsideRangeMessage(name: string, version: string | undefined, range: VersionRange): string {
+  return `${name}@${version ?? '?'} is outside the supported range ${range.text}; it is left untouched and its requests are not recorded`;
 }

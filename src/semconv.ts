@@ -33,6 +33,11 @@ export const ATTR_GEN_AI_SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions';
 export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages';
 export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages';
 export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
+export const EVENT_EXCEPTION = 'exception';
+export const ATTR_EXCEPTION_TYPE = 'exception.type';
+export const ATTR_EXCEPTION_MESSAGE = 'exception.message';
+export const ATTR_EXCEPTION_STACKTRACE = 'exception.stacktrace';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 
@@ -55,6 +60,9 @@ export const ATTR_LLM_COST_STREAM_OUTCOME = 'llm_cost.stream.outcome';
 export const ATTR_LLM_COST_STREAM_CHUNKS = 'llm_cost.stream.chunks';
 /** The content attributes that were cut to the `messageContentMaxLength` bound. */
 export const ATTR_LLM_COST_CONTENT_TRUNCATED = 'llm_cost.content.truncated';
+/** The provider's error type and code on a failed request (e.g. `authentication_error`, `invalid_api_key`). */
+export const ATTR_LLM_COST_ERROR_PROVIDER_TYPE = 'llm_cost.error.provider_type';
+export const ATTR_LLM_COST_ERROR_CODE = 'llm_cost.error.code';
 /**
  * HTTP requests sent for one logical request: 1, plus the SDK's own retries (429, 5xx,
  * dropped connections). The conventions have no such attribute on GenAI spans (HTTP's

@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
 import { startOtel } from './helpers/otel.js';
-import { useTokenizerWorker } from '../src/core/tokenizer.js';
-import { tokenizerWorkerState } from '../src/core/tokenizer-thread.js';
+import { tokenizerWorkerState, useTokenizerWorker } from '../src/core/tokenizer.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { attr, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 

@@ -12,6 +12,7 @@ import { validateWithBudgetArguments } from '../options/validate.js';
 import { Budget, type BudgetOptions } from './budget.js';
 import type { BudgetRegistry } from './registry.js';
 import { InMemoryBudgetStore } from './store.js';
+import { keepingProcessAlive } from '../core/keep-alive.js';
 
 const scopes = new AsyncLocalStorage<readonly Budget[]>();
 
@@ -52,7 +53,7 @@ export async function withBudget<T>(options: BudgetOptions | Budget, fn: (budget
   try {
     return await scopes.run(inForce, () => fn(budget));
   } finally {
-    while (budget.settling.size > 0) await Promise.allSettled([...budget.settling]);
+    while (budget.settling.size > 0) await keepingProcessAlive(Promise.allSettled([...budget.settling]));
   }
 }
 

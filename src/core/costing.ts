@@ -6,7 +6,7 @@
  */
 import type { EndedRequest } from './lifecycle.js';
 import type { Charge, CostRecord, PricedCost, PricingInput } from './model.js';
-import { errorType } from './error-summary.js';
+import { errorClass } from './error-summary.js';
 import { logInternalError } from './safely.js';
 import { resolveUsage, type EstimateContext } from './usage.js';
 export interface CostingContext extends EstimateContext {
@@ -34,7 +34,7 @@ export async function costRequest(ended: EndedRequest, context: CostingContext):
     responseId: ended.responseId,
     stream: description.stream,
     outcome: ended.outcome,
-    errorType: ended.outcome === 'error' ? errorType(ended.error) : undefined,
+    errorType: ended.outcome === 'error' ? errorClass(ended.error) : undefined,
     usage,
     cost,
     ...(description.serviceTier !== undefined ? { requestedServiceTier: description.serviceTier } : {}),

@@ -13,7 +13,7 @@ import type { Span } from '@opentelemetry/api';
 import type { CancellableRequest, PlannedCall, ResponseObserver } from './adapter.js';
 import type { ContentCapture } from './content.js';
 import type { ReportedUsage, ServerTool, ServerToolCalls, StreamOutcome } from './model.js';
-import { acceptedUsage } from './usage-guard.js';
+import type { ReportedUsageCheck } from './usage-sanity.js';
 import type { RequestWatch, StreamProgress } from './watch.js';
 
 /** Received-text pieces are joined into one string this often (see `outputText`). */
@@ -60,6 +60,8 @@ export interface EndedRequest {
 
 /** Who receives a request once it has ended, and keeps track of those ending after an abort. */
 export interface RequestOwner {
+  /** Drops reported values no provider can mean (`usage-sanity.ts`); one per instrumentation. */
+  readonly usageCheck: ReportedUsageCheck;
   ended(request: EndedRequest): void;
   /** `true` while the request waits out `ABORT_GRACE_MS`, `false` once it stops waiting. */
   draining(request: RequestLifecycle, waiting: boolean): void;
@@ -118,11 +120,7 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
   }
 
   reportUsage(usage: ReportedUsage): void {
-    const accepted = acceptedUsage(usage, this.call.description.provider);
-    for (const key of Object.keys(accepted) as (keyof ReportedUsage)[]) {
-      const value = accepted[key];
-      if (value !== undefined) this.reported[key] = value;
-    }
+    Object.assign(this.reported, this.owner.usageCheck.accept(this.call.description.provider, usage));
   }
 
   reportServiceTier(tier: unknown, final = false): void {

@@ -9,7 +9,8 @@ import type { PlannedCall, ProviderSettings } from './adapter.js';
 import { ContentCapture, type ContentSettings } from './content.js';
 import { RequestLifecycle, type EndedRequest, type RequestOwner } from './lifecycle.js';
 import type { CostPipeline } from './pipeline.js';
-import { safely } from './safely.js';
+import { logWarning, safely } from './safely.js';
+import { ReportedUsageCheck } from './usage-sanity.js';
 import type { RequestWatch, RequestWatcher } from './watch.js';
 
 export interface RuntimeSettings {
@@ -24,6 +25,8 @@ export class RequestRuntime implements RequestOwner {
   /** Consulted before each request is sent (budgets); `undefined` when nothing watches requests. */
   watcher: RequestWatcher | undefined;
   private readonly waitingAfterAbort = new Set<RequestLifecycle>();
+  /** Its warnings about impossible reported usage are said once per instrumentation. */
+  readonly usageCheck = new ReportedUsageCheck(logWarning);
 
   constructor(
     private readonly tracer: () => Tracer,

@@ -1,13 +1,20 @@
 /**
- * The main thread's side of the tokenizer worker. The worker starts on the first count
- * (a service whose providers always report usage never starts it), holds the process
- * open only while a count is in flight (unref'd when idle), and is given up for good if
- * it cannot start or dies: callers then count on the main thread instead.
+ * The main thread's side of the tokenizer worker.
+ *
+ * - The worker never holds the process open (it is unref'd from the start): an
+ *   application that is done exits at once, even with counts in flight. Whoever must wait
+ *   for counts (a flush, a shutdown) keeps the process alive itself, for a bounded time.
+ * - It is given up for good, with one reason, the first time it fails: it cannot start,
+ *   it dies, or it stays silent for `silenceMs` while counts are waiting (a busy worker
+ *   says it is alive every `HEARTBEAT_MS`; before its thread is online, a minute is
+ *   allowed). Waiting counts are then rejected with `TokenizerWorkerUnavailable`, and so
+ *   are later ones at once: callers count on the main thread instead
+ *   (`tokenizer-main-thread.ts`).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EncodingName } from './tokenizer-count.js';
-import type { CountReply, CountRequest } from './tokenizer-protocol.js';
+import type { FromWorker, ToWorker } from './tokenizer-protocol.js';
 
 /** The worker could not be used; counting on the main thread is the caller's fallback. */
 export class TokenizerWorkerUnavailable extends Error {
@@ -15,72 +22,183 @@ export class TokenizerWorkerUnavailable extends Error {
 }
 
 /**
- * A count still unanswered after this long is given up (the span must end): generous,
- * because the first one waits for the worker to start and build its encoder.
+ * Silence, with counts waiting, after which a running worker is given up. It only has to
+ * exceed what a healthy worker can go without a heartbeat: importing the rank data
+ * (~0.05 s here, under a second on a loaded machine) between two heartbeats.
  */
-const COUNT_TIMEOUT_MS = 30_000;
+export const DEFAULT_SILENCE_MS = 10_000;
+/** The same before the thread is online: starting a thread can take seconds on a loaded machine. */
+const STARTUP_SILENCE_MS = 60_000;
+
+export interface TokenizerWorkerOptions {
+  /** Gives up after this much silence with counts waiting. */
+  readonly silenceMs?: number;
+  /** The worker's code (CommonJS, run with `eval`); the real entry point by default. For tests. */
+  readonly source?: string;
+  /** Called once, when the worker is given up. */
+  readonly onUnavailable?: (reason: Error) => void;
+}
 
 interface Waiting {
   resolve(counts: readonly number[]): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
 }
 
-let worker: Worker | undefined;
-let unavailable: Error | undefined;
-let nextId = 1;
-const waiting = new Map<number, Waiting>();
+export class TokenizerWorker {
+  private worker: Worker | undefined;
+  private failure: Error | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private silenceTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every message from the worker (and when the silence timer is re-armed). */
+  private heard = 0;
+  private online = false;
+  private readonly silenceMs: number;
 
-/** Counts each text in the worker; rejects with `TokenizerWorkerUnavailable` if it cannot. */
-export function countInWorker(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
-  return new Promise((resolve, reject) => {
-    const thread = unavailable ? undefined : (worker ?? startWorker());
-    if (!thread) {
-      reject(new TokenizerWorkerUnavailable('tokenizer worker unavailable', { cause: unavailable }));
-      return;
-    }
-    const id = nextId++;
-    const timer = setTimeout(() => settle(id)?.reject(new Error(`token count timed out after ${COUNT_TIMEOUT_MS} ms`)), COUNT_TIMEOUT_MS);
-    timer.unref();
-    waiting.set(id, { resolve, reject, timer });
-    if (waiting.size === 1) thread.ref();
-    const request: CountRequest = { id, encoding, texts };
-    thread.postMessage(request);
-  });
-}
+  constructor(private readonly options: TokenizerWorkerOptions = {}) {
+    this.silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
+  }
 
-/** Whether counts currently go to a worker (false once it failed). For tests and the benchmark. */
-export function tokenizerWorkerState(): 'idle' | 'running' | 'unavailable' {
-  return unavailable ? 'unavailable' : worker ? 'running' : 'idle';
-}
+  /** Why the worker was given up, once it has been. */
+  get unavailableReason(): Error | undefined {
+    return this.failure;
+  }
 
-/** Stops the worker (it restarts on the next count). For tests and the benchmark. */
-export async function stopTokenizerWorker(): Promise<void> {
-  const thread = worker;
-  worker = undefined;
-  for (const id of [...waiting.keys()]) settle(id)?.reject(new TokenizerWorkerUnavailable('tokenizer worker stopped'));
-  if (thread) await thread.terminate();
-}
+  state(): 'idle' | 'running' | 'unavailable' {
+    return this.failure ? 'unavailable' : this.worker ? 'running' : 'idle';
+  }
 
-function startWorker(): Worker | undefined {
-  try {
-    // execArgv: never the application's own flags (an `--import` that starts an SDK,
-    // `--inspect`): the worker runs only the tokenizer.
-    const thread = new Worker(workerEntry(), { eval: true, execArgv: [], stdout: false, stderr: false });
-    thread.unref();
-    thread.on('message', (reply: CountReply) => {
-      const entry = settle(reply.id);
-      if (!entry) return;
-      if ('counts' in reply) entry.resolve(reply.counts);
-      else entry.reject(new Error(reply.error));
+  /** Counts each text in the worker; rejects with `TokenizerWorkerUnavailable` if it cannot. */
+  count(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
+    return new Promise((resolve, reject) => {
+      const thread = this.thread();
+      if (!thread) {
+        reject(new TokenizerWorkerUnavailable('tokenizer worker unavailable', { cause: this.failure }));
+        return;
+      }
+      const id = this.nextId++;
+      this.waiting.set(id, { resolve, reject });
+      this.armSilenceTimer();
+      this.post(thread, { type: 'count', id, encoding, texts });
     });
-    thread.on('error', (error) => giveUp(thread, error));
-    thread.on('exit', (code) => giveUp(thread, new Error(`tokenizer worker exited with code ${code}`)));
-    worker = thread;
-    return thread;
-  } catch (error) {
-    unavailable = error instanceof Error ? error : new Error(String(error));
-    return undefined;
+  }
+
+  /** Starts the worker if needed and has it build these encodings now. Never throws. */
+  warm(encodings: readonly EncodingName[]): void {
+    const thread = this.thread();
+    if (thread && encodings.length > 0) this.post(thread, { type: 'warm', encodings });
+  }
+
+  /** Stops the worker; it starts again on the next count. For tests and the benchmark. */
+  async stop(): Promise<void> {
+    const thread = this.worker;
+    this.worker = undefined;
+    this.rejectWaiting(new TokenizerWorkerUnavailable('tokenizer worker stopped'));
+    if (thread) await thread.terminate();
+  }
+
+  private thread(): Worker | undefined {
+    if (this.failure) return undefined;
+    if (this.worker) return this.worker;
+    try {
+      // execArgv: never the application's own flags (an `--import` that starts an SDK,
+      // `--inspect`): the worker runs only the tokenizer.
+      const thread = new Worker(this.options.source ?? workerSource(), { eval: true, execArgv: [], stdout: false, stderr: false });
+      thread.once('online', () => {
+        this.online = true;
+        this.heard++;
+      });
+      thread.on('message', (message: FromWorker) => this.receive(message));
+      thread.on('error', (error) => this.giveUp(thread, error));
+      thread.on('exit', (code) => this.giveUp(thread, new Error(`tokenizer worker exited with code ${code}`)));
+      // After the listeners: adding a 'message' listener refs the worker's port again.
+      thread.unref();
+      this.worker = thread;
+      return thread;
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return undefined;
+    }
+  }
+
+  private post(thread: Worker, message: ToWorker): void {
+    try {
+      thread.postMessage(message);
+    } catch (error) {
+      this.giveUp(thread, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private receive(message: FromWorker): void {
+    this.heard++;
+    if (message.type === 'alive') return;
+    const entry = this.waiting.get(message.id);
+    if (!entry) return;
+    this.waiting.delete(message.id);
+    if (this.waiting.size === 0) this.clearSilenceTimer();
+    if (message.type === 'counts') entry.resolve(message.counts);
+    else entry.reject(new Error(message.error));
+  }
+
+  /**
+   * While counts wait, checks every `silenceMs` that the worker said something since the
+   * last check. Before giving up it lets one turn of the event loop deliver messages that
+   * arrived while the main thread itself was busy, and a check that fires late (the main
+   * thread was blocked) only starts a new period.
+   */
+  private armSilenceTimer(): void {
+    if (this.silenceTimer) return;
+    const heardBefore = this.heard;
+    const armedAt = performance.now();
+    const limit = this.online ? this.silenceMs : Math.max(this.silenceMs, STARTUP_SILENCE_MS);
+    const timer = setTimeout(() => {
+      this.silenceTimer = undefined;
+      if (this.waiting.size === 0) return;
+      const late = performance.now() - armedAt > limit * 1.5;
+      if (late || this.heard !== heardBefore) {
+        this.armSilenceTimer();
+        return;
+      }
+      const confirm = setTimeout(() => {
+        if (this.waiting.size === 0) return;
+        if (this.heard !== heardBefore) this.armSilenceTimer();
+        else if (this.worker) this.giveUp(this.worker, new Error(`tokenizer worker silent for ${limit} ms`));
+      }, 0);
+      confirm.unref();
+    }, limit);
+    timer.unref();
+    this.silenceTimer = timer;
+  }
+
+  private clearSilenceTimer(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  private giveUp(thread: Worker, error: Error): void {
+    if (this.worker !== thread) return; // a worker stopped on purpose
+    this.worker = undefined;
+    void thread.terminate().catch(() => undefined);
+    this.fail(error);
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.clearSilenceTimer();
+    this.rejectWaiting(new TokenizerWorkerUnavailable('tokenizer worker failed', { cause: error }));
+    try {
+      this.options.onUnavailable?.(error);
+    } catch {
+      // a reporting hook must not break counting
+    }
+  }
+
+  private rejectWaiting(error: Error): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    this.clearSilenceTimer();
+    for (const entry of waiting) entry.reject(error);
   }
 }
 
@@ -90,28 +208,9 @@ function startWorker(): Worker | undefined {
  * tsx's require hook must be installed before the .ts entry loads (`--import tsx` in a
  * worker's execArgv registers too late on Node 20).
  */
-function workerEntry(): string {
+function workerSource(): string {
   const fromSource = __filename.endsWith('.ts');
   const file = join(__dirname, fromSource ? 'tokenizer-worker.ts' : 'tokenizer-worker.js');
   const hook = fromSource ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});\n` : '';
   return `${hook}require(${JSON.stringify(file)});\n`;
-}
-
-function settle(id: number): Waiting | undefined {
-  const entry = waiting.get(id);
-  if (!entry) return undefined;
-  waiting.delete(id);
-  clearTimeout(entry.timer);
-  if (waiting.size === 0) worker?.unref();
-  return entry;
-}
-
-function giveUp(thread: Worker, error: Error): void {
-  if (worker !== thread) return; // a worker stopped on purpose
-  worker = undefined;
-  unavailable = error;
-  for (const id of [...waiting.keys()]) {
-    settle(id)?.reject(new TokenizerWorkerUnavailable('tokenizer worker failed', { cause: error }));
-  }
-  void thread.terminate().catch(() => undefined);
 }

@@ -1,32 +1,70 @@
 /**
- * The tokenizer worker's entry point. Building an encoder (~600 ms for o200k) and
- * counting a long prompt (tens of ms per 100k tokens) would stall the application's
- * event loop; here they only occupy this thread. Requests are answered in order.
+ * The tokenizer worker's entry point. Building an encoder (~0.2 s for o200k here, more on
+ * a loaded machine) and counting a long prompt would stall the application's event loop;
+ * here they only occupy this thread. Messages are handled one at a time, in order; while
+ * one takes long, the worker tells the main thread it is alive every `HEARTBEAT_MS`, so
+ * that silence means it is stuck (`tokenizer-thread.ts`).
  */
-import { parentPort } from 'node:worker_threads';
-import { countGuarded, loadEncoder, type Encoder, type EncodingName } from './tokenizer-count.js';
-import type { CountReply, CountRequest } from './tokenizer-protocol.js';
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { buildCounter, importRankData, isEncodingName, type BpeCounter, type EncodingName } from './tokenizer-count.js';
+import { HEARTBEAT_MS, type FromWorker, type ToWorker } from './tokenizer-protocol.js';
 
-const encoders = new Map<EncodingName, Promise<Encoder>>();
+class WorkerTokenizer {
+  private readonly counters = new Map<EncodingName, BpeCounter>();
+  private lastHeartbeat = 0;
+  private queue: Promise<void> = Promise.resolve();
 
-function encoderFor(encoding: EncodingName): Promise<Encoder> {
-  let encoder = encoders.get(encoding);
-  if (!encoder) {
-    encoder = loadEncoder(encoding);
-    encoders.set(encoding, encoder);
-    encoder.catch(() => encoders.delete(encoding));
+  constructor(private readonly port: MessagePort) {}
+
+  receive(message: ToWorker): void {
+    this.queue = this.queue.then(() => this.handle(message)).catch(() => undefined);
   }
-  return encoder;
-}
 
-async function answer(request: CountRequest): Promise<CountReply> {
-  try {
-    const encoder = await encoderFor(request.encoding);
-    return { id: request.id, counts: request.texts.map((text) => countGuarded(encoder, text)) };
-  } catch (error) {
-    return { id: request.id, error: error instanceof Error ? error.message : String(error) };
+  private async handle(message: ToWorker): Promise<void> {
+    if (message.type === 'warm') {
+      for (const encoding of message.encodings) {
+        if (isEncodingName(encoding)) await this.counter(encoding).catch(() => undefined);
+      }
+      return;
+    }
+    let reply: FromWorker;
+    try {
+      const counter = await this.counter(message.encoding);
+      this.lastHeartbeat = performance.now();
+      reply = { type: 'counts', id: message.id, counts: message.texts.map((text) => this.run(counter.count(text))) };
+    } catch (error) {
+      reply = { type: 'failed', id: message.id, error: error instanceof Error ? error.message : String(error) };
+    }
+    this.port.postMessage(reply);
+  }
+
+  private async counter(encoding: EncodingName): Promise<BpeCounter> {
+    const built = this.counters.get(encoding);
+    if (built) return built;
+    const data = await importRankData(encoding);
+    this.lastHeartbeat = performance.now();
+    const counter = this.run(buildCounter(data));
+    this.counters.set(encoding, counter);
+    return counter;
+  }
+
+  /** Runs a build or count to its end, with heartbeats while it takes long. */
+  private run<T>(steps: Generator<void, T>): T {
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      const now = performance.now();
+      if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
+        this.lastHeartbeat = now;
+        const alive: FromWorker = { type: 'alive' };
+        this.port.postMessage(alive);
+      }
+    }
   }
 }
 
 const port = parentPort;
-if (port) port.on('message', (request: CountRequest) => void answer(request).then((reply) => port.postMessage(reply)));
+if (port) {
+  const tokenizer = new WorkerTokenizer(port);
+  port.on('message', (message: ToWorker) => tokenizer.receive(message));
+}

@@ -1,21 +1,27 @@
 /**
- * Local token counting with js-tiktoken, behind a small seam so the estimator can change
- * without touching anything else.
+ * Local token counting, behind a small seam so the estimator can change without touching
+ * anything else.
  *
- * - Counting runs in a worker thread (tokenizer-thread.ts): building o200k takes ~600 ms
- *   and a 100k-token prompt tens of milliseconds, both far beyond what an
- *   instrumentation may take from the application's event loop. If the worker cannot
- *   run, the same counting runs on the main thread instead.
- * - Encodings load lazily, on the first estimate that needs them: a service whose
- *   streams always report usage never pays for them.
- * - The long-run guard (tokenizer-count.ts) bounds the cost of whitespace-free blobs.
+ * - Counts are exact (equal to js-tiktoken's) and linear in the text's length at any size
+ *   (`bpe/`): a 6,000,000-character run costs about a second, not a stack overflow.
+ * - Counting runs in a worker thread (`tokenizer-thread.ts`): building o200k and counting a
+ *   long prompt are far beyond what an instrumentation may take from the application's
+ *   event loop. If the worker cannot start, dies or stops answering, it is given up once,
+ *   with one `diag` warning, and counting continues on the main thread in short slices
+ *   (`tokenizer-main-thread.ts`).
+ * - Nothing here holds the process open.
+ * - Encodings load on the first count that needs them, or earlier in the worker when
+ *   `warmTokenizer` is called (at enable time): the first cut stream of a fresh process
+ *   then does not wait for the build.
  *
  * Provider estimators count synchronously (`TokenCounter.count`); `estimateTokens` runs
- * them twice around one worker round trip: the first pass collects the texts, the
- * second answers from the worker's counts.
+ * them twice around one asynchronous count: the first pass collects the texts, the second
+ * answers from the counts.
  */
-import { countGuarded, loadEncoder, type EncodingName } from './tokenizer-count.js';
-import { countInWorker, TokenizerWorkerUnavailable } from './tokenizer-thread.js';
+import type { EncodingName } from './tokenizer-count.js';
+import { MainThreadCounting } from './tokenizer-main-thread.js';
+import { TokenizerWorker, TokenizerWorkerUnavailable, type TokenizerWorkerOptions } from './tokenizer-thread.js';
+import { logWarning } from './safely.js';
 
 export type { EncodingName } from './tokenizer-count.js';
 
@@ -31,25 +37,106 @@ export const roughTokenCounter: TokenCounter = {
   count: (text) => Math.ceil(text.length / 4),
 };
 
-let useWorker = true;
+/** What `enable()` should warm: o200k serves every current OpenAI model and all Anthropic estimates. */
+export const DEFAULT_WARM_ENCODINGS: readonly EncodingName[] = ['o200k_base'];
 
-/** Chooses where counting runs (tests and the benchmark compare both). */
-export function useTokenizerWorker(enabled: boolean): void {
-  useWorker = enabled;
+export interface TokenizerOptions {
+  readonly worker?: TokenizerWorkerOptions;
+  /** Main-thread time one slice of fallback counting may take. */
+  readonly sliceMs?: number;
+  /** Where the one warning about giving up the worker goes (OpenTelemetry `diag` by default). */
+  readonly warn?: (message: string) => void;
+}
+
+/** Counting for one process: one worker, and the main-thread fallback. */
+export class Tokenizer {
+  private readonly worker: TokenizerWorker;
+  private readonly mainThread: MainThreadCounting;
+  private workerEnabled = true;
+
+  constructor(options: TokenizerOptions = {}) {
+    const warn = options.warn ?? logWarning;
+    this.worker = new TokenizerWorker({
+      ...options.worker,
+      onUnavailable: (reason) =>
+        warn(
+          `the tokenizer worker is unavailable (${reason.message}); token counts now run on the main thread, in slices of a few milliseconds`,
+        ),
+    });
+    this.mainThread = new MainThreadCounting(options.sliceMs);
+  }
+
+  /** Tokens in each text, counted off the main thread when possible. */
+  async count(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
+    if (texts.length === 0) return [];
+    if (this.workerEnabled) {
+      try {
+        return await this.worker.count(encoding, texts);
+      } catch (error) {
+        if (!(error instanceof TokenizerWorkerUnavailable)) throw error;
+      }
+    }
+    return this.mainThread.count(encoding, texts);
+  }
+
+  /**
+   * Has the worker build these encodings now, so that the first estimate does not wait for
+   * them. Never loads anything on the main thread, never holds the process open, never throws.
+   */
+  warm(encodings: readonly EncodingName[] = DEFAULT_WARM_ENCODINGS): void {
+    if (this.workerEnabled) this.worker.warm(encodings);
+  }
+
+  /** Chooses where counting runs (tests and the benchmark compare both). */
+  useWorker(enabled: boolean): void {
+    this.workerEnabled = enabled;
+  }
+
+  workerState(): 'idle' | 'running' | 'unavailable' {
+    return this.worker.state();
+  }
+
+  /** Encodings the main-thread fallback has loaded (none while the worker serves). For tests. */
+  mainThreadEncodings(): EncodingName[] {
+    return this.mainThread.loadedEncodings();
+  }
+
+  /** Stops the worker (it restarts on the next count). For tests and the benchmark. */
+  stop(): Promise<void> {
+    return this.worker.stop();
+  }
+}
+
+let processTokenizer: Tokenizer | undefined;
+
+/** The process's tokenizer: one worker per process, shared by every instrumentation. */
+export function tokenizer(): Tokenizer {
+  processTokenizer ??= new Tokenizer();
+  return processTokenizer;
 }
 
 /** Tokens in each text, counted off the main thread when possible. */
-export async function countTexts(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
-  if (texts.length === 0) return [];
-  if (useWorker) {
-    try {
-      return await countInWorker(encoding, texts);
-    } catch (error) {
-      if (!(error instanceof TokenizerWorkerUnavailable)) throw error;
-    }
+export function countTexts(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
+  return tokenizer().count(encoding, texts);
+}
+
+/** Starts building these encodings in the worker (call at enable time). Never throws. */
+export function warmTokenizer(encodings: readonly EncodingName[] = DEFAULT_WARM_ENCODINGS): void {
+  try {
+    tokenizer().warm(encodings);
+  } catch {
+    // warming is an optimisation: the first count loads what it needs
   }
-  const counter = await loadTokenCounter(encoding);
-  return texts.map((text) => counter.count(text));
+}
+
+/** Chooses where counting runs (tests and the benchmark compare both). */
+export function useTokenizerWorker(enabled: boolean): void {
+  tokenizer().useWorker(enabled);
+}
+
+/** Whether counts currently go to a worker. For tests and the benchmark. */
+export function tokenizerWorkerState(): 'idle' | 'running' | 'unavailable' {
+  return tokenizer().workerState();
 }
 
 /**
@@ -72,18 +159,4 @@ export async function estimateTokens(
   const known = new Map<string, number>();
   texts.forEach((text, i) => known.set(text, counts[i] ?? roughTokenCounter.count(text)));
   return estimate({ encoding, count: (text) => known.get(text) ?? roughTokenCounter.count(text) });
-}
-
-const loading = new Map<EncodingName, Promise<TokenCounter>>();
-
-/** A counter on the main thread: the fallback when the worker is unavailable. */
-export function loadTokenCounter(encoding: EncodingName): Promise<TokenCounter> {
-  let counter = loading.get(encoding);
-  if (!counter) {
-    counter = loadEncoder(encoding).then((encoder) => ({ encoding, count: (text: string) => countGuarded(encoder, text) }));
-    loading.set(encoding, counter);
-    // A failed load may succeed later (for example a transient file-system error).
-    counter.catch(() => loading.delete(encoding));
-  }
-  return counter;
 }

@@ -51,6 +51,16 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
   // Only a request whose usage is missing is ever counted through the provider.
   const counted = needsInput || needsOutput ? await countThroughProvider(done, providerCounts, needsInput, needsOutput, hurry) : undefined;
 
+  // The output's local count starts now, beside the input's: one worker round trip, not two in a row.
+  const countingOutput =
+    needsOutput && counted?.outputText === undefined
+      ? estimateSafely(
+          async () => (await countTexts(estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
+          () => roughTokenCounter.count(done.outputText),
+          hurry,
+        )
+      : undefined;
+
   let input: UsageValue;
   let inputOffset: number | undefined;
   if (usage.input !== undefined) input = reported(usage.input);
@@ -95,11 +105,7 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
       textTokens = counted.outputText;
       methods.add('provider_count');
     } else {
-      const local = await estimateSafely(
-        async () => (await countTexts(estimator.encoding, [done.outputText]))[0] ?? Number.NaN,
-        () => roughTokenCounter.count(done.outputText),
-        hurry,
-      );
+      const local = await countingOutput;
       factor = spec ? calibration.outputFactor(spec.outputKey, fitted) : fitted;
       textTokens = local === undefined ? undefined : local * factor;
       methods.add('local');

@@ -21,6 +21,7 @@ import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
 import { loadTokenizer } from './tokenizer.js';
 import type { EmulatorScript } from './types.js';
+import { withUsageOverrides } from './usage-overrides.js';
 
 const STOP_REASONS: Record<PlannedOutput['stop'], string> = { end: 'end_turn', length: 'max_tokens', tool: 'tool_use' };
 
@@ -76,15 +77,19 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   const toolUseId = ids.anthropicToolUse();
   const serverTools = serverToolBlocks(script);
   const serverToolUse = serverToolUsage(script);
-  const usage = (outputTokens: number, final: boolean): JsonObject => ({
-    input_tokens: inputTokens,
-    cache_creation_input_tokens: cacheCreation,
-    cache_read_input_tokens: cacheRead,
-    cache_creation: { ephemeral_5m_input_tokens: cacheCreation5m, ephemeral_1h_input_tokens: cacheCreation1h },
-    output_tokens: outputTokens,
-    ...(final && serverToolUse ? { server_tool_use: serverToolUse } : {}),
-    service_tier: script.serviceTier ?? 'standard',
-  });
+  const usage = (outputTokens: number, final: boolean): JsonObject =>
+    withUsageOverrides(
+      {
+        input_tokens: inputTokens,
+        cache_creation_input_tokens: cacheCreation,
+        cache_read_input_tokens: cacheRead,
+        cache_creation: { ephemeral_5m_input_tokens: cacheCreation5m, ephemeral_1h_input_tokens: cacheCreation1h },
+        output_tokens: outputTokens,
+        ...(final && serverToolUse ? { server_tool_use: serverToolUse } : {}),
+        service_tier: script.serviceTier ?? 'standard',
+      },
+      script,
+    );
   const message = (content: unknown[], outputTokens: number, stop: string | null): JsonObject => ({
     model: anthropicResponseModel(stringField(body, 'model') ?? 'claude-sonnet-4-5'),
     id: ids.anthropicMessage(),
@@ -169,13 +174,16 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     }
     closeBlock();
   }
-  const finalUsage: JsonObject = {
-    input_tokens: inputTokens,
-    cache_creation_input_tokens: cacheCreation,
-    cache_read_input_tokens: cacheRead,
-    output_tokens: output.outputTokens,
-    ...(serverToolUse ? { server_tool_use: serverToolUse } : {}),
-  };
+  const finalUsage = withUsageOverrides(
+    {
+      input_tokens: inputTokens,
+      cache_creation_input_tokens: cacheCreation,
+      cache_read_input_tokens: cacheRead,
+      output_tokens: output.outputTokens,
+      ...(serverToolUse ? { server_tool_use: serverToolUse } : {}),
+    },
+    script,
+  );
   const stop = { stop_reason: stopReason, stop_sequence: null };
   push({ type: 'message_delta', delta: stop, usage: finalUsage }, 'terminal');
   push({ type: 'message_stop' }, 'terminal');

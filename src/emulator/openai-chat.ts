@@ -17,6 +17,7 @@ import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
 import { servedTier } from './openai-responses.js';
 import { loadTokenizer } from './tokenizer.js';
+import { withUsageOverrides } from './usage-overrides.js';
 import type { EmulatorScript } from './types.js';
 
 const FINISH_REASONS: Record<PlannedOutput['stop'], string> = { end: 'stop', length: 'length', tool: 'tool_calls' };
@@ -26,7 +27,7 @@ export async function handleChatCompletions(exchange: Exchange, body: JsonObject
   const { script } = exchange;
   const maxTokens = numberField(body, 'max_completion_tokens') ?? numberField(body, 'max_tokens');
   const output = planOutput(tokenizer, body, script, maxTokens, { allowThinking: false });
-  const usage = chatUsage(chatPromptTokens(tokenizer, body.messages), output, script);
+  const usage = withUsageOverrides(chatUsage(chatPromptTokens(tokenizer, body.messages), output, script), script);
   const id = ids.chatCompletion();
   const created = Math.floor(Date.now() / 1000);
   const model = openaiResponseModel(stringField(body, 'model') ?? 'gpt-4o-mini');

@@ -18,6 +18,7 @@ import { hashSeed, ids, seededRng } from './random.js';
 import type { StreamEvent } from './sse.js';
 import { playStream } from './sse.js';
 import { loadTokenizer } from './tokenizer.js';
+import { withUsageOverrides } from './usage-overrides.js';
 
 export const EMBEDDING_DIMENSIONS = 16;
 const MAX_EMBEDDING_DIMENSIONS = 4096;
@@ -32,11 +33,14 @@ export async function handleCompletions(exchange: Exchange, body: JsonObject): P
     allowThinking: false,
   });
   const promptTokens = inputTokensEach(tokenizer, body.prompt).reduce((sum, n) => sum + n, 0);
-  const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: output.outputTokens,
-    total_tokens: promptTokens + output.outputTokens,
-  };
+  const usage = withUsageOverrides(
+    {
+      prompt_tokens: promptTokens,
+      completion_tokens: output.outputTokens,
+      total_tokens: promptTokens + output.outputTokens,
+    },
+    script,
+  );
   const head = {
     id: ids.legacyCompletion(),
     object: 'text_completion',
@@ -98,7 +102,7 @@ export async function handleEmbeddings(exchange: Exchange, body: JsonObject): Pr
     object: 'list',
     data,
     model: stringField(body, 'model') ?? 'text-embedding-3-small',
-    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    usage: withUsageOverrides({ prompt_tokens: promptTokens, total_tokens: promptTokens }, exchange.script),
   });
   exchange.finish('completed');
 }

@@ -37,6 +37,7 @@ import type { StreamEvent } from './sse.js';
 import { formatFrame, playStream } from './sse.js';
 import type { EmulatorTokenizer } from './tokenizer.js';
 import { loadTokenizer } from './tokenizer.js';
+import { withUsageOverrides } from './usage-overrides.js';
 import type { EmulatorScript } from './types.js';
 
 /** Path parameters and query string of a routed request. */
@@ -253,7 +254,7 @@ function buildResponse(
     status: incomplete ? 'incomplete' : 'completed',
     incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
     output: items,
-    usage: responsesUsage(responsesInputTokens(tokenizer, body), output, script),
+    usage: withUsageOverrides(responsesUsage(responsesInputTokens(tokenizer, body), output, script), script),
   };
   push(incomplete ? 'response.incomplete' : 'response.completed', { response: final }, 'terminal');
   return { id, background, events, produced: 0, status: background ? 'queued' : 'in_progress', base, final, wake: new Set() };

@@ -34,6 +34,7 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   status: { check: httpErrorStatus, expected: 'an HTTP error status (400-599)' },
   errorType: { check: string, expected: 'a string' },
   errorMessage: { check: string, expected: 'a string' },
+  errorEcho: { check: (value) => value === 'api-key' || value === 'prompt', expected: "'api-key' or 'prompt'" },
   failTimes: { check: count, expected: 'a non-negative integer' },
   toolCall: { check: toolCall, expected: '{ name: string, arguments: object }' },
   thinking: { check: string, expected: 'a string' },
@@ -45,6 +46,11 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   serverToolCalls: { check: serverToolCalls, expected: `an object of call counts by tool (${SERVER_TOOLS.join(', ')})` },
   replay: { check: string, expected: 'a recording id' },
   stripUsage: { check: boolean, expected: 'a boolean' },
+  usageOverrides: {
+    check: (value) =>
+      isObject(value) && Object.values(value).every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v)),
+    expected: 'an object of usage field paths to numbers, strings, booleans or null',
+  },
 };
 
 export function validateScript(value: unknown): EmulatorScript {

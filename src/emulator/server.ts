@@ -21,6 +21,7 @@ import { handleCancelResponse, handleResponses, handleRetrieveResponse } from '.
 import { ids } from './random.js';
 import { replayMismatch, replayRecording } from './replay.js';
 import { mergeScripts, parseScriptHeader, scriptKey, ScriptError, validateScript } from './script.js';
+import { echoedErrorMessage } from './echo.js';
 import { loadTokenizer } from './tokenizer.js';
 import type {
   EmulatorOptions,
@@ -253,6 +254,10 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     } catch (error) {
       if (!(error instanceof ScriptError)) throw error;
       scriptError = `${EMULATOR_SCRIPT_HEADER}: ${error.message}`;
+    }
+
+    if (script.errorEcho !== undefined) {
+      script = { ...script, errorMessage: echoedErrorMessage(provider, script.errorEcho, req.headers, body) };
     }
 
     const streamedGet = route?.method === 'GET' && url.searchParams.get('stream') === 'true';

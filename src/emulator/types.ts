@@ -40,6 +40,11 @@ export interface EmulatorScript {
   errorType?: string;
   /** Error message for `status` replies and mid-stream errors. */
   errorMessage?: string;
+  /**
+   * A hostile error message instead of `errorMessage`: one that echoes the caller's API key
+   * (`'api-key'`) or the start of its prompt (`'prompt'`), as some servers and gateways do.
+   */
+  errorEcho?: 'api-key' | 'prompt';
   /** Fail only the first N attempts of requests carrying the same script (status default 500). */
   failTimes?: number;
   /** Answer with a tool call (after `text`, when `text` is also given). */
@@ -81,6 +86,12 @@ export interface EmulatorScript {
   replay?: string;
   /** With `replay`: remove the provider usage from what is sent. */
   stripUsage?: boolean;
+  /**
+   * A server that lies about usage: these fields (dotted paths such as `prompt_tokens`,
+   * `prompt_tokens_details.cached_tokens`, `input_tokens`) are set to these values in every
+   * usage object sent (`1e308`, `10.5`, `-3`, a string…).
+   */
+  usageOverrides?: Record<string, number | string | boolean | null>;
 }
 
 export interface EmulatorServerToolCalls {

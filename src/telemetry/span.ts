@@ -7,7 +7,7 @@ import * as sc from '../semconv.js';
 import type { EndedRequest } from '../core/lifecycle.js';
 import type { BudgetSettlement, CostRecord } from '../core/model.js';
 import type { CostExporter } from '../core/pipeline.js';
-import { errorMessage, errorType } from '../core/error-summary.js';
+import { errorClass, summarizeError } from '../core/error-summary.js';
 import { logInternalError } from '../core/safely.js';
 import { costAttributes } from '../pricing/attributes.js';
 
@@ -22,16 +22,29 @@ export const spanExporter: CostExporter = {
     }
     try {
       span.setAttribute(sc.ATTR_LLM_COST_STREAM_OUTCOME, ended.outcome);
-      if (ended.outcome === 'error') {
-        span.setAttribute(sc.ATTR_ERROR_TYPE, errorType(ended.error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(ended.error) });
-        if (ended.error instanceof Error) span.recordException(ended.error, ended.endedAt);
-      }
+      if (ended.outcome === 'error') writeError(ended);
     } finally {
       span.end(ended.endedAt);
     }
   },
 };
+
+/**
+ * Status, attributes and exception event of a failed request: a safe summary, never the
+ * provider's raw text, which can echo the API key or the prompt (`core/error-summary.ts`).
+ */
+function writeError(ended: EndedRequest): void {
+  const { span } = ended;
+  span.setAttribute(sc.ATTR_ERROR_TYPE, errorClass(ended.error));
+  const error = summarizeError(ended.error, { request: ended.call.body, verbatim: ended.content !== undefined });
+  if (error.status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, error.status);
+  if (error.providerType !== undefined) span.setAttribute(sc.ATTR_LLM_COST_ERROR_PROVIDER_TYPE, error.providerType);
+  if (error.code !== undefined) span.setAttribute(sc.ATTR_LLM_COST_ERROR_CODE, error.code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  const event: Attributes = { [sc.ATTR_EXCEPTION_TYPE]: error.type, [sc.ATTR_EXCEPTION_MESSAGE]: error.message };
+  if (error.stacktrace !== undefined) event[sc.ATTR_EXCEPTION_STACKTRACE] = error.stacktrace;
+  span.addEvent(sc.EVENT_EXCEPTION, event, ended.endedAt);
+}
 
 export function spanAttributes(record: CostRecord): Attributes {
   const attributes: Attributes = {

@@ -16,7 +16,12 @@ import { responsesPlans, type ResponsesState } from './responses.js';
 import { ResumeLedger } from './resume-ledger.js';
 
 export const OPENAI_MODULE = 'openai';
-export const OPENAI_VERSIONS: VersionRange = { min: [4, 0, 0], below: [8, 0, 0], text: '>=4.0.0 <8' };
+/**
+ * From 4.12.3 (4.12.2 was never published): before it, `Stream` has no `iterator` to observe, so
+ * the usage we ask for could be neither read nor hidden, and the caller's loop would meet a
+ * chunk with `choices: []` it never asked for. Older versions are left untouched, with one warning.
+ */
+export const OPENAI_VERSIONS: VersionRange = { min: [4, 12, 3], below: [8, 0, 0], text: '>=4.12.3 <8' };
 
 /** What the openai hooks of one instrumentation instance remember across requests. */
 export type OpenAIState = ResponsesState;
