@@ -105,12 +105,14 @@ interface Batch {
   readonly reset: boolean;
 }
 
-const enum Queued {
-  No,
-  Normal,
+/** Whether an account waits to be sent, and in which line. */
+const Queued = {
+  No: 0,
+  Normal: 1,
   /** First look at an account, a reset, or amounts near the limit: sent before the others, at once. */
-  Urgent,
-}
+  Urgent: 2,
+} as const;
+type Queued = (typeof Queued)[keyof typeof Queued];
 
 class Account {
   /** The fleet total (nano-USD) Redis last answered; it includes every batch acknowledged. */
@@ -129,9 +131,9 @@ class Account {
   answeredAt = 0;
   /** The sequence number of the last answered script that carried everything added until it was sent. */
   coveredSeq = 0;
-  queued = Queued.No;
+  queued: Queued = Queued.No;
   /** The account's script that is out (sent, no outcome yet; a silent Redis keeps it out). */
-  outstanding: object | undefined = undefined;
+  outstanding: ScriptCommand | undefined = undefined;
   /** Redis rejected the account's last script (its key holds something else): it cannot be vouched for. */
   failing = false;
   /** After a rejection, not sent again before this time. */
@@ -580,7 +582,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** The account's script: its batch (cut now from what is unsent, or the one not yet acknowledged), or a read. */
   private command(account: Account): ScriptCommand {
-    let complete = true;
+    let complete: boolean;
     if (!account.sending) {
       const nanos = Math.max(-MAX_BATCH_NANOS, Math.min(MAX_BATCH_NANOS, Math.round(account.unsentUsd * NANOS_PER_USD)));
       if (nanos !== 0 || account.resetRequested) {
