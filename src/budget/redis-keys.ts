@@ -20,27 +20,45 @@ export interface AccountKeys {
   readonly bucketMs: number;
 }
 
-export function accountKeys(prefix: string, key: BudgetKey, at: number): AccountKeys {
+/**
+ * Rolling windows in Redis are whole milliseconds (PEXPIRE takes integers), at most
+ * ~31,000 years: `{ rollingMs: 1500.5 }` is the 1,501 ms window.
+ */
+const MAX_ROLLING_MS = 1e15;
+
+function redisRollingMs(rollingMs: number): number {
+  return Math.min(MAX_ROLLING_MS, Math.max(1, Math.ceil(rollingMs)));
+}
+
+/** The account's key for the window `at` falls in: what the store looks accounts up by. */
+export function accountKey(prefix: string, key: BudgetKey, at: number): string {
   const { window } = key;
   let id: string;
-  let expireAtMs = 0;
-  let rollingMs = 0;
-  if (window === 'total') {
-    id = 'total';
-  } else if (typeof window === 'object') {
-    id = `rolling:${window.rollingMs}`;
-    rollingMs = window.rollingMs;
-  } else {
-    ({ id, expireAtMs } = calendarWindow(window, windowStart(window, at)));
-  }
-  const accountKey = `${prefix}{${key.name}}:${id}`;
+  if (window === 'total') id = 'total';
+  else if (typeof window === 'object') id = `rolling:${redisRollingMs(window.rollingMs)}`;
+  else id = calendarWindow(window, windowStart(window, at)).id;
+  return `${prefix}{${key.name}}:${id}`;
+}
+
+export function accountKeys(prefix: string, key: BudgetKey, at: number): AccountKeys {
+  const { window } = key;
+  const rollingMs = typeof window === 'object' ? redisRollingMs(window.rollingMs) : 0;
+  const expireAtMs = window === 'day' || window === 'month' ? calendarWindow(window, windowStart(window, at)).expireAtMs : 0;
+  const id = accountKey(prefix, key, at);
   return {
-    accountKey,
-    writersKey: `${accountKey}:writers`,
+    accountKey: id,
+    writersKey: `${id}:writers`,
     expireAtMs,
     rollingMs,
     bucketMs: rollingMs > 0 ? Math.max(1, Math.ceil(rollingMs / ROLLING_BUCKETS)) : 0,
   };
+}
+
+/** When a calendar window ends (Infinity for the others): its account is then no longer written. */
+export function windowEndsAt(key: BudgetKey, at: number): number {
+  const { window } = key;
+  if (window !== 'day' && window !== 'month') return Infinity;
+  return calendarWindow(window, windowStart(window, at)).expireAtMs - CALENDAR_GRACE_MS;
 }
 
 /** The last calendar windows named: the per-chunk check asks for the same one over and over. */

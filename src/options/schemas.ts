@@ -245,8 +245,11 @@ export const redisBudgetStoreOptions: ObjectSpec = object<RedisBudgetStoreOption
     keyPrefix: string,
     failMode: literal('open', 'closed'),
     syncIntervalMs: timerMs,
+    refreshMs: timerMs,
     timeoutMs: timerMs,
     nearLimitShare: number('a positive number', (value) => Number.isFinite(value) && value > 0),
+    batchSize: number('a whole number of scripts, 1 or more', (value) => Number.isInteger(value) && value >= 1),
+    evictIdleMs: timerMs,
   },
   {
     expected: 'an object: { client } or { url }',
