@@ -16,12 +16,17 @@ import { RequestRuntime, type RuntimeSettings } from './core/runtime.js';
 import { logInfo, safely } from './core/safely.js';
 import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
+import { useFetchRecorder } from './fetch/cost-fetch.js';
+import { GlobalFetch } from './fetch/global-fetch.js';
+import { FetchRecorder } from './fetch/recorder.js';
 import { validateInstrumentationConfig } from './options/validate.js';
 import { PriceCatalog } from './pricing/catalog.js';
 import type { PriceSources } from './pricing/price-request.js';
 import { PriceUpdates, type PriceUpdateOptions } from './pricing/price-updates.js';
 import { targetsOfClient, targetsOfModule, type SdkTargets } from './manual-targets.js';
+import { anthropicHttpEndpoints } from './providers/anthropic/http-endpoints.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
+import { openaiHttpEndpoints } from './providers/openai/http-endpoints.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
 import { CallbackExporter } from './telemetry/callback.js';
 import { ProviderFlushHooks } from './telemetry/flush-hooks.js';
@@ -44,6 +49,9 @@ interface Owned {
   priceUpdates: PriceUpdates | undefined;
   readonly sdks: SdkTargets;
   readonly warned: Set<string>;
+  /** Requests made with plain `fetch` (`costFetch`, the instrumented global `fetch`). */
+  readonly fetchRecorder: FetchRecorder;
+  readonly globalFetch: GlobalFetch;
 }
 
 export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumentationConfig> {
@@ -63,6 +71,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       owned.budgets.configure(budgetConfig(this.getConfig()));
       // A changed `priceUpdates` takes effect now (the constructor's call comes before enable()).
       if (this.isEnabled()) safely('price updates', undefined, () => this.syncPriceUpdates(owned));
+      if (this.isEnabled()) safely('instrumenting the global fetch', undefined, () => this.syncGlobalFetch(owned));
     }
   }
 
@@ -72,6 +81,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     owned.budgets.setEnabled(true);
     owned.flushHooks.listenForExit();
     safely('price updates', undefined, () => this.syncPriceUpdates(owned));
+    useFetchRecorder(owned.fetchRecorder, true);
+    safely('instrumenting the global fetch', undefined, () => this.syncGlobalFetch(owned));
   }
 
   override disable(): void {
@@ -82,6 +93,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     owned.flushHooks.unhook();
     owned.priceUpdates?.stop();
     owned.priceUpdates = undefined;
+    useFetchRecorder(owned.fetchRecorder, false);
+    safely('restoring the global fetch', undefined, () => owned.globalFetch.uninstall());
   }
 
   /**
@@ -183,6 +196,11 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       openai: (moduleExports) => openaiTargets(moduleExports, openai),
       anthropic: (moduleExports) => anthropicTargets(moduleExports, nativeSpans),
     };
+    const fetchRecorder = new FetchRecorder(
+      runtime,
+      [...openaiHttpEndpoints(openai), ...anthropicHttpEndpoints()],
+      () => config().fetchBaseURLs ?? [],
+    );
     return {
       runtime,
       pipeline,
@@ -195,7 +213,15 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       priceUpdates: undefined,
       sdks,
       warned: new Set(),
+      fetchRecorder,
+      globalFetch: new GlobalFetch(fetchRecorder, this),
     };
+  }
+
+  /** Puts the recording wrapper on `globalThis.fetch`, or takes it off, to match the config. */
+  private syncGlobalFetch(owned: Owned): void {
+    if (this.getConfig().instrumentGlobalFetch === true) owned.globalFetch.install();
+    else owned.globalFetch.uninstall();
   }
 
   /** Starts, restarts (options changed) or stops the price data updates to match the config. */

@@ -94,19 +94,25 @@ export class BodyObserver {
     return chunk;
   }
 
-  /** The body ended; returns the bytes still held back. */
-  ended(): Uint8Array | undefined {
+  /**
+   * The body ended; returns the bytes still held back. `unread`: it ended while what had
+   * arrived was read for a request ending unread, which ends it (as abandoned), not this.
+   */
+  ended(unread = false): Uint8Array | undefined {
     const request = this.observation.request;
     let rest: Uint8Array | undefined;
+    this.unread = unread;
     try {
       if (this.frames) {
         this.frames.finish(this.onEvent);
         rest = this.editor?.releaseAll();
-        request.end(this.observation.signal?.aborted ? 'cancelled' : request.cleanEndOutcome);
-      } else this.endJson();
+        if (!unread) request.end(this.observation.signal?.aborted ? 'cancelled' : request.cleanEndOutcome);
+      } else this.endJson(unread);
     } catch (error) {
       logInternalError('reading the end of a response body', error);
-      request.end('completed');
+      if (!unread) request.end('completed');
+    } finally {
+      this.unread = false;
     }
     return rest;
   }
@@ -185,11 +191,11 @@ export class BodyObserver {
     else parts.push(text);
   }
 
-  private endJson(): void {
+  private endJson(unread: boolean): void {
     const request = this.observation.request;
     const parts = this.jsonParts;
     if (!parts || !this.decoder) {
-      request.end('completed');
+      if (!unread) request.end('completed');
       return;
     }
     parts.push(this.decoder.decode());
@@ -198,7 +204,7 @@ export class BodyObserver {
     try {
       body = JSON.parse(parts.join(''));
     } catch (error) {
-      request.end('error', error);
+      if (!unread) request.end('error', error);
       return;
     }
     try {
@@ -206,7 +212,7 @@ export class BodyObserver {
     } catch (error) {
       logInternalError('reading a response', error);
     }
-    request.end('completed');
+    if (!unread) request.end('completed');
   }
 }
 

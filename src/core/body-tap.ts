@@ -29,7 +29,11 @@ export class BodyTap {
   constructor(
     private readonly source: ReadableStream<Uint8Array>,
     observation: BodyObservation,
-    /** Held for as long as the tap is (the SDK stream a raw body belongs to, so it is not collected while its body is read). */
+    /**
+     * Held for as long as the tap is: the original response (undici cancels the unread body
+     * of a collected response) and, for a raw SDK body, the SDK stream it belongs to (which,
+     * collected, would abort the connection being read).
+     */
     readonly keepAlive?: unknown,
   ) {
     this.observer = new BodyObserver(observation);
@@ -125,7 +129,7 @@ export class BodyTap {
     if (read.done) {
       if (!this.finished) {
         this.finished = true;
-        const rest = this.observer.ended();
+        const rest = this.observer.ended(unread);
         if (rest) this.ready.push(rest);
       }
       return 0;

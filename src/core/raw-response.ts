@@ -100,7 +100,8 @@ function observeRaw(response: unknown, context: RawResponseContext, hide: boolea
     hiddenNullField: hide && format === 'sse' ? injected?.injection.nullField : undefined,
   };
   if (isUnreadWebResponse(response)) {
-    const tap = new BodyTap(response.body!, observation, keepAlive);
+    // The original response lives as long as the tap: collecting it would cancel its unread body.
+    const tap = new BodyTap(response.body!, observation, keepAlive === undefined ? response : [response, keepAlive]);
     context.tapped(tap);
     const body = tap.readable();
     if (own) {

@@ -8,7 +8,7 @@
  * (a `\r` at the end of a read waits for the next byte before it is decided); `:` starts a
  * comment; `data` lines join with `\n`; one space after the colon is dropped; a blank line
  * dispatches the event, and a block that never ends (the body stops mid-event) is not
- * dispatched. A byte-order mark at the start of the body (whole in its first read) is skipped.
+ * dispatched. A byte-order mark at the start of the body is skipped.
  */
 
 export interface SseEvent {
@@ -42,6 +42,8 @@ export class SseFrames {
   private data: string | undefined;
   private blockStart = 0;
   private lastBoundary = 0;
+  /** The byte-order mark's bytes seen so far at the start of the body; `undefined` once decided. */
+  private bomSeen: number[] | undefined = [];
 
   /** Absolute offset just past the last complete block: every byte before it is decided. */
   get boundary(): number {
@@ -59,7 +61,7 @@ export class SseFrames {
     const length = chunk.length;
     this.offset += length;
     let position = 0;
-    if (base === 0 && length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) position = 3;
+    if (this.bomSeen !== undefined) position = this.skipByteOrderMark(chunk);
     if (this.pendingCR && length > 0) {
       this.pendingCR = false;
       // The `\r` that ended the previous read was a line end: `\r\n` when this read starts with `\n`.
@@ -104,6 +106,27 @@ export class SseFrames {
     this.lineParts = [];
     this.type = undefined;
     this.data = undefined;
+  }
+
+  /** Skips a byte-order mark at the start of the body, however the first reads split it; returns where the text starts. */
+  private skipByteOrderMark(chunk: Uint8Array): number {
+    const seen = this.bomSeen!;
+    let position = 0;
+    while (position < chunk.length) {
+      if (chunk[position] !== BOM[seen.length]) {
+        // Not a mark: the bytes taken so far begin the first line.
+        if (seen.length > 0) this.lineParts.push(Uint8Array.from(seen));
+        this.bomSeen = undefined;
+        return position;
+      }
+      seen.push(chunk[position]!);
+      position++;
+      if (seen.length === BOM.length) {
+        this.bomSeen = undefined;
+        return position;
+      }
+    }
+    return position;
   }
 
   private keepLine(chunk: Uint8Array, start: number, end: number): void {
@@ -165,6 +188,7 @@ export class SseFrames {
 }
 
 const EMPTY = new Uint8Array(0);
+const BOM = [0xef, 0xbb, 0xbf];
 const DATA = [100, 97, 116, 97]; // "data"
 const EVENT = [101, 118, 101, 110, 116]; // "event"
 
