@@ -34,14 +34,20 @@ const KEPT = Symbol('otel-llm-cost.kept-alive-with-body');
  * Observes `body` from now on. `keepAlive` is kept as long as the body is (the SDK stream
  * it belongs to, which must not be collected and abort the connection while it is read).
  */
-export function observeNodeBody(body: NodeReadableBody, observation: BodyObservation, keepAlive?: unknown): void {
+export function observeNodeBody(
+  body: NodeReadableBody,
+  observation: BodyObservation,
+  keepAlive?: unknown,
+  /** True while the reads are someone else's, already observed (the SDK's stream reading the same body). */
+  readByOthers: () => boolean = () => false,
+): void {
   if (body.readableEnded || body.destroyed) return;
   // A Node body's bytes cannot be edited in place: it is only read.
   const observer = new BodyObserver({ ...observation, hiddenNullField: undefined });
   let settled = false;
   const originalRead = body.read;
   const observe = (chunk: unknown) => {
-    if (settled) return;
+    if (settled || readByOthers()) return;
     const bytes = asBytes(chunk);
     if (bytes) observer.take(bytes);
   };
@@ -57,12 +63,12 @@ export function observeNodeBody(body: NodeReadableBody, observation: BodyObserva
     process.nextTick(() => body.destroy(observer.stopped));
   };
   body.once('end', () => {
-    if (settled) return;
+    if (settled || readByOthers()) return;
     settled = true;
     observer.ended();
   });
   body.once('close', () => {
-    if (settled) return;
+    if (settled || readByOthers()) return;
     settled = true;
     const error = body.errored;
     if (error !== null && error !== undefined) observer.failed(error);

@@ -20,6 +20,7 @@ import { BodyTap } from './body-tap.js';
 import type { InjectedOption } from './injected-option.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import { isNodeReadableBody, observeNodeBody } from './node-body.js';
+import { isSdkStream } from './observe-stream.js';
 import { bodyFormat, isUnreadWebResponse, rewrapResponse } from './rewrap-response.js';
 import { safely } from './safely.js';
 import { watchCollected } from './watchdog.js';
@@ -114,8 +115,23 @@ function observeRaw(response: unknown, context: RawResponseContext, hide: boolea
     return rewrapResponse(response, body);
   }
   const nodeBody = (response as { body?: unknown; bodyUsed?: unknown }).body;
-  if (isNodeReadableBody(nodeBody) && (response as { bodyUsed?: unknown }).bodyUsed !== true) observeNodeBody(nodeBody, observation, keepAlive);
+  if (isNodeReadableBody(nodeBody) && (response as { bodyUsed?: unknown }).bodyUsed !== true) {
+    // A Node body is the one the SDK stream reads too: once that stream is iterated, its
+    // reads are its own (observed there), not the caller's.
+    observeNodeBody(nodeBody, observation, keepAlive, isSdkStream(keepAlive) ? iterationStarted(keepAlive) : undefined);
+  }
   return response;
+}
+
+/** Whether `stream` has been iterated, from now on (its own `iterator` factory, wrapped once more). */
+function iterationStarted(stream: { iterator: (...args: unknown[]) => AsyncIterator<unknown> }): () => boolean {
+  let started = false;
+  const source = stream.iterator;
+  stream.iterator = function iteratorStarted(this: unknown, ...args: unknown[]) {
+    started = true;
+    return source.apply(this, args);
+  };
+  return () => started;
 }
 
 function define(target: object, name: string, value: unknown): void {
