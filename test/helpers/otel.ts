@@ -34,8 +34,10 @@ export interface TestOtel {
   Anthropic: typeof AnthropicClass;
   /** Our spans only (the Anthropic SDK's own native spans are left out). */
   spans(): ReadableSpan[];
-  /** Waits until `count` of our spans have ended (default 1) and every finished request is written. */
-  settle(count?: number): Promise<ReadableSpan[]>;
+  /** Every finished span, whatever wrote it. */
+  allSpans(): ReadableSpan[];
+  /** Waits until `count` of our spans have ended (default 1) and every finished request is written, at most `timeoutMs` (default 5 s). */
+  settle(count?: number, timeoutMs?: number): Promise<ReadableSpan[]>;
   metricPoints(name?: string): Promise<MetricPoint[]>;
   reset(): void;
   shutdown(): Promise<void>;
@@ -64,8 +66,9 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     OpenAI: openaiModule.OpenAI,
     Anthropic: anthropicModule.Anthropic,
     spans: ours,
-    async settle(count = 1) {
-      const deadline = Date.now() + 5000;
+    allSpans: () => exporter.getFinishedSpans(),
+    async settle(count = 1, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         await instrumentation.flush();
         if (ours().length >= count || Date.now() > deadline) return ours();
