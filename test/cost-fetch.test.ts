@@ -226,6 +226,19 @@ describe('budgets', () => {
     assert.equal(emulator.requests[0]!.clientClosedEarly, true, 'the provider saw the client go away');
   });
 
+  it('a budget that clamps the output limit: the body is sent rewritten, as through the SDKs', async () => {
+    await withBudget({ name: 'fetch-clamp', maxUsd: 0.001, clampMaxTokens: true }, async () => {
+      const response = await recorded(...request('messages', { ...bodies.messages, stream: false }, { outputTokens: 500 }));
+      assert.equal(response.status, 200);
+      await response.json();
+    });
+    const sent = emulator.requests[0]!.body as { max_tokens: number; model: string; messages: unknown };
+    assert.ok(sent.max_tokens < 1000, `max_tokens lowered to what the budget affords: ${sent.max_tokens}`);
+    assert.equal(sent.model, 'claude-sonnet-4-5');
+    assert.deepEqual(sent.messages, messages);
+    assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'completed');
+  });
+
   it('a budget refuses before sending: the fetch rejects with BudgetExceededError, nothing is sent', async () => {
     await withBudget({ name: 'fetch-refused', maxUsd: 0 }, async () => {
       await assert.rejects(recorded(...request('chat', chatBody())), BudgetExceededError);
@@ -346,6 +359,49 @@ describe('requests it cannot read are sent untouched', () => {
     const wrapped = sameIds(await readText((await recorded(...request('chat', chatBody(), { replay: 'hostile' }))).body));
     assert.equal(wrapped, plain);
     await otel.instrumentation.flush();
+  });
+});
+
+describe('hostile servers', () => {
+  it('a server that reports absurd usage: rejected and estimated, as through the SDKs', async () => {
+    const chunk = (extra: Record<string, unknown>) => ({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', ...extra });
+    emulator.addRecording('liar', {
+      provider: 'openai',
+      api: 'chat.completions',
+      stream: true,
+      events: [
+        chunk({ choices: [{ index: 0, delta: { content: 'Hello there' }, finish_reason: null }] }),
+        chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+        chunk({ choices: [], usage: { prompt_tokens: 1e308, completion_tokens: 10.5, total_tokens: 1e308 } }),
+      ],
+    });
+    const body = chatBody({ stream_options: { include_usage: true } });
+    const { plain, wrapped, span } = await both('chat', body, { replay: 'liar' });
+    assert.equal(wrapped, plain);
+    assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
+    assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), 'estimated');
+    assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+    assert.ok((attr(span, 'llm_cost.cost.usd') as number) < 0.01);
+  });
+
+  it('one event split over many reads, and a huge event: the same bytes, counted', async () => {
+    const long = 'word '.repeat(60_000);
+    emulator.addRecording('huge', {
+      provider: 'anthropic',
+      api: 'messages',
+      stream: true,
+      events: [
+        { type: 'message_start', message: { id: 'msg_1', model: 'claude-sonnet-4-5', usage: { input_tokens: 5, output_tokens: 1 } } },
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: long } },
+        { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 40000 } },
+        { type: 'message_stop' },
+      ],
+    });
+    const { plain, wrapped, span } = await both('messages', bodies.messages, { replay: 'huge' });
+    assert.equal(wrapped, plain);
+    assertCost(span, { outcome: 'completed', input: 'reported', output: 'reported' });
+    assert.equal(attr(span, 'gen_ai.usage.output_tokens'), 40000);
   });
 });
 
