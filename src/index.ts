@@ -1,4 +1,5 @@
 export { LLMCostInstrumentation } from './instrumentation.js';
+export { costFetch, type CostFetchOptions } from './fetch/cost-fetch.js';
 export type { LLMCostInstrumentationConfig } from './types.js';
 export type {
   CostRecord,

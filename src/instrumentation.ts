@@ -16,6 +16,9 @@ import { RequestRuntime, type RuntimeSettings } from './core/runtime.js';
 import { logInfo, safely } from './core/safely.js';
 import { isSupportedVersion, type VersionRange } from './core/version-range.js';
 import { BudgetWatcher, type BudgetConfig } from './budget/watcher.js';
+import { useFetchRecorder } from './fetch/cost-fetch.js';
+import { GlobalFetch } from './fetch/global-fetch.js';
+import { FetchRecorder } from './fetch/recorder.js';
 import { validateInstrumentationConfig } from './options/validate.js';
 import { PriceCatalog } from './pricing/catalog.js';
 import { priceRequest, type PriceSources } from './pricing/price-request.js';
@@ -25,7 +28,9 @@ import { DEFAULT_PROVIDER_COUNT_LIMITS, ProviderCountScheduler } from './core/pr
 import { loadedCopies, loadedEarlyMessage } from './already-loaded.js';
 import { keepingProcessAlive } from './core/keep-alive.js';
 import { warmTokenizer } from './core/tokenizer.js';
+import { anthropicHttpEndpoints } from './providers/anthropic/http-endpoints.js';
 import { ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, anthropicTargets } from './providers/anthropic/targets.js';
+import { openaiHttpEndpoints } from './providers/openai/http-endpoints.js';
 import { createOpenAIState, OPENAI_MODULE, OPENAI_VERSIONS, openaiTargets, type OpenAIState } from './providers/openai/targets.js';
 import { CallbackExporter } from './telemetry/callback.js';
 import { ProviderFlushHooks } from './telemetry/flush-hooks.js';
@@ -52,6 +57,9 @@ interface Owned {
   providerCounts: { readonly scheduler: ProviderCountScheduler; readonly limits: unknown } | undefined;
   readonly sdks: SdkTargets;
   readonly warned: Set<string>;
+  /** Requests made with plain `fetch` (`costFetch`, the instrumented global `fetch`). */
+  readonly fetchRecorder: FetchRecorder;
+  readonly globalFetch: GlobalFetch;
 }
 
 export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumentationConfig> {
@@ -71,6 +79,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       owned.budgets.configure(budgetConfig(this.getConfig()));
       // A changed `priceUpdates` takes effect now (the constructor's call comes before enable()).
       if (this.isEnabled()) safely('price updates', undefined, () => this.syncPriceUpdates(owned));
+      if (this.isEnabled()) safely('instrumenting the global fetch', undefined, () => this.syncGlobalFetch(owned));
     }
   }
 
@@ -87,6 +96,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     owned.budgets.setEnabled(true);
     owned.flushHooks.listenForExit();
     safely('price updates', undefined, () => this.syncPriceUpdates(owned));
+    useFetchRecorder(owned.fetchRecorder, true);
+    safely('instrumenting the global fetch', undefined, () => this.syncGlobalFetch(owned));
   }
 
   override disable(): void {
@@ -97,6 +108,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     owned.flushHooks.unhook();
     owned.priceUpdates?.stop();
     owned.priceUpdates = undefined;
+    useFetchRecorder(owned.fetchRecorder, false);
+    safely('restoring the global fetch', undefined, () => owned.globalFetch.uninstall());
   }
 
   /**
@@ -203,6 +216,11 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       openai: (moduleExports) => openaiTargets(moduleExports, openai),
       anthropic: (moduleExports) => anthropicTargets(moduleExports, nativeSpans),
     };
+    const fetchRecorder = new FetchRecorder(
+      runtime,
+      [...openaiHttpEndpoints(openai), ...anthropicHttpEndpoints()],
+      () => config().fetchBaseURLs ?? [],
+    );
     return {
       runtime,
       pipeline,
@@ -217,6 +235,8 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       checkedLoadedEarly: false,
       sdks,
       warned: new Set(),
+      fetchRecorder,
+      globalFetch: new GlobalFetch(fetchRecorder, this),
     };
   }
 
@@ -250,6 +270,12 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       owned.providerCounts = counts;
     }
     return counts.scheduler;
+  }
+
+  /** Puts the recording wrapper on `globalThis.fetch`, or takes it off, to match the config. */
+  private syncGlobalFetch(owned: Owned): void {
+    if (this.getConfig().instrumentGlobalFetch === true) owned.globalFetch.install();
+    else owned.globalFetch.uninstall();
   }
 
   /** Starts, restarts (options changed) or stops the price data updates to match the config. */

@@ -94,6 +94,20 @@ export interface LLMCostInstrumentationConfig extends InstrumentationConfig {
    * source); not needed in normal use.
    */
   estimatorConstants?: EstimatorConstantOverrides;
+  /**
+   * Opt-in: replace `globalThis.fetch` with a wrapper that records the provider requests sent
+   * through it (OpenAI Chat Completions, Responses and Completions, Anthropic Messages, to the
+   * providers' own hosts and `fetchBaseURLs`), for apps that cannot hand `costFetch()` to their
+   * client. Requests of the hooked `openai` and `@anthropic-ai/sdk` clients are recorded once.
+   * Default `false`.
+   */
+  instrumentGlobalFetch?: boolean;
+  /**
+   * Base URLs, as given to a client (`http://localhost:8080/v1`), whose API requests through
+   * `costFetch` and the instrumented global `fetch` are recorded, besides `api.openai.com` and
+   * `api.anthropic.com`.
+   */
+  fetchBaseURLs?: readonly string[];
 }
 
 export const DEFAULT_ABANDONED_TIMEOUT_MS = 300_000;

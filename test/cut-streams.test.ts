@@ -133,3 +133,45 @@ describe('a stream nobody reads', () => {
     assert.equal(served.clientClosedEarly, true, `connection closed early (${JSON.stringify(served)})`);
   });
 });
+
+describe('a stream nobody reads counts what had arrived when it ends', () => {
+  /** Creates a stream nobody keeps, waits until the emulator is done with it, and collects it. */
+  async function collected(create: () => Promise<void>) {
+    await create();
+    for (let wait = 0; wait < 200 && emulator.requests[0]?.outcome === undefined; wait++) await new Promise((r) => setTimeout(r, 10));
+    // Loopback bytes the in-process emulator wrote reach the client within a few turns.
+    for (let turn = 0; turn < 20; turn++) await nextTurn();
+    let spans = otel.spans();
+    for (let round = 0; round < 200 && spans.length === 0; round++) {
+      gc();
+      await nextTurn();
+      await otel.instrumentation.flush();
+      spans = otel.spans();
+    }
+    return onlySpan(spans);
+  }
+
+  it('openai: the whole answer had arrived, usage chunk included: abandoned, with the reported usage', async () => {
+    const span = await collected(async () => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }, script({ outputTokens: 300, burst: true }));
+    });
+    assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
+    assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');
+    assert.equal(attr(span, 'gen_ai.usage.output_tokens'), 300);
+    assert.equal(attr(span, 'llm_cost.stream.chunks'), 0, 'nothing was handed to the caller');
+  });
+
+  it('anthropic: part of the answer had arrived: abandoned, its output estimated from it', async () => {
+    const span = await collected(async () => {
+      await anthropic.messages.create(
+        { model: 'claude-sonnet-4-5', max_tokens: 2000, messages, stream: true },
+        script({ outputTokens: 300, burst: true, omitTerminal: true }),
+      );
+    });
+    assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
+    assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), 'reported');
+    assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+    const output = attr(span, 'gen_ai.usage.output_tokens') as number;
+    assert.ok(output >= 250, `the 300 tokens received are counted (${output})`);
+  });
+});

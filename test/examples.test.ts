@@ -199,6 +199,17 @@ describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, (
     assert.equal(grew, reported);
   });
 
+  it('ai-sdk: the AI SDK through costFetch, a completed stream reported and an aborted one estimated', async () => {
+    const run = await runNode(['examples/ai-sdk.mjs']);
+    assertExitedCleanly(run, 'examples/ai-sdk.mjs');
+    assert.match(run.stdout, /^1\. read to the end: \d+ words; the AI SDK's usage: 120 output tokens$/m);
+    assert.match(run.stdout, /^2\. aborted after 10 text deltas$/m);
+    const rows = run.stdout.split('\n').filter((line) => /^(openai|anthropic) /.test(line));
+    assert.equal(rows.length, 2, run.stdout);
+    assert.match(rows[0]!, /^openai gpt-4o-mini\S*\s+completed\s+\d+ reported\s+120 reported\s+\$0\.\d+ reported$/);
+    assert.match(rows[1]!, /^anthropic claude-sonnet-4-5\S*\s+cancelled\s+\d+ reported\s+[1-9]\d* estimated\s+\$0\.\d+ estimated$/);
+  });
+
   it('fleet-budget-redis: three replicas stop together at one budget kept in Redis', { skip: redisUnavailableReason() }, async () => {
     const run = await runNode(['examples/fleet-budget-redis.cjs']);
     assertExitedCleanly(run, 'examples/fleet-budget-redis.cjs');

@@ -298,8 +298,9 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /**
-   * Resolves once every amount added so far is recorded in Redis, and every account used
-   * since Redis last answered for it has been answered again (its view is fresh); rejects
+   * Resolves once every amount added so far is recorded in Redis, and every account held whose
+   * view is older than `refreshMs`, or was used since Redis last answered for it, has been
+   * answered again (so `total()` then reads the fleet's figure); rejects
    * if that did not happen within `waitMs` (default 2 s, never less than one `timeoutMs`).
    * The amounts are kept either way and sent when Redis is back.
    */
@@ -307,8 +308,13 @@ export class RedisBudgetStore implements BudgetStore {
     const deadline = Date.now() + Math.max(waitMs, this.timeoutMs);
     const mark = this.scriptSeq;
     const waiting = new Set<Account>();
+    const now = Date.now();
     for (const account of this.accounts.values()) {
-      if (hasUnsent(account) || account.answeredAt === 0 || account.usedAt >= account.answeredAt) waiting.add(account);
+      // What it holds is sent; what it reads is fresh again: an account used since Redis last
+      // answered for it, or whose last answer is older than `refreshMs` (other processes may
+      // have added since). Accounts idle long enough were evicted, so this stays bounded.
+      const stale = now - account.answeredAt >= this.refreshMs;
+      if (hasUnsent(account) || account.answeredAt === 0 || account.usedAt >= account.answeredAt || stale) waiting.add(account);
     }
     for (;;) {
       for (const account of waiting) {

@@ -131,6 +131,23 @@ export interface PlannedCall {
   readonly rewrite?: RequestRewrite;
   /** Reads messages in the conventions' shape, for opt-in content capture; absent where not supported. */
   readonly content?: ContentReader;
+  /** Set when `body` carries an option the caller did not ask for, whose traces the reader hides. */
+  readonly injection?: StreamInjection;
+}
+
+/**
+ * An option added to a streaming request body for usage (OpenAI's `stream_options.include_usage`).
+ * Its traces in a stream are hidden from the caller: the events the reader reports invisible,
+ * and `nullField: null`, which the option makes the server add to every other event. Where the
+ * caller reads the raw body (`asResponse()`) before the body is sent, it is taken back out.
+ */
+export interface StreamInjection {
+  /** The top-level body field that was added or changed. */
+  readonly field: string;
+  /** The caller's own value of that field; `undefined` when the caller had none. */
+  readonly callerValue: unknown;
+  /** The top-level member the server adds as `null` to every event because of the option. */
+  readonly nullField: string;
 }
 
 /** Copies of a request body with one thing changed; the user's own object is never modified. */

@@ -242,3 +242,19 @@ export function errorClass(error: unknown): string {
   }
   return '_OTHER';
 }
+
+/**
+ * An error a provider reported inside a well-formed stream (`{"error": {...}}`, an `error`
+ * event), for bodies read as they pass rather than through an SDK. Named `APIError`, as the
+ * SDKs name it, so `error.type` is the same whichever way the request was made.
+ */
+export function providerStreamError(details: unknown): Error {
+  const fields = typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : {};
+  const message = typeof fields.message === 'string' ? fields.message : 'the provider reported an error in the stream';
+  const error = new Error(message);
+  error.name = 'APIError';
+  return Object.assign(error, {
+    type: typeof fields.type === 'string' ? fields.type : undefined,
+    code: typeof fields.code === 'string' ? fields.code : undefined,
+  });
+}

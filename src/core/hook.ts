@@ -12,11 +12,15 @@
 import { context, trace } from '@opentelemetry/api';
 import type { PlanCall, PlannedCall, ResponseReader } from './adapter.js';
 import { countingAttempts } from './attempts.js';
+import { InjectedOption } from './injected-option.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import { isAbortError, isSdkStream, observeStream } from './observe-stream.js';
+import { exposeRawResponses } from './raw-response.js';
+import { runRecorded } from './recorded-request.js';
 import { refusedCall } from './refused-call.js';
 import type { RequestRuntime } from './runtime.js';
 import { logInternalError, safely } from './safely.js';
+import { countUnreadResponse, tapCounter } from './unread-response.js';
 import type { Admission } from './watch.js';
 import { watchIdle } from './watchdog.js';
 
@@ -56,17 +60,20 @@ export function instrumentMethod(original: SdkMethod, plan: PlanCall, runtime: R
     }
 
     const sentArgs = call.body === args[0] ? args : [call.body, ...args.slice(1)];
+    const injection = call.injection;
+    const injected = injection ? safely('watching an injected option', undefined, () => InjectedOption.watch(call.body, injection)) : undefined;
     let result: unknown;
     try {
       const requestContext = countingAttempts(trace.setSpan(context.active(), request.span), request);
-      result = context.with(requestContext, () => original.apply(this, sentArgs));
+      // Marked as recorded: the `fetch` the SDK calls (costFetch, the global fetch) passes it by.
+      result = runRecorded(() => context.with(requestContext, () => original.apply(this, sentArgs)));
     } catch (error) {
       request.end(isAbortError(error) ? 'cancelled' : 'error', error);
       throw error;
     }
     const reader = request.content?.observing(call.reader) ?? call.reader;
     return safely('observing a response', result, () =>
-      observeResult(result, request, reader, optionsSignal(args[1]), runtime.idleTimeoutMs),
+      observeResult(result, request, reader, optionsSignal(args[1]), runtime.idleTimeoutMs, injected),
     );
   };
 }
@@ -83,6 +90,7 @@ function observeResult(
   reader: ResponseReader,
   signal: AbortSignal | undefined,
   idleMs: number,
+  injected: InjectedOption | undefined,
 ): unknown {
   if (!isThenable(result)) {
     request.end('completed');
@@ -98,9 +106,12 @@ function observeResult(
   }
   safely('attaching a reader', undefined, () => reader.attach?.(request));
 
+  // The raw response, once it arrives: what an unread stream had received is read from it
+  // when the stream is collected. Held in its own object, so nothing here reaches the stream.
+  const arrived = countUnreadResponse(request, reader);
   const onValue = (value: unknown): unknown => {
     try {
-      if (isSdkStream(value)) observeStream(value, request, reader);
+      if (isSdkStream(value)) observeStream(value, request, reader, arrived.count);
       else {
         reader.readResponse(value, request);
         request.end('completed');
@@ -116,17 +127,32 @@ function observeResult(
   // Until the response arrives the request is in flight, not idle; after that, a body
   // nobody parses (for example `asResponse()` alone) ends as abandoned.
   request.readStarted();
-  watchIdle(request, idleMs);
+  // A raw body handed out (asResponse) can count what it had received when the timer ends it.
+  const rawBody = tapCounter();
+  watchIdle(request, idleMs, rawBody.count);
   const settled = () => request.readSettled();
 
   if (typeof result._thenUnwrap === 'function') {
     if (result.responsePromise) {
-      result.responsePromise.then(settled, (error: unknown) => {
-        settled();
-        onFailure(error);
-      });
+      result.responsePromise.then(
+        (props: unknown) => {
+          settled();
+          arrived.responded(props);
+        },
+        (error: unknown) => {
+          settled();
+          onFailure(error);
+        },
+      );
     } else settled();
-    return result._thenUnwrap((value) => onValue(value));
+    const observed = result._thenUnwrap((value) => onValue(value));
+    // Not in a closure: nothing kept with the request may reach the promise (and its stream).
+    try {
+      exposeRawResponses(observed, { request, reader, injected, signal, tapped: rawBody.set });
+    } catch (error) {
+      logInternalError('observing raw responses', error);
+    }
+    return observed;
   }
   // Not an APIPromise (an SDK helper returned a plain promise): observe it the plain way.
   return Promise.resolve(result).then(

@@ -10,7 +10,7 @@ import type { ResponseReader } from './adapter.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import type { StreamOutcome } from './model.js';
 import { logInternalError } from './safely.js';
-import { watchCollected } from './watchdog.js';
+import { watchCollected, type CountArrived } from './watchdog.js';
 
 /** The parts of an SDK `Stream` this module touches. */
 export interface SdkStream {
@@ -32,7 +32,8 @@ export function isAbortError(error: unknown): boolean {
   return name === 'AbortError' || name === 'APIUserAbortError' || ctor === 'APIUserAbortError';
 }
 
-export function observeStream(stream: SdkStream, request: RequestLifecycle, reader: ResponseReader): void {
+/** `countArrived` reads what the response had received if the stream is collected unread (it must not reach the stream). */
+export function observeStream(stream: SdkStream, request: RequestLifecycle, reader: ResponseReader, countArrived?: CountArrived): void {
   // Closures below hold the controller, never the stream: a stream nobody reads must stay
   // collectable, or its connection (and the provider's billing) runs to the end unseen.
   const controller = stream.controller;
@@ -55,7 +56,7 @@ export function observeStream(stream: SdkStream, request: RequestLifecycle, read
   }
   // The idle timer was armed when the request started (hook.ts); a stream object adds the
   // one thing a timer cannot see: being garbage collected unread.
-  watchCollected(stream, request, controller);
+  watchCollected(stream, request, controller, countArrived);
 }
 
 function observeIterator(

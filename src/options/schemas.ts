@@ -10,6 +10,7 @@ import { SERVER_TOOLS, type ServerTool } from '../core/model.js';
 import type { PriceOverride, TokenPrices } from '../pricing/overrides.js';
 import { MAX_INTERVAL_HOURS, type PriceUpdateOptions } from '../pricing/price-updates.js';
 import { OVERRIDE_TIERS, type OverrideTier } from '../pricing/service-tiers.js';
+import type { CostFetchOptions } from '../fetch/cost-fetch.js';
 import type { LLMCostInstrumentationConfig } from '../types.js';
 import type { ProviderCountLimits } from '../core/provider-count.js';
 import {
@@ -197,6 +198,23 @@ export const priceOverrides: Spec = record('an object keyed by model id', priceO
   if (model.length === 0) path.fail('has an empty model id');
 });
 
+// ---- fetch -------------------------------------------------------------------------------
+
+const baseURL = is('an http(s) base URL', (value) => {
+  try {
+    return typeof value === 'string' && ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+});
+
+const baseURLs = arrayOf(baseURL, 'an array of http(s) base URLs');
+
+export const costFetchOptions: ObjectSpec = object<CostFetchOptions>(
+  { baseURLs },
+  { expected: 'an object ({ baseURLs? })', unknownKey: 'a costFetch option' },
+);
+
 // ---- the instrumentation ----------------------------------------------------------------
 
 export const instrumentationConfig: ObjectSpec = object<LLMCostInstrumentationConfig>(
@@ -224,6 +242,8 @@ export const instrumentationConfig: ObjectSpec = object<LLMCostInstrumentationCo
     estimatorConstants: record('an object of numbers keyed by constant name (docs/accuracy.md)', number('a finite number', Number.isFinite)),
     captureMessageContent: boolean,
     messageContentMaxLength: number('a positive whole number of characters', (value) => Number.isInteger(value) && value > 0),
+    instrumentGlobalFetch: boolean,
+    fetchBaseURLs: baseURLs,
   },
   { expected: 'an object' },
 );

@@ -31,6 +31,13 @@ export function validateWithBudgetArguments(options: unknown, fn: unknown, { opt
   func.check(fn, OptionPath.root('fn', { call }));
 }
 
+/** `costFetch(fetch?, options?)`: `fetch` a function when given, `options` valid. Called when the wrapper is made. */
+export function validateCostFetchArguments(fetch: unknown, options: unknown): void {
+  const call = 'costFetch(fetch, options)';
+  if (fetch !== undefined) func.check(fetch, OptionPath.root('fetch', { call }));
+  if (options !== undefined) check(schemas.costFetchOptions, options, OptionPath.root('options', { call }));
+}
+
 /** The `priceOverrides` option, also usable on its own (for price data loaded at run time). */
 export function validatePriceOverrides(value: unknown, path = 'priceOverrides'): PriceOverrides | undefined {
   if (value === undefined) return undefined;

@@ -34,10 +34,10 @@ export interface TestOtel {
   Anthropic: typeof AnthropicClass;
   /** Our spans only (the Anthropic SDK's own native spans are left out). */
   spans(): ReadableSpan[];
-  /** Every span the SDK recorded, other instrumentations' (and the SDKs' own) included. */
+  /** Every finished span, whatever wrote it. */
   allSpans(): ReadableSpan[];
-  /** Waits until `count` of our spans have ended (default 1) and every finished request is written. */
-  settle(count?: number): Promise<ReadableSpan[]>;
+  /** Waits until `count` of our spans have ended (default 1) and every finished request is written, at most `timeoutMs` (default 5 s). */
+  settle(count?: number, timeoutMs?: number): Promise<ReadableSpan[]>;
   metricPoints(name?: string): Promise<MetricPoint[]>;
   reset(): void;
   shutdown(): Promise<void>;
@@ -67,8 +67,8 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     Anthropic: anthropicModule.Anthropic,
     spans: ours,
     allSpans: () => exporter.getFinishedSpans(),
-    async settle(count = 1) {
-      const deadline = Date.now() + 5000;
+    async settle(count = 1, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         await instrumentation.flush();
         if (ours().length >= count || Date.now() > deadline) return ours();

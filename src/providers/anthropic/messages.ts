@@ -10,6 +10,7 @@
 import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ServerTool } from '../../core/model.js';
+import { providerStreamError } from '../../core/error-summary.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
@@ -140,6 +141,10 @@ class MessageReader implements ResponseReader {
       }
       case 'message_stop':
         observer.markTerminal();
+        break;
+      case 'error':
+        // The SDK throws this event instead of yielding it; a body read as it passes sees it here.
+        observer.reportFailure(providerStreamError(event.error));
         break;
       default:
       // ping, unknown future event types: nothing to count

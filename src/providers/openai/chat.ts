@@ -5,6 +5,7 @@
 import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ReportedUsage } from '../../core/model.js';
+import { providerStreamError } from '../../core/error-summary.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { openaiCalibration } from './calibration-spec.js';
@@ -56,6 +57,7 @@ export const planChatCompletion: PlanCall = (body, resource, settings) => {
       },
     },
     body: usageRequest.body,
+    injection: usageRequest.injection,
     rewrite: chatRewrite,
     content: chatContent(body),
     reader,
@@ -100,6 +102,8 @@ class ChatReader implements ResponseReader {
 
   readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
+    // The SDK throws this event instead of yielding it; a body read as it passes sees it here.
+    if (chunk.error != null) observer.reportFailure(providerStreamError(chunk.error));
     if (observer.responseId === undefined) observer.identify(chunk.id, chunk.model);
     observer.reportServiceTier(chunk.service_tier);
     const usage = asDict(chunk.usage);

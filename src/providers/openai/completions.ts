@@ -8,6 +8,7 @@ import * as sc from '../../semconv.js';
 import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
 import type { ReportedUsage } from '../../core/model.js';
 import type { TokenCounter } from '../../core/tokenizer.js';
+import { providerStreamError } from '../../core/error-summary.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { completionContent } from './chat-content.js';
@@ -44,6 +45,7 @@ export const planCompletion: PlanCall = (body, resource, settings) => {
       },
     },
     body: usageRequest.body,
+    injection: usageRequest.injection,
     rewrite: completionsRewrite,
     content: completionContent(body),
     reader: new CompletionReader(usageRequest.injected),
@@ -73,6 +75,8 @@ class CompletionReader implements ResponseReader {
 
   readChunk(chunk: unknown, observer: ResponseObserver): boolean {
     if (!isDict(chunk)) return true;
+    // The SDK throws this event instead of yielding it; a body read as it passes sees it here.
+    if (chunk.error != null) observer.reportFailure(providerStreamError(chunk.error));
     observer.identify(chunk.id, chunk.model);
     const usage = asDict(chunk.usage);
     if (usage) observer.reportUsage(completionUsage(usage));

@@ -4,7 +4,7 @@
  * and the `usage: null` the API then adds to every other chunk are hidden, so their code
  * sees exactly the chunks it always did.
  */
-import type { ProviderSettings } from '../../core/adapter.js';
+import type { ProviderSettings, StreamInjection } from '../../core/adapter.js';
 import { asDict, asString, type Dict } from '../../core/values.js';
 import { clientOf, openaiProviderName } from './provider-name.js';
 
@@ -13,6 +13,8 @@ export interface StreamUsageRequest {
   readonly body: Dict;
   /** We added the option, so its traces must be hidden from the consumer. */
   readonly injected: boolean;
+  /** What was added, when it was (for raw bodies: see `StreamInjection`). */
+  readonly injection?: StreamInjection;
 }
 
 export function requestStreamUsage(body: Dict, settings: ProviderSettings, resource?: unknown): StreamUsageRequest {
@@ -20,7 +22,11 @@ export function requestStreamUsage(body: Dict, settings: ProviderSettings, resou
   if (body.stream !== true || !settings.injectStreamUsage || userAskedForUsage) return { body, injected: false };
   // Never sent twice: an endpoint that might reject the option does not get it at all.
   if (!acceptsStreamOptions(clientOf(resource))) return { body, injected: false };
-  return { body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } }, injected: true };
+  return {
+    body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } },
+    injected: true,
+    injection: { field: 'stream_options', callerValue: body.stream_options, nullField: 'usage' },
+  };
 }
 
 /** Whether the consumer may see `chunk`; strips the injected `usage: null` as a side effect. */
