@@ -10,7 +10,7 @@
  * neither consumes the body nor changes what the caller receives.
  */
 import { context, trace } from '@opentelemetry/api';
-import type { PlanCall, PlannedCall, ResponseReader } from './adapter.js';
+import type { PlanCall, ResponseReader } from './adapter.js';
 import { countingAttempts } from './attempts.js';
 import { InjectedOption } from './injected-option.js';
 import type { RequestLifecycle } from './lifecycle.js';
@@ -21,7 +21,6 @@ import { refusedCall } from './refused-call.js';
 import type { RequestRuntime } from './runtime.js';
 import { logInternalError, safely } from './safely.js';
 import { countUnreadResponse, tapCounter } from './unread-response.js';
-import type { Admission } from './watch.js';
 import { watchIdle } from './watchdog.js';
 
 interface ApiPromiseLike extends PromiseLike<unknown> {
@@ -34,30 +33,15 @@ export type SdkMethod = (this: unknown, ...args: unknown[]) => unknown;
 export function instrumentMethod(original: SdkMethod, plan: PlanCall, runtime: RequestRuntime): SdkMethod {
   return function instrumented(this: unknown, ...args: unknown[]): unknown {
     const settings = runtime.providerSettings;
-    let call = safely('planning a request', undefined, () => plan(args[0], this, settings, args));
-    if (!call) return original.apply(this, args);
-
-    let admission: Admission | undefined;
-    const watcher = runtime.watcher;
-    if (watcher) {
-      const planned = call;
-      const replan = (body: unknown) => plan(body, this, settings, [body, ...args.slice(1)]);
-      admission = safely('checking budgets', undefined, () => watcher.admit(planned, args[0], replan));
-      if (admission) call = admission.call;
-    }
-    const started: PlannedCall = call;
-    const request = safely('starting a span', undefined, () => runtime.start(started, admission?.watch));
-    if (admission?.refusal) {
-      // Refused before sending: the span ends now, and the caller gets the watch's error
-      // through an object that answers like the SDK's own promise.
-      if (request) request.end('budget_exceeded', admission.refusal, false);
-      else safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
-      return refusedCall(admission.refusal);
-    }
-    if (!request) {
-      if (admission) safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
-      return original.apply(this, args);
-    }
+    const planned = safely('planning a request', undefined, () => plan(args[0], this, settings, args));
+    if (!planned) return original.apply(this, args);
+    const replan = (body: unknown) => plan(body, this, settings, [body, ...args.slice(1)]);
+    const begun = runtime.begin(planned, args[0], replan);
+    if (!begun) return original.apply(this, args);
+    // Refused before sending: the caller gets the watch's error through an object that
+    // answers like the SDK's own promise.
+    if (begun.refusal) return refusedCall(begun.refusal);
+    const { request, call } = begun;
 
     const sentArgs = call.body === args[0] ? args : [call.body, ...args.slice(1)];
     const injection = call.injection;

@@ -11,7 +11,7 @@ import { RequestLifecycle, type EndedRequest, type RequestOwner } from './lifecy
 import type { CostPipeline } from './pipeline.js';
 import { logWarning, safely } from './safely.js';
 import { ReportedUsageCheck } from './usage-sanity.js';
-import type { RequestWatch, RequestWatcher } from './watch.js';
+import type { Admission, RequestWatch, RequestWatcher } from './watch.js';
 
 export interface RuntimeSettings {
   readonly providerSettings: ProviderSettings;
@@ -20,6 +20,11 @@ export interface RuntimeSettings {
   /** Set when message content is captured (opt-in). */
   readonly content: ContentSettings | undefined;
 }
+
+/** A request `begin` let through (with the call to send: a watch may have rewritten it), or the refusal to give the caller. */
+export type Begun =
+  | { readonly request: RequestLifecycle; readonly call: PlannedCall; readonly refusal?: undefined }
+  | { readonly refusal: Error };
 
 export class RequestRuntime implements RequestOwner {
   /** Consulted before each request is sent (budgets); `undefined` when nothing watches requests. */
@@ -46,6 +51,33 @@ export class RequestRuntime implements RequestOwner {
 
   get idleTimeoutMs(): number {
     return this.settings.idleTimeoutMs;
+  }
+
+  /**
+   * Lets the watcher admit `call` (budgets may refuse it, or rewrite it through `replan`),
+   * then starts it. A refused request's span ends at once, as `budget_exceeded` with nothing
+   * sent. `undefined` when it cannot be recorded (its watch is then released): the caller
+   * sends it unrecorded. Never throws.
+   */
+  begin(call: PlannedCall, userBody: unknown, replan: (body: unknown) => PlannedCall | undefined): Begun | undefined {
+    let admission: Admission | undefined;
+    const watcher = this.watcher;
+    if (watcher) {
+      admission = safely('checking budgets', undefined, () => watcher.admit(call, userBody, replan));
+      if (admission) call = admission.call;
+    }
+    const started = call;
+    const request = safely('starting a span', undefined, () => this.start(started, admission?.watch));
+    if (admission?.refusal) {
+      if (request) request.end('budget_exceeded', admission.refusal, false);
+      else safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      return { refusal: admission.refusal };
+    }
+    if (!request) {
+      if (admission) safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      return undefined;
+    }
+    return { request, call };
   }
 
   start(call: PlannedCall, watch: RequestWatch | undefined): RequestLifecycle {

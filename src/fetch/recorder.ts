@@ -21,7 +21,6 @@ import { bodyFormat, isUnreadWebResponse, rewrapResponse } from '../core/rewrap-
 import type { RequestRuntime } from '../core/runtime.js';
 import { logInternalError, safely } from '../core/safely.js';
 import { isDict } from '../core/values.js';
-import type { Admission } from '../core/watch.js';
 import { watchCollected, watchIdle } from '../core/watchdog.js';
 import { EndpointMatcher, type MatchedEndpoint } from './endpoint-match.js';
 import { httpStatusError } from './http-error.js';
@@ -117,26 +116,11 @@ export class FetchRecorder {
       // A body that cannot be replaced cannot be rewritten by a budget either.
       return planned && replace === undefined ? { ...planned, rewrite: undefined } : planned;
     };
-    let call = plan(body);
-    if (!call) return undefined;
-    let admission: Admission | undefined;
-    const watcher = this.runtime.watcher;
-    if (watcher) {
-      const planned = call;
-      admission = safely('checking budgets', undefined, () => watcher.admit(planned, body, plan));
-      if (admission) call = admission.call;
-    }
-    const started: PlannedCall = call;
-    const request = safely('starting a span', undefined, () => this.runtime.start(started, admission?.watch));
-    if (admission?.refusal) {
-      if (request) request.end('budget_exceeded', admission.refusal, false);
-      else safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
-      return { refusal: admission.refusal };
-    }
-    if (!request) {
-      if (admission) safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
-      return undefined;
-    }
+    const planned = plan(body);
+    if (!planned) return undefined;
+    const begun = this.runtime.begin(planned, body, plan);
+    if (!begun || begun.refusal) return begun;
+    const { request, call } = begun;
     const sentBody = call.body !== body && replace ? replace(JSON.stringify(call.body)) : undefined;
     return { request, call, sentBody };
   }
