@@ -11,6 +11,13 @@
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 
+/** An encoding's rank table, as js-tiktoken's `ranks/<encoding>` modules export it. */
+export interface EncodingRanks {
+  readonly pat_str: string;
+  readonly special_tokens: Record<string, number>;
+  readonly bpe_ranks: string;
+}
+
 export interface Encoder {
   encode(text: string, allowedSpecial?: string[] | 'all', disallowedSpecial?: string[] | 'all'): number[];
 }
@@ -21,13 +28,16 @@ const SLICE_CHARS = 64;
 /** At most this many slices of one run are tokenised; the rest is extrapolated. */
 const SAMPLED_SLICES = 32;
 
-/** Builds an encoder: ~600 ms for o200k, so done once per thread, on first need. */
-export async function loadEncoder(encoding: EncodingName): Promise<Encoder> {
-  const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), importRanks(encoding)]);
-  return new Tiktoken(ranks);
+/**
+ * Builds an encoder: ~600 ms for o200k, so done once per thread, on first need. `ranks`:
+ * the table when it was loaded elsewhere (a worker that cannot load modules of its own).
+ */
+export async function loadEncoder(encoding: EncodingName, ranks?: EncodingRanks): Promise<Encoder> {
+  const [{ Tiktoken }, table] = await Promise.all([import('js-tiktoken/lite'), ranks ?? importRanks(encoding)]);
+  return new Tiktoken(table);
 }
 
-async function importRanks(encoding: EncodingName) {
+export async function importRanks(encoding: EncodingName): Promise<EncodingRanks> {
   const module =
     encoding === 'cl100k_base'
       ? await import('js-tiktoken/ranks/cl100k_base')

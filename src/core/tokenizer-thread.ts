@@ -4,10 +4,12 @@
  * open only while a count is in flight (unref'd when idle), and is given up for good if
  * it cannot start or dies: callers then count on the main thread instead.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EncodingName } from './tokenizer-count.js';
+import { importRanks, type EncodingName, type EncodingRanks } from './tokenizer-count.js';
 import type { CountReply, CountRequest } from './tokenizer-protocol.js';
+import { TOKENIZER_WORKER_SCRIPT } from './tokenizer-worker-script.js';
 
 /** The worker could not be used; counting on the main thread is the caller's fallback. */
 export class TokenizerWorkerUnavailable extends Error {
@@ -26,17 +28,47 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-let worker: Worker | undefined;
+interface RunningWorker {
+  readonly thread: Worker;
+  /**
+   * Set when the worker runs the self-contained script, which can load no module: each
+   * encoding's rank table is then loaded here (already in memory in a bundle) and sent
+   * with the first request for it.
+   */
+  readonly ranksSent?: Map<EncodingName, Promise<EncodingRanks>>;
+}
+
+let worker: RunningWorker | undefined;
 let unavailable: Error | undefined;
 let nextId = 1;
 const waiting = new Map<number, Waiting>();
 
 /** Counts each text in the worker; rejects with `TokenizerWorkerUnavailable` if it cannot. */
 export function countInWorker(encoding: EncodingName, texts: readonly string[]): Promise<readonly number[]> {
+  const running = unavailable ? undefined : (worker ?? startWorker());
+  if (!running) return Promise.reject(new TokenizerWorkerUnavailable('tokenizer worker unavailable', { cause: unavailable }));
+  if (!running.ranksSent) return post(running.thread, { encoding, texts });
+  // Every request for this encoding waits on the same promise, so the one that carries the
+  // table is posted first, and the worker builds its encoder from it.
+  let ranks = running.ranksSent.get(encoding);
+  const first = !ranks;
+  if (!ranks) {
+    ranks = importRanks(encoding);
+    running.ranksSent.set(encoding, ranks);
+  }
+  return ranks.then(
+    (table) => post(running.thread, { encoding, texts, ...(first ? { ranks: table } : {}) }),
+    (error: unknown) => {
+      running.ranksSent?.delete(encoding);
+      throw new TokenizerWorkerUnavailable('rank table unavailable', { cause: error });
+    },
+  );
+}
+
+function post(thread: Worker, message: Omit<CountRequest, 'id'>): Promise<readonly number[]> {
   return new Promise((resolve, reject) => {
-    const thread = unavailable ? undefined : (worker ?? startWorker());
-    if (!thread) {
-      reject(new TokenizerWorkerUnavailable('tokenizer worker unavailable', { cause: unavailable }));
+    if (worker?.thread !== thread) {
+      reject(new TokenizerWorkerUnavailable('tokenizer worker stopped', { cause: unavailable }));
       return;
     }
     const id = nextId++;
@@ -44,7 +76,7 @@ export function countInWorker(encoding: EncodingName, texts: readonly string[]):
     timer.unref();
     waiting.set(id, { resolve, reject, timer });
     if (waiting.size === 1) thread.ref();
-    const request: CountRequest = { id, encoding, texts };
+    const request: CountRequest = { id, ...message };
     thread.postMessage(request);
   });
 }
@@ -56,17 +88,19 @@ export function tokenizerWorkerState(): 'idle' | 'running' | 'unavailable' {
 
 /** Stops the worker (it restarts on the next count). For tests and the benchmark. */
 export async function stopTokenizerWorker(): Promise<void> {
-  const thread = worker;
+  const stopped = worker;
   worker = undefined;
   for (const id of [...waiting.keys()]) settle(id)?.reject(new TokenizerWorkerUnavailable('tokenizer worker stopped'));
-  if (thread) await thread.terminate();
+  if (stopped) await stopped.thread.terminate();
 }
 
-function startWorker(): Worker | undefined {
+function startWorker(): RunningWorker | undefined {
   try {
+    const code = workerEntry();
+    if (!code) throw new Error('the tokenizer worker script is not available (tokenizer-worker.js is missing)');
     // execArgv: never the application's own flags (an `--import` that starts an SDK,
     // `--inspect`): the worker runs only the tokenizer.
-    const thread = new Worker(workerEntry(), { eval: true, execArgv: [], stdout: false, stderr: false });
+    const thread = new Worker(code.script, { eval: true, execArgv: [], stdout: false, stderr: false });
     thread.unref();
     thread.on('message', (reply: CountReply) => {
       const entry = settle(reply.id);
@@ -76,8 +110,8 @@ function startWorker(): Worker | undefined {
     });
     thread.on('error', (error) => giveUp(thread, error));
     thread.on('exit', (code) => giveUp(thread, new Error(`tokenizer worker exited with code ${code}`)));
-    worker = thread;
-    return thread;
+    worker = code.selfContained ? { thread, ranksSent: new Map() } : { thread };
+    return worker;
   } catch (error) {
     unavailable = error instanceof Error ? error : new Error(String(error));
     return undefined;
@@ -85,16 +119,20 @@ function startWorker(): Worker | undefined {
 }
 
 /**
- * A CommonJS bootstrap requiring the worker module. Built code is CommonJS next to
- * tokenizer-worker.js; under tsx (this repository's tests) this module is TypeScript, and
- * tsx's require hook must be installed before the .ts entry loads (`--import tsx` in a
- * worker's execArgv registers too late on Node 20).
+ * The worker's code. Installed (or run from this repository), a CommonJS bootstrap requiring
+ * tokenizer-worker next to this file; under tsx (this repository's tests) that module is
+ * TypeScript, and tsx's require hook must be installed before the .ts entry loads
+ * (`--import tsx` in a worker's execArgv registers too late on Node 20). Inlined into a
+ * single-file bundle, there is no such file to load, nor js-tiktoken: the worker then runs
+ * the self-contained script the build generates (scripts/build.mjs), and gets its rank
+ * tables from here.
  */
-function workerEntry(): string {
+function workerEntry(): { script: string; selfContained: boolean } | undefined {
   const fromSource = __filename.endsWith('.ts');
   const file = join(__dirname, fromSource ? 'tokenizer-worker.ts' : 'tokenizer-worker.js');
+  if (!existsSync(file)) return TOKENIZER_WORKER_SCRIPT === undefined ? undefined : { script: TOKENIZER_WORKER_SCRIPT, selfContained: true };
   const hook = fromSource ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});\n` : '';
-  return `${hook}require(${JSON.stringify(file)});\n`;
+  return { script: `${hook}require(${JSON.stringify(file)});\n`, selfContained: false };
 }
 
 function settle(id: number): Waiting | undefined {
@@ -102,12 +140,12 @@ function settle(id: number): Waiting | undefined {
   if (!entry) return undefined;
   waiting.delete(id);
   clearTimeout(entry.timer);
-  if (waiting.size === 0) worker?.unref();
+  if (waiting.size === 0) worker?.thread.unref();
   return entry;
 }
 
 function giveUp(thread: Worker, error: Error): void {
-  if (worker !== thread) return; // a worker stopped on purpose
+  if (worker?.thread !== thread) return; // a worker stopped on purpose
   worker = undefined;
   unavailable = error;
   for (const id of [...waiting.keys()]) {

@@ -4,15 +4,15 @@
  * event loop; here they only occupy this thread. Requests are answered in order.
  */
 import { parentPort } from 'node:worker_threads';
-import { countGuarded, loadEncoder, type Encoder, type EncodingName } from './tokenizer-count.js';
+import { countGuarded, loadEncoder, type Encoder, type EncodingName, type EncodingRanks } from './tokenizer-count.js';
 import type { CountReply, CountRequest } from './tokenizer-protocol.js';
 
 const encoders = new Map<EncodingName, Promise<Encoder>>();
 
-function encoderFor(encoding: EncodingName): Promise<Encoder> {
+function encoderFor(encoding: EncodingName, ranks: EncodingRanks | undefined): Promise<Encoder> {
   let encoder = encoders.get(encoding);
   if (!encoder) {
-    encoder = loadEncoder(encoding);
+    encoder = loadEncoder(encoding, ranks);
     encoders.set(encoding, encoder);
     encoder.catch(() => encoders.delete(encoding));
   }
@@ -21,7 +21,7 @@ function encoderFor(encoding: EncodingName): Promise<Encoder> {
 
 async function answer(request: CountRequest): Promise<CountReply> {
   try {
-    const encoder = await encoderFor(request.encoding);
+    const encoder = await encoderFor(request.encoding, request.ranks);
     return { id: request.id, counts: request.texts.map((text) => countGuarded(encoder, text)) };
   } catch (error) {
     return { id: request.id, error: error instanceof Error ? error.message : String(error) };
