@@ -20,8 +20,9 @@
 //   node scripts/matrix.mjs [--node 20,22,24] [--sdk openai@4,anthropic@1] [--mode cjs,esm,bundle]
 //                           [--otel 0.2xx,0.30x]
 //
-// Needs `npm run build` first (scripts/test.mjs does it). Node 22 and 24 come from the npm
-// registry's `node` package through `npx -p node@NN` (downloaded once, then cached).
+// Needs `npm run build` first (`npm run test:matrix` does it, and installs test/otel-next).
+// Node 22 and 24 come from the npm registry's `node` package through `npx -p node@NN`
+// (downloaded once, then cached).
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
