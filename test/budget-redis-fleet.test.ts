@@ -8,15 +8,17 @@
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { createClient } from 'redis';
 import { priceUsage } from '../src/core/price.js';
 import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import type { RedisFailMode } from '../src/index.js';
 import { FLEET_MODELS, type WorkerMessage, type WorkerResult } from './fixtures/fleet-protocol.js';
 import { RedisServer, redisUnavailableReason } from './helpers/redis-server.js';
+import { requiring } from './helpers/requirement.js';
 
-const skip = redisUnavailableReason();
+/** Without redis-server, each test is reported as skipped. */
+const { it, before, after } = requiring(redisUnavailableReason());
 const WORKERS = 4;
 const STREAMS_PER_WORKER = 2;
 const LIMIT_USD = 1;
@@ -149,7 +151,7 @@ function mergeCounts(counts: Record<string, number>[]): Record<string, number> {
   return merged;
 }
 
-describe('four processes streaming under one shared $1 budget in Redis', { skip, timeout: 240_000 }, () => {
+describe('four processes streaming under one shared $1 budget in Redis', { timeout: 240_000 }, () => {
   before(async () => {
     server = await RedisServer.start();
     emulator = await startEmulator();

@@ -6,15 +6,17 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it as itWithoutRedis } from 'node:test';
 import { createClient } from 'redis';
 import { startEmulator } from '../src/emulator/index.js';
 import { BudgetExceededError, RedisBudgetStore, withBudget, type BudgetKey, type RedisCommandClient } from '../src/index.js';
 import { startOtel } from './helpers/otel.js';
 import { RedisServer, redisUnavailableReason } from './helpers/redis-server.js';
+import { requiring } from './helpers/requirement.js';
 import { attr, script } from './helpers/spans.js';
 
-const skip = redisUnavailableReason();
+/** Every test but the first needs redis-server: without it, each is reported as skipped. */
+const { it, before, after } = requiring(redisUnavailableReason());
 let server: RedisServer;
 let admin: ReturnType<typeof createClient>;
 const stores: RedisBudgetStore[] = [];
@@ -45,7 +47,7 @@ async function waitFor(condition: () => Promise<boolean> | boolean, what: string
   }
 }
 
-it('the package loads and runs without `redis` installed; only a store created from a URL needs it', () => {
+itWithoutRedis('the package loads and runs without `redis` installed; only a store created from a URL needs it', () => {
   const code = `
     const Module = require('node:module');
     const resolveFilename = Module._resolveFilename;
@@ -69,7 +71,7 @@ it('the package loads and runs without `redis` installed; only a store created f
   assert.match(run.stdout, /needs the `redis` package \(npm install redis\), or pass a client/);
 });
 
-describe('RedisBudgetStore with a real Redis', { skip }, () => {
+describe('RedisBudgetStore with a real Redis', () => {
   before(async () => {
     server = await RedisServer.start();
     admin = createClient({ url: server.url });
