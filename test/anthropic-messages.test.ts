@@ -131,7 +131,7 @@ describe('anthropic messages.create, streaming', () => {
 
   it('abandoned: never iterated', async () => {
     const stream = await client.messages.create({ ...base, stream: true }, script({ outputTokens: 5 }));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // settle() waits for the idle timer (abandonedTimeoutMs above) to end the request.
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'abandoned');
     stream.controller.abort();
   });

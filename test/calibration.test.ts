@@ -129,8 +129,10 @@ describe('calibration on real replays', () => {
       assert.equal(attr(span, 'gen_ai.usage.output_tokens'), record.usage_summary.output);
       assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');
       assert.equal(attr(span, ATTR_LLM_COST_ESTIMATE_CALIBRATION), undefined);
-      // Learning counts the text in the worker without holding the request up: wait for it.
-      for (let wait = 0; wait < 500 && estimateCalibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR) === before; wait++) {
+      // Learning counts the text in the worker without holding the request up: wait for it
+      // (two minutes only catch a hang).
+      const hung = Date.now() + 120_000;
+      while (estimateCalibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR) === before && Date.now() < hung) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       learned = estimateCalibration.outputFactor(key, CLAUDE_OUTPUT_FACTOR);

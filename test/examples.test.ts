@@ -1,8 +1,8 @@
 /**
  * Every example and the demo, run as a user runs them: a child `node` process against the
  * built package (`require('otel-llm-cost')` resolves to dist/ through the package's
- * self-reference) and the embedded emulator, no network. Each must exit 0, on its own,
- * within a minute, and print what it promises.
+ * self-reference) and the embedded emulator, no network. Each must exit 0, on its own, and
+ * print what it promises. (One still running after five minutes is killed: a hang, not load.)
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { before, describe, it } from 'node:test';
 import { redisUnavailableReason } from './helpers/redis-server.js';
 
 const root = resolve(__dirname, '..');
-const CHILD_TIMEOUT_MS = 60_000;
+const CHILD_TIMEOUT_MS = 300_000;
 
 interface Run {
   code: number | null;
@@ -60,7 +60,7 @@ before(() => {
   assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
 });
 
-describe('examples run offline and exit 0', { timeout: 4 * CHILD_TIMEOUT_MS }, () => {
+describe('examples run offline and exit 0', () => {
   it('demo: a table of every outcome, reported and estimated, with a cost for each', async () => {
     const run = await runNode(['examples/demo.cjs']);
     assertExitedCleanly(run, 'examples/demo.cjs');

@@ -219,7 +219,7 @@ describe('openai chat.completions.create, streaming', () => {
   it('abandoned: a stream that is never iterated ends after the idle timeout', async () => {
     const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 5 }));
     assert.equal(otel.spans().length, 0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // settle() waits for the idle timer (abandonedTimeoutMs above) to end the request.
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
     stream.controller.abort();

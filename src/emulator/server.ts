@@ -70,6 +70,8 @@ const ROUTES: Route[] = [
 ];
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). */
+const ACCEPT_BACKLOG = 4096;
 
 export interface EmulatorEvents {
   /** A request arrived (its log entry is live and will be updated). */
@@ -139,7 +141,10 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => {
+      // A deep accept queue (Node's default is 511): a test opening 1,000 connections at once
+      // on a loaded machine, whose event loop accepts them slowly, otherwise overflows it, and
+      // the kernel resets the connections it dropped (ECONNRESET in the SDK).
+      server.listen({ port: this.requestedPort, host: this.host, backlog: ACCEPT_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
