@@ -1,10 +1,11 @@
-// `npm test`: the build (examples and packaging tests run the built package), the type
-// check, then every test file under node's own test runner (TypeScript loaded through tsx).
-// Extra arguments narrow the run to matching files and skip the build and type check.
-// The SDK x Node x module-system matrix and the packed-tarball smoke test are
+// `npm test`: the build (examples and packaging tests run the built package) and the type
+// check, side by side, then every test file under node's own test runner (TypeScript loaded
+// through tsx). Extra arguments narrow the run to matching files and skip the build and
+// type check. The SDK x Node x module-system matrix and the packed-tarball smoke test are
 // `npm run test:matrix` (scripts/test-matrix.mjs).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 const filters = process.argv.slice(2);
@@ -19,12 +20,26 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+const run = (args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
+    child.on('error', () => resolve(1));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
 
 if (filters.length === 0) {
-  const build = run([join('scripts', 'build.mjs')]);
-  if (build !== 0) process.exit(build);
-  const typecheck = run([join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']);
-  if (typecheck !== 0) process.exit(typecheck);
+  const [build, typecheck] = await Promise.all([
+    run([join('scripts', 'build.mjs')]),
+    // Incremental: a run after a small change checks only what it touched (a fresh clone pays in full).
+    run([join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json', '--incremental', '--tsBuildInfoFile', join('node_modules', '.cache', 'otel-llm-cost', 'typecheck.tsbuildinfo')]),
+  ]);
+  if (build !== 0 || typecheck !== 0) {
+    console.error(`test: ${build !== 0 ? 'the build' : 'the type check'} failed; no tests run`);
+    process.exit(1);
+  }
 }
-process.exit(run(['--import', 'tsx', '--test', '--test-concurrency=2', ...files]));
+// Two files per core: most of a test file's time is spent waiting on its child processes,
+// servers and timers, and on a machine shared with other work more runnable processes get
+// more of its CPU.
+const concurrency = Math.max(2, availableParallelism()) * 2;
+process.exit(await run(['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files]));
