@@ -1,7 +1,8 @@
 // `npm run test:matrix`: the package as users get it, beyond `npm test`:
 //   1. the build;
-//   2. test/otel-next (the OpenTelemetry 0.30x line) installed with `npm ci --prefix test/otel-next`
-//      when it is missing or does not match its lockfile;
+//   2. the trees installed apart, each with `npm ci --prefix <tree>` when it is missing or does
+//      not match its lockfile: test/otel-next (the OpenTelemetry 0.30x line) and test/sdk-next
+//      (SDK versions that declare Node >= 22: on Node 20 npm warns of their engine, rightly);
 //   3. the SDK x Node x module-system matrix on both OpenTelemetry lines (scripts/matrix.mjs;
 //      Node 22 and 24 come through `npx -p node@NN`);
 //   4. the packed tarball installed in a fresh project (scripts/pack-smoke.mjs).
@@ -12,19 +13,20 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const otelNext = join(repo, 'test', 'otel-next');
+const TREES = [join('test', 'otel-next'), join('test', 'sdk-next')];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const run = (command, args, options = {}) => spawnSync(command, args, { cwd: repo, stdio: 'inherit', ...options }).status ?? 1;
 
 const build = run(process.execPath, [join('scripts', 'build.mjs')]);
 if (build !== 0) process.exit(build);
 
-const stale = otelNextStaleness();
-if (stale) {
-  console.log(`test:matrix: installing test/otel-next (${stale})`);
-  const installed = run(npm, ['ci', '--no-audit', '--no-fund', '--prefix', otelNext]);
+for (const tree of TREES) {
+  const stale = staleness(join(repo, tree));
+  if (!stale) continue;
+  console.log(`test:matrix: installing ${tree} (${stale})`);
+  const installed = run(npm, ['ci', '--no-audit', '--no-fund', '--prefix', join(repo, tree)]);
   if (installed !== 0) {
-    console.error('test:matrix: `npm ci --prefix test/otel-next` failed');
+    console.error(`test:matrix: \`npm ci --prefix ${tree}\` failed`);
     process.exit(installed);
   }
 }
@@ -38,13 +40,13 @@ for (const { name, code } of steps) console.log(`test:matrix: ${name}: ${code ==
 process.exit(steps.some((step) => step.code !== 0) ? 1 : 0);
 
 /**
- * Why test/otel-next needs `npm ci`, or undefined when its node_modules matches its lockfile
- * (npm records what it installed in node_modules/.package-lock.json).
+ * Why a tree needs `npm ci`, or undefined when its node_modules matches its lockfile (npm
+ * records what it installed in node_modules/.package-lock.json).
  */
-function otelNextStaleness() {
-  const installedFile = join(otelNext, 'node_modules', '.package-lock.json');
+function staleness(tree) {
+  const installedFile = join(tree, 'node_modules', '.package-lock.json');
   if (!existsSync(installedFile)) return 'not installed';
-  const wanted = JSON.parse(readFileSync(join(otelNext, 'package-lock.json'), 'utf8')).packages ?? {};
+  const wanted = JSON.parse(readFileSync(join(tree, 'package-lock.json'), 'utf8')).packages ?? {};
   const installed = JSON.parse(readFileSync(installedFile, 'utf8')).packages ?? {};
   for (const [path, entry] of Object.entries(wanted)) {
     if (path === '' || entry.optional) continue;
