@@ -8,12 +8,22 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * The files that take longest (several processes, or real Prometheus scrapes) start first, so
+ * that the run does not end waiting for one of them alone.
+ */
+const LONGEST = ['budget-redis-fleet', 'examples', 'prometheus', 'concurrency', 'budget-redis-store'];
+const rank = (file) => {
+  const at = LONGEST.findIndex((name) => file.includes(name));
+  return at === -1 ? LONGEST.length : at;
+};
+
 const filters = process.argv.slice(2);
 const files = readdirSync('test', { recursive: true })
   .map(String)
   .filter((f) => f.endsWith('.test.ts') && !f.split(/[\\/]/).includes('node_modules'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort()
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
   .map((f) => join('test', f));
 if (files.length === 0) {
   console.error(`test: no test file matches ${filters.join(', ')}`);
