@@ -83,12 +83,13 @@ describe('anthropic messages.create, streaming', () => {
   });
 
   it('cancelled before the first event: input estimated from the request', async () => {
+    // Aborted once the emulator has the request, long before its first event is due.
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = client.messages.create(
       { ...base, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending);
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');

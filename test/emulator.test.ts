@@ -412,12 +412,13 @@ describe('failure scripts', () => {
     const started = Date.now();
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages }, script({ firstChunkDelayMs: 60 }));
     assert.ok(Date.now() - started >= 55);
+    // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = openai.chat.completions.create(
       { model: 'gpt-4o-mini', messages: chatMessages, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending, OpenAI.APIUserAbortError);
     const aborted = await emulator.waitForRequestEnd(lastLog().id);
     assert.equal(aborted.clientClosedEarly, true);

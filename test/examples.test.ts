@@ -61,8 +61,8 @@ before(() => {
   assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
 });
 
-// The examples are separate processes that share nothing: they run side by side.
-describe('examples run offline and exit 0', { concurrency: true }, () => {
+// The examples are separate processes that share nothing: two run side by side.
+describe('examples run offline and exit 0', { concurrency: 2 }, () => {
   it('demo: a table of every outcome, reported and estimated, with a cost for each', async () => {
     const run = await runNode(['examples/demo.cjs']);
     assertExitedCleanly(run, 'examples/demo.cjs');

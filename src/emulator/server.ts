@@ -139,6 +139,12 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
         else res.destroy();
       });
     });
+    // Idle keep-alive connections are left for the clients to close (the SDKs do after ~4 s),
+    // as a provider's servers keep them longer than any SDK does. With Node's default of 5 s,
+    // a process whose event loop runs late (a loaded machine, tests running client and
+    // emulator in one process) could close a connection just as its client sent the next
+    // request on it: ECONNRESET, "Connection error." in the SDK.
+    server.keepAliveTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // A deep accept queue (Node's default is 511): a test opening 1,000 connections at once
