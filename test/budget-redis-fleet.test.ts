@@ -24,10 +24,10 @@ const WORKERS = 4;
 const STREAMS_PER_WORKER = 2;
 /**
  * Output tokens per stream, and the limit: about 36 streams reach it (4 or 5 per loop), as
- * with $1 and 400 tokens, for a quarter of the chunks.
+ * with $1 and 400 tokens, for an eighth of the chunks.
  */
-const OUTPUT_TOKENS = 100;
-const LIMIT_USD = 0.25;
+const OUTPUT_TOKENS = 50;
+const LIMIT_USD = 0.125;
 /** Redis is stopped once the fleet has spent this share of the limit. */
 const OUTAGE_AT = 0.3 * LIMIT_USD;
 
