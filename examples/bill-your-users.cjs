@@ -4,7 +4,7 @@
  * Here tenant "acme" reads its answer to the end and tenant "globex" cancels after a few
  * chunks; both are charged. Without the estimate, globex's request would be free.
  *
- *   node examples/bill-your-users.cjs
+ *   npm run build && node examples/bill-your-users.cjs
  *
  * `onCost` gets the request's `traceId`; the app remembers which tenant each trace
  * belongs to (here: the span it opens per tenant request, as an HTTP server span would).

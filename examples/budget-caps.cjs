@@ -1,7 +1,7 @@
 /**
  * Spend caps that hold while the tokens arrive.
  *
- *   node examples/budget-caps.cjs
+ *   npm run build && node examples/budget-caps.cjs
  *
  * 1. `withBudget`: a stream that would cost far more than its budget is stopped as soon as
  *    it crosses the limit. The HTTP request is aborted (the provider stops generating),

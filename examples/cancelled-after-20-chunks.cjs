@@ -4,7 +4,7 @@
  * never reports any; the span and the `llm_cost.spend` metric still record the tokens
  * and their cost, marked `estimated`.
  *
- *   node examples/cancelled-after-20-chunks.cjs
+ *   npm run build && node examples/cancelled-after-20-chunks.cjs
  *
  * Runs offline against the embedded provider emulator. Spans and metrics are read back
  * in-process (an in-memory span exporter and a metric reader's collect()).

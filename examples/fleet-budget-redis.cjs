@@ -3,7 +3,7 @@
  * under the same named budget, stop together at its limit because they keep its total in
  * Redis (`RedisBudgetStore`).
  *
- *   node examples/fleet-budget-redis.cjs            # starts a throwaway redis-server on 127.0.0.1
+ *   npm run build && node examples/fleet-budget-redis.cjs           # starts a throwaway redis-server on 127.0.0.1
  *   REDIS_URL=redis://host:6379 node examples/fleet-budget-redis.cjs
  *
  * Needs the `redis` package (an optional peer dependency) and, without REDIS_URL,

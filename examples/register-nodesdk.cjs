@@ -1,7 +1,7 @@
 /**
  * Registering otel-llm-cost in the OpenTelemetry NodeSDK (CommonJS).
  *
- *   node examples/register-nodesdk.cjs
+ *   npm run build && node examples/register-nodesdk.cjs
  *
  * Spans go to the console. With OTEL_EXPORTER_OTLP_ENDPOINT set (e.g. http://localhost:4318)
  * they go over OTLP instead, together with the metrics: NodeSDK builds its OTLP exporters

@@ -20,8 +20,9 @@
 //   node scripts/matrix.mjs [--node 20,22,24] [--sdk openai@4,anthropic@1] [--mode cjs,esm,bundle]
 //                           [--otel 0.2xx,0.30x]
 //
-// Needs `npm run build` first (scripts/test.mjs does it). Node 22 and 24 come from the npm
-// registry's `node` package through `npx -p node@NN` (downloaded once, then cached).
+// Needs `npm run build` first (`npm run test:matrix` does it, and installs test/otel-next).
+// Node 22 and 24 come from the npm registry's `node` package through `npx -p node@NN`
+// (downloaded once, then cached).
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,13 +33,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** Every SDK version of the matrix: the alias installed in node_modules, and the name apps use. */
+/**
+ * Every SDK version of the matrix: the alias installed in node_modules (the repository's, or
+ * `tree`'s), and the name apps use.
+ */
+const SDK_NEXT = join(repo, 'test', 'sdk-next', 'node_modules');
 const SDKS = [
   { key: 'openai@4', provider: 'openai', alias: 'openai-v4', name: 'openai' },
   { key: 'openai@5', provider: 'openai', alias: 'openai-v5', name: 'openai' },
   { key: 'openai@6', provider: 'openai', alias: 'openai', name: 'openai' },
-  // openai 7 requires Node 22; on Node 20 the same suite shows it does not break the app.
-  { key: 'openai@7', provider: 'openai', alias: 'openai-v7', name: 'openai' },
+  // openai 7 requires Node 22; on Node 20 the same suite shows it does not break the app. It
+  // is installed apart, in test/sdk-next, so that the repository's install warns of no engine.
+  { key: 'openai@7', provider: 'openai', alias: 'openai-v7', name: 'openai', tree: SDK_NEXT },
   { key: 'anthropic@0.41', provider: 'anthropic', alias: 'anthropic-sdk-v0-legacy', name: '@anthropic-ai/sdk' },
   { key: 'anthropic@0.137', provider: 'anthropic', alias: 'anthropic-sdk-v0', name: '@anthropic-ai/sdk' },
   { key: 'anthropic@1', provider: 'anthropic', alias: '@anthropic-ai/sdk', name: '@anthropic-ai/sdk' },
@@ -52,7 +58,19 @@ const option = (flag, all) => {
   return at === -1 ? all : process.argv[at + 1].split(',');
 };
 const sdkKeys = option('--sdk', SDKS.map((s) => s.key));
-const sdks = SDKS.filter((s) => sdkKeys.includes(s.key));
+const sdkSource = (sdk) => join(sdk.tree ?? join(repo, 'node_modules'), sdk.alias);
+// A version whose tree is not installed fails the run in CI (never a silent pass); elsewhere it is skipped.
+const missingSdks = SDKS.filter((s) => sdkKeys.includes(s.key) && !existsSync(join(sdkSource(s), 'package.json')));
+for (const sdk of missingSdks) {
+  const where = relative(repo, dirname(sdk.tree ?? join(repo, 'node_modules')));
+  const message = `${sdk.key} is not installed: ${relative(repo, sdkSource(sdk))} is missing (run \`npm ci --prefix ${where}\`)`;
+  if (process.env.CI === 'true' || process.env.CI === '1') {
+    console.error(`matrix: ${message}`);
+    process.exit(1);
+  }
+  console.log(`matrix: skipping ${message}`);
+}
+const sdks = SDKS.filter((s) => sdkKeys.includes(s.key) && !missingSdks.includes(s));
 const nodes = option('--node', NODES);
 const modes = option('--mode', MODES);
 const lineKeys = option('--otel', ['0.2xx', '0.30x']);
@@ -135,7 +153,7 @@ function installBuild(cellDir) {
 
 /** The cell folder of one SDK version, with its copy of the SDK under the real package name. */
 function prepareSdk(sdk, line) {
-  const source = join(repo, 'node_modules', sdk.alias);
+  const source = sdkSource(sdk);
   const version = versionOf(source);
   const dir = join(line.workspace, sdk.key.replace('@', '-'));
   const target = join(dir, 'node_modules', sdk.name);
@@ -333,7 +351,7 @@ const prepared = LINES.filter((line) => !line.unavailable).flatMap((line) => sdk
 const cells = [];
 for (const line of LINES.filter((l) => l.unavailable && ci)) {
   for (const sdk of sdks) {
-    prepared.push({ ...sdk, version: versionOf(join(repo, 'node_modules', sdk.alias)), line });
+    prepared.push({ ...sdk, version: versionOf(sdkSource(sdk)), line });
     for (const major of nodes.filter((n) => line.nodes.includes(n))) {
       for (const mode of modes) cells.push({ sdk: prepared.at(-1), major, mode, unavailable: line.unavailable });
     }
@@ -377,7 +395,7 @@ const rows = [
       return ok ? `PASS ${r.result.passed.length}` : 'FAIL';
     }),
   ),
-  ...skipped.flatMap((line) => rowsOf(line, sdks.map((sdk) => ({ ...sdk, version: versionOf(join(repo, 'node_modules', sdk.alias)) })), () => 'SKIP')),
+  ...skipped.flatMap((line) => rowsOf(line, sdks.map((sdk) => ({ ...sdk, version: versionOf(sdkSource(sdk)) })), () => 'SKIP')),
 ];
 const header = ['SDK · OpenTelemetry line', ...columns.map((c) => c.title)];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

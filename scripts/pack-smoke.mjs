@@ -1,6 +1,7 @@
 // The published package, tested as users get it: `npm pack`, then install the tarball in a
 // fresh project outside the repository and use it from CommonJS, from ESM (with the
-// documented `--import` registration) and from TypeScript (types for `require` and `import`).
+// documented `--import` registration) and from TypeScript (types for `require` and `import`),
+// and start the emulator through the package's `otel-llm-cost-emulator` bin.
 //
 //   node scripts/pack-smoke.mjs        (after `npm run build`)
 //
@@ -8,7 +9,7 @@
 // `--prefer-offline` when the cache lacks some metadata). The app's other packages (the SDKs,
 // the OpenTelemetry SDK, TypeScript) are linked from this repository's node_modules: they are
 // the user's, not ours.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -72,12 +73,52 @@ try {
   step('ES module app: --import registration records a cut-short stream', esm.status === 0, (esm.stdout + esm.stderr).trim().split('\n').slice(-3).join(' | '));
   const tsc = run([join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
   step('types resolve for require (.cts) and import (.mts)', tsc.status === 0, (tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join(' | '));
+
+  // 4. The emulator CLI, as `npx otel-llm-cost-emulator` runs it: the bin npm linked.
+  const bin = join(app, 'node_modules', '.bin', process.platform === 'win32' ? 'otel-llm-cost-emulator.cmd' : 'otel-llm-cost-emulator');
+  const help = spawnSync(bin, ['--help'], { cwd: app, encoding: 'utf8' });
+  step('otel-llm-cost-emulator --help (the bin npm installed)', help.status === 0 && help.stdout.startsWith('Usage: otel-llm-cost-emulator'), (help.stdout + help.stderr).trim().split('\n')[0]);
+  const served = await emulatorCliServes(bin);
+  step('otel-llm-cost-emulator serves a chat completion and stops on SIGTERM', served.ok, served.detail);
 } catch (error) {
   if (problems.length === 0) step('pack smoke test', false, String(error));
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
 process.exit(problems.length === 0 ? 0 : 1);
+
+/** Starts the CLI on a free port, sends it one request, then stops it with SIGTERM. */
+function emulatorCliServes(bin) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(bin, ['--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let answer = '';
+    let asked = false;
+    const onOutput = (text) => {
+      output += text;
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      if (!url || asked) return;
+      asked = true;
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }),
+      })
+        .then(async (response) => {
+          const body = await response.json();
+          answer = `${response.status} ${body.usage?.completion_tokens ?? '?'} completion tokens`;
+        })
+        .catch((error) => (answer = String(error)))
+        .finally(() => child.kill('SIGTERM'));
+    };
+    child.stdout.setEncoding('utf8').on('data', onOutput);
+    child.stderr.setEncoding('utf8').on('data', (text) => (output += text));
+    child.on('close', (code, signal) => {
+      const ok = code === 0 && /^200 \d+ completion tokens$/.test(answer);
+      resolvePromise({ ok, detail: ok ? answer : `exit ${code ?? signal}, answer ${answer || 'none'}: ${output.trim().slice(-300)}` });
+    });
+  });
+}
 
 function exportTargets() {
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));

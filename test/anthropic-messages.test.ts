@@ -83,12 +83,13 @@ describe('anthropic messages.create, streaming', () => {
   });
 
   it('cancelled before the first event: input estimated from the request', async () => {
+    // Aborted once the emulator has the request, long before its first event is due.
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = client.messages.create(
       { ...base, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending);
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');
@@ -131,7 +132,7 @@ describe('anthropic messages.create, streaming', () => {
 
   it('abandoned: never iterated', async () => {
     const stream = await client.messages.create({ ...base, stream: true }, script({ outputTokens: 5 }));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // settle() waits for the idle timer (abandonedTimeoutMs above) to end the request.
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'abandoned');
     stream.controller.abort();
   });

@@ -349,15 +349,24 @@ describe('failure scripts', () => {
 
   it('status with failTimes: SDK retries then succeed; errors are provider-shaped', async () => {
     const retrying = new OpenAI({ apiKey: 'test', baseURL: emulator.openaiBaseURL, maxRetries: 2 });
-    const started = Date.now();
     const ok = await retrying.chat.completions.create(
       { model: 'gpt-4o-mini', messages: chatMessages },
       script({ status: 500, failTimes: 2, outputTokens: 3 }),
     );
     assert.equal(ok.usage?.completion_tokens, 3);
-    assert.ok(Date.now() - started < 400, 'retries are immediate (retry-after-ms)');
     assert.deepEqual(emulator.requests.map((r) => r.outcome), ['http_error', 'http_error', 'completed']);
     assert.deepEqual(emulator.requests.map((r) => r.status), [500, 500, 200]);
+    // Retries are immediate: the SDKs wait what `retry-after-ms` says (`retry-after: 0` alone
+    // sends them to their ~0.5 s backoff).
+    const failed = await fetch(`${emulator.openaiBaseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...script({ status: 503 }).headers },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: chatMessages }),
+    });
+    assert.equal(failed.status, 503);
+    assert.equal(failed.headers.get('retry-after-ms'), '1');
+    assert.equal(failed.headers.get('retry-after'), '0');
+    await failed.arrayBuffer();
 
     await assert.rejects(
       openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages, stream: true }, script({ status: 429 })),
@@ -403,12 +412,13 @@ describe('failure scripts', () => {
     const started = Date.now();
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages }, script({ firstChunkDelayMs: 60 }));
     assert.ok(Date.now() - started >= 55);
+    // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = openai.chat.completions.create(
       { model: 'gpt-4o-mini', messages: chatMessages, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending, OpenAI.APIUserAbortError);
     const aborted = await emulator.waitForRequestEnd(lastLog().id);
     assert.equal(aborted.clientClosedEarly, true);

@@ -137,12 +137,13 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('cancelled: aborted before the response headers', async () => {
+    // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = client.chat.completions.create(
       { model, messages, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending, errorNamed('APIUserAbortError'));
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');
@@ -219,7 +220,7 @@ describe('openai chat.completions.create, streaming', () => {
   it('abandoned: a stream that is never iterated ends after the idle timeout', async () => {
     const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 5 }));
     assert.equal(otel.spans().length, 0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // settle() waits for the idle timer (abandonedTimeoutMs above) to end the request.
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
     stream.controller.abort();
@@ -294,11 +295,11 @@ describe('openai chat.completions.create, non-streaming', () => {
 
   it('cancelled before the response', async () => {
     const controller = new AbortController();
+    emulator.once('request', () => controller.abort());
     const pending = client.chat.completions.create(
       { model, messages },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 300 }) },
+      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
-    setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending, errorNamed('APIUserAbortError'));
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'cancelled');
   });

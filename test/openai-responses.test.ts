@@ -400,7 +400,7 @@ describe('helpers and non-streaming', () => {
     const again = await client.responses.retrieve(created.id);
     assert.equal(again.id, created.id);
     await assert.rejects(client.responses.cancel(created.id));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await otel.instrumentation.flush();
     assert.equal(otel.spans().length, 0);
   });
 });

@@ -145,7 +145,8 @@ async function freePorts(count: number): Promise<number[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+/** Polls `probe` until it gives a value; only a hang (two minutes) fails. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -178,8 +179,9 @@ function startChild(command: string, args: string[], env: NodeJS.ProcessEnv): Ch
 async function stopChild(child: Child | undefined): Promise<void> {
   if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGTERM');
-  const done = await Promise.race([child.exited.then(() => true), sleep(5_000).then(() => false)]);
-  if (!done) child.process.kill('SIGKILL');
+  const hung = setTimeout(() => child.process.kill('SIGKILL'), 30_000);
+  await child.exited;
+  clearTimeout(hung);
 }
 
 /** Receives OTLP/JSON trace exports and keeps the cost of each of our spans. */
@@ -243,7 +245,7 @@ const closeTo = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Mat
 
 // ------------------------------------------------------------------ the end-to-end run
 
-describe('end to end: the dashboard and alerts on real data in a real Prometheus', { timeout: 90_000 }, () => {
+describe('end to end: the dashboard and alerts on real data in a real Prometheus', () => {
   const work = mkdtempSync(join(tmpdir(), 'llm-cost-prometheus-'));
   let prometheus: Child | undefined;
   let app: Child | undefined;
@@ -365,7 +367,7 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
         if (running.output().includes(line)) return true;
         assert.equal(running.process.exitCode, null, `the app exited early:\n${running.output()}`);
         return undefined;
-      }, 40_000);
+      });
 
     await appPrinted('round 1 done');
     const firstRound = readRecordsTotal();

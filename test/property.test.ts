@@ -55,7 +55,7 @@ it('every span ends once, counts are never negative, reported figures are kept',
           // the SDK's own errors
         }
         const spans = await otel.settle(1);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await otel.instrumentation.flush();
         assert.equal(otel.spans().length, 1, 'exactly one span');
         const span = spans[0]!;
         const input = attr(span, 'gen_ai.usage.input_tokens') as number;

@@ -2,7 +2,7 @@
  * An ordinary ESM app: it imports the SDK statically and knows nothing about telemetry.
  * Run it with the instrumentation preloaded:
  *
- *   node --import ./examples/esm/register.mjs examples/esm/app.mjs
+ *   npm run build && node --import ./examples/esm/register.mjs examples/esm/app.mjs
  *
  * The span printed by the console exporter (scope `otel-llm-cost`) shows the request was
  * instrumented. The embedded emulator stands in for the API so this runs offline.

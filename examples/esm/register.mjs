@@ -1,7 +1,7 @@
 /**
  * ESM registration: preload this file with `--import`, before the app's own modules.
  *
- *   node --import ./examples/esm/register.mjs examples/esm/app.mjs
+ *   npm run build && node --import ./examples/esm/register.mjs examples/esm/app.mjs
  *
  * ES modules are not loaded through `require`, so the instrumentation needs the
  * import-in-the-middle loader hook that @opentelemetry/instrumentation ships. The

@@ -75,6 +75,8 @@ const ROUTES: Route[] = [
 ];
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). */
+const ACCEPT_BACKLOG = 4096;
 
 export interface EmulatorEvents {
   /** A request arrived (its log entry is live and will be updated). */
@@ -142,9 +144,18 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
         else res.destroy();
       });
     });
+    // Idle keep-alive connections are left for the clients to close (the SDKs do after ~4 s),
+    // as a provider's servers keep them longer than any SDK does. With Node's default of 5 s,
+    // a process whose event loop runs late (a loaded machine, tests running client and
+    // emulator in one process) could close a connection just as its client sent the next
+    // request on it: ECONNRESET, "Connection error." in the SDK.
+    server.keepAliveTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => {
+      // A deep accept queue (Node's default is 511): a test opening 1,000 connections at once
+      // on a loaded machine, whose event loop accepts them slowly, otherwise overflows it, and
+      // the kernel resets the connections it dropped (ECONNRESET in the SDK).
+      server.listen({ port: this.requestedPort, host: this.host, backlog: ACCEPT_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

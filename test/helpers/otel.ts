@@ -43,6 +43,12 @@ export interface TestOtel {
   shutdown(): Promise<void>;
 }
 
+/**
+ * How long `settle` waits for spans before it calls the test hung: far beyond what any request
+ * of these tests takes on a loaded machine, so that load never fails a test, only a hang does.
+ */
+const SETTLE_HANG_GUARD_MS = 120_000;
+
 let started: TestOtel | undefined;
 
 export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
@@ -67,11 +73,12 @@ export function startOtel(config: LLMCostInstrumentationConfig = {}): TestOtel {
     Anthropic: anthropicModule.Anthropic,
     spans: ours,
     allSpans: () => exporter.getFinishedSpans(),
-    async settle(count = 1, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
+    async settle(count = 1) {
+      const hung = Date.now() + SETTLE_HANG_GUARD_MS;
       for (;;) {
         await instrumentation.flush();
-        if (ours().length >= count || Date.now() > deadline) return ours();
+        if (ours().length >= count) return ours();
+        if (Date.now() > hung) throw new Error(`settle: ${ours().length} of ${count} spans after ${SETTLE_HANG_GUARD_MS} ms`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },

@@ -88,12 +88,14 @@ export class RedisServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Polls until redis-server answers; only a hang (a minute; it starts in milliseconds) gives up. */
   private async waitUntilAnswering(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    const hung = Date.now() + 60_000;
+    for (;;) {
       try {
         if ((await command(this.port, 'PING')).startsWith('+PONG')) return;
       } catch (error) {
-        if (attempt > 200) throw error;
+        if (Date.now() > hung) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
