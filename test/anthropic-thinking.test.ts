@@ -42,6 +42,8 @@ describe('what a Claude stream shows about its thinking', () => {
     const body = (extra: object = {}) => ({ model: 'claude-sonnet-4-5', messages: [], ...extra });
     assert.deepEqual(thinkingExpectation(body(), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ thinking: { type: 'disabled' } }), summary, k), { kind: 'none' });
+    // A malformed `thinking` (the API would refuse it) asks for nothing.
+    for (const thinking of ['enabled', null, 42, ['enabled'], { type: 7 }]) assert.deepEqual(thinkingExpectation(body({ thinking }), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ model: 'claude-3-7-sonnet-20250219', thinking: enabled }), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ thinking: enabled }), summary, k), { kind: 'summarized', defaultShare: SHARE, summaryChars: 400 });
     assert.deepEqual(thinkingExpectation(body({ thinking: { type: 'adaptive' } }), summary, k), { kind: 'summarized', defaultShare: SHARE, summaryChars: 400 });
