@@ -29,6 +29,8 @@ import type { PlanCall, PlannedCall } from '../src/core/adapter.js';
 import type { FittedConstant } from '../src/core/fitted-constants.js';
 import { RequestLifecycle, type RequestOwner } from '../src/core/lifecycle.js';
 import { ReportedUsageCheck } from '../src/core/usage-sanity.js';
+import { EstimateCalibration } from '../src/core/calibration.js';
+import { estimateHidden } from '../src/core/hidden-reasoning.js';
 import type { TokenCounter } from '../src/core/tokenizer.js';
 import { ANTHROPIC_CONSTANTS } from '../src/providers/anthropic/constants.js';
 import { planMessage } from '../src/providers/anthropic/messages.js';
@@ -101,6 +103,9 @@ const RESOURCES = {
   anthropic: { _client: { baseURL: 'https://api.anthropic.com' } },
 } as const;
 
+/** Nothing learned: the fitted defaults, as a fresh process starts. */
+const NO_CALIBRATION = new EstimateCalibration();
+
 /** A span that is never used (the offline reader never finishes a record). */
 const NO_SPAN = {} as ConstructorParameters<typeof RequestLifecycle>[1];
 /** Nothing receives these requests: they are read, never ended. */
@@ -150,12 +155,16 @@ function evaluate(r: AccuracyRecording, overrides: Readonly<Record<string, numbe
   const bound = estimator.inputBound?.();
   const input = bound === undefined ? estimator.estimateInput(counter) : undefined;
   const text = record.outputText();
-  const visible = text.length > 0 ? counter.count(text) * estimator.outputFactor + (estimator.outputOverhead?.() ?? 0) : undefined;
-  return {
-    input: input !== undefined && Number.isFinite(input) ? input : undefined,
-    visible,
-    reasoning: estimator.hiddenReasoning?.() ?? { kind: 'none' },
-  };
+  const reasoning = estimator.hiddenReasoning?.() ?? { kind: 'none' };
+  let visible: number | undefined;
+  if (text.length > 0) {
+    const textTokens = counter.count(text) * estimator.outputFactor;
+    // What a streamed summary left out is billed as output beside it (Claude thinking); a
+    // typical hidden count (OpenAI reasoning) is fitted apart, from the reported reasoning.
+    const hidden = reasoning.kind === 'summarized' ? estimateHidden(reasoning, NO_CALIBRATION, undefined, textTokens, text.length).hidden : 0;
+    visible = textTokens + (estimator.outputOverhead?.() ?? 0) + hidden;
+  }
+  return { input: input !== undefined && Number.isFinite(input) ? input : undefined, visible, reasoning };
 }
 
 /** Reads every record once and linearises its estimates in the constants. */
@@ -172,7 +181,7 @@ export function buildFitData(recordings: readonly AccuracyRecording[]): FitData 
     const truth = trueUsage(r);
     const source = sourceOf(r);
     const reportedReasoning = r.provider === 'openai' ? (r.usage_summary.reasoning ?? 0) : 0;
-    if (at.reasoning.kind === 'typical') reasoning.push({ source, index, defaultTokens: at.reasoning.defaultTokens, reported: reportedReasoning });
+    if (r.provider === 'openai' && at.reasoning.kind === 'typical') reasoning.push({ source, index, defaultTokens: at.reasoning.defaultTokens, reported: reportedReasoning });
     const targets: ['input' | 'output', number | undefined, number | undefined][] = [
       ['input', at.input, truth.input],
       // The visible output: reasoning is reported apart (OpenAI); Anthropic's thinking is streamed.

@@ -79,6 +79,38 @@ describe('EstimateCalibration', () => {
     assert.equal(calibration.reasoningTokens('openai/gpt-4o', 7), 7);
   });
 
+  it('learns the share of thinking a summary leaves out as a ratio of sums, bounded; short summaries and garbage teach nothing', () => {
+    const calibration = new EstimateCalibration();
+    const key = 'anthropic/claude-sonnet-4#thinking';
+    assert.equal(calibration.hiddenShare(key, 0.14), 0.14);
+    // A summary too short to say anything.
+    calibration.observeShare(key, 500, 10);
+    assert.equal(calibration.hiddenShare(key, 0.14), 0.14);
+    // Long summaries weigh as much as they bill: 100 hidden of 1,000 and 900 of 100 → 1,000 / 1,100.
+    calibration.observeShare(key, 100, 1000);
+    assert.ok(Math.abs(calibration.hiddenShare(key, 0.14) - 0.1) < 1e-9);
+    calibration.observeShare(key, 900, 100);
+    const mixed = calibration.hiddenShare(key, 0.14);
+    assert.ok(mixed > 0.1 && mixed < 1, `${mixed}`);
+    // Whatever is reported, at most 20 hidden tokens per summary token, never below 0.
+    const wild = 'anthropic/claude-opus-4#thinking';
+    for (let i = 0; i < 200; i++) calibration.observeShare(wild, 1e9, 100);
+    assert.ok(calibration.hiddenShare(wild, 0) <= 20 + 1e-9);
+    for (let i = 0; i < 2000; i++) calibration.observeShare(wild, -50, 100);
+    assert.ok(calibration.hiddenShare(wild, 1) >= 0 && calibration.hiddenShare(wild, 1) < 0.1, `${calibration.hiddenShare(wild, 1)}`);
+    for (const [hidden, summary] of [
+      [Number.NaN, 100],
+      [100, Number.POSITIVE_INFINITY],
+      [100, Number.NaN],
+    ] as const) calibration.observeShare('anthropic/x#thinking', hidden, summary);
+    assert.equal(calibration.hiddenShare('anthropic/x#thinking', 0.5), 0.5);
+    // A residual per response (thinking whose text is not returned) is learned like reasoning tokens.
+    calibration.observeHidden('anthropic/y#thinking', 300);
+    assert.equal(calibration.reasoningTokens('anthropic/y#thinking', 0), 300);
+    calibration.observeHidden('anthropic/y#thinking', Number.NaN);
+    assert.equal(calibration.reasoningTokens('anthropic/y#thinking', 0), 300);
+  });
+
   it('learns an input offset: the median of the first reports, then slowly, bounded, and an outlier moves it little', () => {
     const calibration = new EstimateCalibration();
     const key = 'openai/responses/gpt-4o/text';

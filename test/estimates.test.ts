@@ -88,12 +88,47 @@ describe('input', () => {
     };
     const rendered = renderFunctions([fn]);
     assert.match(rendered, /type get_weather = \(_: \{\ncity: string,\nunit\?: "c" \| "f",\n\}\) => any;/);
-    const messages = [{ role: 'user', content: 'Weather in Prague?' }];
+    const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Weather in Prague?' }];
     const withTools = countChatInput({ model: 'gpt-4o', messages, tools: [{ type: 'function', function: fn }] }, counter);
     const without = countChatInput({ model: 'gpt-4o', messages }, counter);
     assert.equal(withTools - without, counter.count(rendered) + k['openai.input.tools']);
     // The legacy `functions` parameter is counted the same way.
     assert.equal(countChatInput({ model: 'gpt-4o', messages, functions: [fn] }, counter), withTools);
+  });
+
+  it('writes the tools into the system message, or into one of their own (one more message frame)', () => {
+    const fn = { name: 'f', parameters: { type: 'object', properties: { x: { type: 'string' } } } };
+    const tools = [{ type: 'function', function: fn }];
+    const user = { role: 'user', content: 'Go' };
+    const added = (messages: object[]) => countChatInput({ model: 'gpt-4o', messages, tools }, counter) - countChatInput({ model: 'gpt-4o', messages }, counter);
+    assert.equal(added([user]) - added([{ role: 'system', content: 'S' }, user]), 3);
+    assert.equal(added([{ role: 'developer', content: 'S' }, user]), added([{ role: 'system', content: 'S' }, user]));
+    // No tools, no frame.
+    assert.equal(countChatInput({ model: 'gpt-4o', messages: [user], tools: [] }, counter), countChatInput({ model: 'gpt-4o', messages: [user] }, counter));
+  });
+
+  it('renders JSON-schema titles, which the model reads, as comments', () => {
+    const fn = {
+      name: 'get_city_info',
+      parameters: {
+        title: 'get_city_info_args',
+        type: 'object',
+        properties: { city_name: { title: 'City Name', description: 'The city', type: 'string' } },
+        required: ['city_name'],
+      },
+    };
+    const rendered = renderFunctions([fn]);
+    assert.match(rendered, /\/\/ get_city_info_args\ntype get_city_info = \(_: \{\n\/\/ City Name\n\/\/ The city\ncity_name: string,/);
+    // A title costs its own tokens and about two for the comment around it.
+    const untitled = renderFunctions([{ ...fn, parameters: { ...fn.parameters, title: undefined, properties: { city_name: { description: 'The city', type: 'string' } } } }]);
+    const titles = counter.count('get_city_info_args') + counter.count(' City Name');
+    const added = counter.count(rendered) - counter.count(untitled);
+    assert.ok(added >= titles + 2 && added <= titles + 4, `${added} tokens for ${titles} tokens of titles`);
+    // A title reached through `$ref` is the definition's.
+    const viaRef = renderFunctions([
+      { name: 'r', parameters: { type: 'object', $defs: { Recipe: { title: 'Recipe', type: 'object', properties: {} } }, properties: { recipe: { $ref: '#/$defs/Recipe' } } } },
+    ]);
+    assert.match(viaRef, /\/\/ Recipe\nrecipe\?: \{/);
   });
 
   it('counts a json_schema response format', () => {
@@ -189,12 +224,10 @@ describe('input', () => {
     assert.equal(chat({ tool_choice: 'auto' }), chat({}));
     const responses = (extra: object) => countResponsesInput({ model: 'gpt-4o', input: 'Go', tools: [{ type: 'function', ...fn }], ...extra }, counter);
     assert.equal(responses({ tool_choice: { type: 'function', name: 'f' } }) - responses({}), k['openai.input.tool_choice.named.responses']);
-    // A second function tool costs its rendering plus a fitted amount in Responses.
+    // A second function tool costs its rendering, nothing more (once titles are rendered, the
+    // recorded Responses prompts of three sources leave no per-function residual).
     const two = countResponsesInput({ model: 'gpt-4o', input: 'Go', tools: [{ type: 'function', ...fn }, { type: 'function', ...fn, name: 'g' }] }, counter);
-    assert.equal(
-      two - responses({}),
-      counter.count(renderFunctions([fn, { ...fn, name: 'g' }])) - counter.count(renderFunctions([fn])) + k['openai.input.responses.extra_function'],
-    );
+    assert.equal(two - responses({}), counter.count(renderFunctions([fn, { ...fn, name: 'g' }])) - counter.count(renderFunctions([fn])));
   });
 
   it('renders defaults, and a schema description once', () => {

@@ -79,16 +79,32 @@ export interface UsageEstimator {
 }
 
 /**
- * Output the provider bills but never streams (hidden reasoning). `none`: this request
- * cannot have any; `typical`: a typical count, learned per model family, starting from
- * `defaultTokens`.
+ * Output the provider bills but never streams (hidden reasoning):
+ * - `none`: this request cannot have any;
+ * - `typical`: a typical count per response, learned per model family, starting from
+ *   `defaultTokens`; `learnFrom` says how a completed request shows it: `reasoning` (the
+ *   reported reasoning tokens are all hidden: OpenAI; the default) or `residual` (the
+ *   reported output beyond the received text and its framing: Claude thinking whose text
+ *   is not returned);
+ * - `summarized`: the reasoning arrived as a summary (Claude 4 and later) while the full
+ *   reasoning is billed: what the summary leaves out is a share of the summary's tokens,
+ *   learned per model family from the residual, starting from `defaultShare`.
+ *   `summaryChars`: how many of the received characters were the summary.
  */
-export type ReasoningExpectation = { readonly kind: 'none' } | { readonly kind: 'typical'; readonly defaultTokens: number };
+export type ReasoningExpectation =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'typical'; readonly defaultTokens: number; readonly learnFrom?: 'reasoning' | 'residual' }
+  | { readonly kind: 'summarized'; readonly defaultShare: number; readonly summaryChars: number };
 
 /** Where self-calibration files what a request teaches, and how far it may move each figure. */
 export interface CalibrationSpec {
   /** Output factor and hidden reasoning are learned per this key (provider, model family, effort). */
   readonly outputKey: string;
+  /**
+   * Hidden reasoning is learned per this key instead, where it differs from the output's
+   * (Claude: per model family with thinking, while the factor is learned from every request).
+   */
+  readonly hiddenKey?: string;
   /** The band learning keeps the output factor within. */
   readonly outputFactorBounds: readonly [number, number];
   /** Input offsets (reported − counted) are learned per this key (provider, API, model family, request shape). */

@@ -5,6 +5,8 @@
  * - the output factor (provider tokens per locally counted token), per output key;
  * - hidden reasoning tokens per response, per output key, zeros included (a model that
  *   never reasons is learned to reason 0);
+ * - the share of reasoning a summary leaves out (hidden tokens per summary token), per
+ *   key, where reasoning is streamed as a summary and billed in full (Claude 4 thinking);
  * - an input offset (reported − counted: what the provider adds to the prompt that no
  *   published rule describes), per input key.
  *
@@ -32,6 +34,10 @@ interface OutputState {
   outputSamples: number;
   reasoningTokens: number | undefined;
   reasoningSamples: number;
+  /** Smoothed hidden and summary tokens: the share is their ratio (a ratio of sums, as a bill adds up). */
+  shareHidden: number;
+  shareSummary: number;
+  shareSamples: number;
   /** Requests seen, for sampling. */
   seen: number;
 }
@@ -62,6 +68,10 @@ const MIN_COUNTED = 20;
 /** The slowest learning rate: an observation moves a figure by at most 1/20 of the way. */
 const MIN_WEIGHT = 0.05;
 const REASONING_BOUNDS = [0, 100_000] as const;
+/** A summary says something about the share it leaves out once it has this many tokens. */
+const MIN_SUMMARY_TOKENS = 20;
+/** At most this many hidden tokens per summary token (a summary a twentieth of the reasoning). */
+const MAX_SHARE = 20;
 /**
  * An input observation counts at most this many tokens away from what was learned: one
  * request whose prompt our rules miss badly (an image of unknown size, a document) must not
@@ -107,6 +117,12 @@ export class EstimateCalibration {
     return this.outputs.get(key)?.reasoningTokens ?? fallback;
   }
 
+  /** Hidden reasoning tokens per summary token for this key (`fallback` until learned). */
+  hiddenShare(key: string, fallback: number): number {
+    const state = this.outputs.get(key);
+    return state && state.shareSummary > 0 ? state.shareHidden / state.shareSummary : fallback;
+  }
+
   /** What to add to a locally counted input of this kind (0 until learned). */
   inputOffset(key: string): number {
     return this.inputs.get(key)?.offset ?? 0;
@@ -133,20 +149,45 @@ export class EstimateCalibration {
     const state = this.outputState(key);
     if (!state) return;
     const reasoning = sample.reportedReasoning;
-    if (reasoning !== undefined && Number.isFinite(reasoning)) {
-      // Linear, zeros included: the typical count is what a bill sums.
-      const observed = clamp(reasoning, REASONING_BOUNDS);
-      const current = state.reasoningTokens;
-      state.reasoningTokens =
-        current === undefined ? observed : clamp(current + weightAfter(state.reasoningSamples) * (observed - current), REASONING_BOUNDS);
-      state.reasoningSamples++;
-    }
+    if (reasoning !== undefined) this.learnReasoning(state, reasoning);
     const { counted } = sample;
     const visible = sample.reportedOutput - (reasoning ?? 0);
     if (counted === undefined || counted < MIN_COUNTED || visible <= sample.overhead) return;
     const observed = clamp((visible - sample.overhead) / counted, bounds);
     state.outputFactor = clamp(smoothLog(state.outputFactor ?? fitted, observed, state.outputSamples), bounds);
     state.outputSamples++;
+  }
+
+  /** Learns the typical hidden reasoning of one response from what it showed beyond its text. */
+  observeHidden(key: string, hidden: number): void {
+    const state = this.outputState(key);
+    if (state) this.learnReasoning(state, hidden);
+  }
+
+  /**
+   * Learns the share of reasoning a summary leaves out, from one completed request: the
+   * hidden tokens (reported output beyond the received text and framing) and the summary's
+   * tokens. Sums are smoothed apart, so long summaries weigh as much as they bill.
+   */
+  observeShare(key: string, hidden: number, summary: number): void {
+    if (!Number.isFinite(hidden) || !Number.isFinite(summary) || summary < MIN_SUMMARY_TOKENS) return;
+    const state = this.outputState(key);
+    if (!state) return;
+    const observed = clamp(hidden, [0, summary * MAX_SHARE]);
+    const weight = state.shareSamples === 0 ? 1 : weightAfter(state.shareSamples);
+    state.shareHidden += weight * (observed - state.shareHidden);
+    state.shareSummary += weight * (summary - state.shareSummary);
+    state.shareSamples++;
+  }
+
+  /** Linear, zeros included: the typical count is what a bill sums. */
+  private learnReasoning(state: OutputState, reasoning: number): void {
+    if (!Number.isFinite(reasoning)) return;
+    const observed = clamp(reasoning, REASONING_BOUNDS);
+    const current = state.reasoningTokens;
+    state.reasoningTokens =
+      current === undefined ? observed : clamp(current + weightAfter(state.reasoningSamples) * (observed - current), REASONING_BOUNDS);
+    state.reasoningSamples++;
   }
 
   /**
@@ -180,7 +221,16 @@ export class EstimateCalibration {
     let state = this.outputs.get(key);
     if (!state) {
       if (this.outputs.size >= MAX_KEYS) return undefined;
-      state = { outputFactor: undefined, outputSamples: 0, reasoningTokens: undefined, reasoningSamples: 0, seen: 0 };
+      state = {
+        outputFactor: undefined,
+        outputSamples: 0,
+        reasoningTokens: undefined,
+        reasoningSamples: 0,
+        shareHidden: 0,
+        shareSummary: 0,
+        shareSamples: 0,
+        seen: 0,
+      };
       this.outputs.set(key, state);
     }
     return state;

@@ -10,13 +10,15 @@
  * - `factor`: a multiplier on counted text (Claude tokens per o200k token): fitted by a
  *   search over the median, p90 and bias of the relative error;
  * - `typical`: a typical count (hidden reasoning tokens of one response): the median of
- *   the reported counts.
+ *   the reported counts;
+ * - `share`: tokens added per token of one part of the counted text (the reasoning a
+ *   summary leaves out, per summary token): linear like an offset, fitted the same way.
  *
  * A constant that fewer than two sources support in the data it is fitted on falls back:
  * to a fixed value (usually 0: the refinement is dropped) or to another constant.
  */
 
-export type ConstantKind = 'offset' | 'factor' | 'typical';
+export type ConstantKind = 'offset' | 'factor' | 'typical' | 'share';
 
 /** Which estimate a constant moves: input tokens, the visible output, or hidden reasoning. */
 export type ConstantTarget = 'input' | 'output' | 'reasoning';

@@ -8,8 +8,9 @@
  * folder): counting rules, hidden-reasoning expectations, calibration keys and bands.
  * Completed requests that report usage teach the calibration passed in.
  */
-import type { ProviderCounts, UsageEstimator } from './adapter.js';
+import type { ProviderCounts, ReasoningExpectation, UsageEstimator } from './adapter.js';
 import { MAX_SAMPLED_CHARS, MAX_SAMPLED_INPUT_CHARS, type EstimateCalibration } from './calibration.js';
+import { estimateHidden, learnHidden, learnsFromResidual } from './hidden-reasoning.js';
 import type { EndedRequest } from './lifecycle.js';
 import { SERVER_TOOLS, type EstimateMethod, type ResolvedUsage, type ServerTool, type UsageValue } from './model.js';
 import type { ProviderCountScheduler } from './provider-count.js';
@@ -93,7 +94,7 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
     output = reported(usage.output);
     if (done.outcome === 'completed') {
       const learning = [
-        learnOutput(done, calibration, overhead, usage.output, expectation.kind === 'typical'),
+        learnOutput(done, calibration, overhead, usage.output, expectation),
         usage.input !== undefined ? learnInput(done, calibration, usage.input) : undefined,
       ];
       for (const work of learning) if (work) context.background?.(work);
@@ -112,12 +113,11 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
     }
     const visible = textTokens === undefined ? undefined : textTokens + overhead;
     // Hidden reasoning is never streamed: where it may have happened, estimate it from what
-    // this model family reported before, and count it in the output, as providers do.
-    if (visible !== undefined && reasoning === undefined && expectation.kind === 'typical') {
-      const typical = spec ? calibration.reasoningTokens(spec.outputKey, expectation.defaultTokens) : expectation.defaultTokens;
-      const hidden = estimated(typical);
-      if (hidden.value > 0) reasoning = hidden;
-      output = estimated(visible + hidden.value);
+    // this model family showed before, and count it in the output, as providers do.
+    if (textTokens !== undefined && visible !== undefined && reasoning === undefined && expectation.kind !== 'none') {
+      const { hidden, reasoning: thought } = estimateHidden(expectation, calibration, spec, textTokens, done.outputText.length);
+      if (thought !== undefined && Math.round(thought) > 0) reasoning = estimated(thought);
+      output = estimated(visible + hidden);
     } else output = estimatedOrUnknown(visible);
   }
 
@@ -190,6 +190,7 @@ function hiddenReasoning(estimator: UsageEstimator): ReturnType<NonNullable<Usag
   try {
     const expectation = estimator.hiddenReasoning?.();
     if (expectation?.kind === 'typical' && Number.isFinite(expectation.defaultTokens)) return expectation;
+    if (expectation?.kind === 'summarized' && Number.isFinite(expectation.defaultShare) && Number.isFinite(expectation.summaryChars)) return expectation;
   } catch (error) {
     logInternalError('estimating hidden reasoning', error);
   }
@@ -200,28 +201,41 @@ function hiddenReasoning(estimator: UsageEstimator): ReturnType<NonNullable<Usag
  * Teaches the output factor and the typical hidden reasoning from a completed request with
  * reported usage. The text is counted only for a sample, in the tokenizer worker, and
  * nobody waits for it. Where reasoning may have happened, a report without reasoning
- * tokens teaches a zero.
+ * tokens teaches a zero. Where the hidden part shows only as a residual (Claude thinking),
+ * the request teaches that residual and not the factor, which it would inflate.
  */
 function learnOutput(
   done: EndedRequest,
   calibration: EstimateCalibration,
   overhead: number,
   reportedOutput: number,
-  mayReason: boolean,
+  expectation: ReasoningExpectation,
 ): Promise<void> | undefined {
   const spec = done.call.estimator.calibration;
   if (!spec) return undefined;
   const key = spec.outputKey;
   const fitted = done.call.estimator.outputFactor;
-  const reportedReasoning = mayReason ? (done.reported.reasoning ?? 0) : undefined;
+  const residual = learnsFromResidual(expectation);
+  const reportedReasoning = expectation.kind === 'typical' && !residual ? (done.reported.reasoning ?? 0) : undefined;
   const chars = done.outputText.length;
   const sampled = chars > 0 && chars <= MAX_SAMPLED_CHARS && calibration.shouldSample(key);
+  const teachResidual = (counted: number | undefined): void =>
+    learnHidden(expectation, calibration, spec, {
+      counted,
+      factor: calibration.outputFactor(key, fitted),
+      overhead,
+      reportedOutput,
+      reportedReasoning: done.reported.reasoning,
+      chars,
+    });
   if (!sampled) {
-    if (reportedReasoning !== undefined) calibration.observe(key, spec.outputFactorBounds, fitted, { overhead, reportedOutput, reportedReasoning });
+    if (residual) teachResidual(undefined);
+    else if (reportedReasoning !== undefined) calibration.observe(key, spec.outputFactorBounds, fitted, { overhead, reportedOutput, reportedReasoning });
     return undefined;
   }
   return countTexts(done.call.estimator.encoding, [done.outputText]).then(
-    ([counted]) => calibration.observe(key, spec.outputFactorBounds, fitted, { counted, overhead, reportedOutput, reportedReasoning }),
+    ([counted]) =>
+      residual ? teachResidual(counted) : calibration.observe(key, spec.outputFactorBounds, fitted, { counted, overhead, reportedOutput, reportedReasoning }),
     (error: unknown) => logInternalError('calibrating estimates', error),
   );
 }

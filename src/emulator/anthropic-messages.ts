@@ -6,6 +6,12 @@
  *
  * Usage semantics: `input_tokens` is the counted prompt (see prompt-tokens.ts); the
  * scripted cache reads/writes are reported separately, on top, as the API does.
+ *
+ * Thinking, as Claude 4 models bill it: the streamed thinking is a summary, and the
+ * scripted `reasoningTokens` are the thinking it left out, billed in `output_tokens` and
+ * never streamed; `output_tokens_details.thinking_tokens` reports all of it (newer API
+ * versions). With `thinking.display: 'omitted'` the thinking block arrives empty (its
+ * signature only) and is billed all the same.
  */
 
 import { anthropicStreamError } from './errors.js';
@@ -56,6 +62,12 @@ function serverToolBlocks(script: EmulatorScript): { use: JsonObject; result: Js
   return blocks;
 }
 
+/** `thinking.display: 'omitted'`: the thinking block comes back empty. */
+function isThinkingOmitted(body: JsonObject): boolean {
+  const thinking = body.thinking;
+  return typeof thinking === 'object' && thinking !== null && !Array.isArray(thinking) && (thinking as JsonObject).display === 'omitted';
+}
+
 /** `usage.server_tool_use`, as the API reports it when server tools ran. */
 function serverToolUsage(script: EmulatorScript): JsonObject | undefined {
   const calls = script.serverToolCalls;
@@ -77,6 +89,11 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   const toolUseId = ids.anthropicToolUse();
   const serverTools = serverToolBlocks(script);
   const serverToolUse = serverToolUsage(script);
+  const hidden = script.reasoningTokens ?? 0;
+  const billedOutput = output.outputTokens + hidden;
+  const thinkingShown = output.thinking && !isThinkingOmitted(body) ? output.thinking : undefined;
+  const thinkingDetails: JsonObject | undefined =
+    output.thinking || hidden > 0 ? { output_tokens_details: { thinking_tokens: (output.thinking?.tokens ?? 0) + hidden } } : undefined;
   const usage = (outputTokens: number, final: boolean): JsonObject =>
     withUsageOverrides(
       {
@@ -85,6 +102,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
         cache_read_input_tokens: cacheRead,
         cache_creation: { ephemeral_5m_input_tokens: cacheCreation5m, ephemeral_1h_input_tokens: cacheCreation1h },
         output_tokens: outputTokens,
+        ...(final && thinkingDetails ? thinkingDetails : {}),
         ...(final && serverToolUse ? { server_tool_use: serverToolUse } : {}),
         service_tier: script.serviceTier ?? 'standard',
       },
@@ -107,14 +125,14 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   if (body.stream !== true) {
     const content: JsonObject[] = [];
     for (const { use, result } of serverTools) content.push(use, result);
-    if (output.thinking) content.push({ type: 'thinking', thinking: output.thinking.text, signature });
+    if (output.thinking) content.push({ type: 'thinking', thinking: thinkingShown?.text ?? '', signature });
     if (hasTextBlock) content.push({ type: 'text', text: output.text.text });
     if (output.toolCall) {
       const input: unknown = JSON.parse(output.toolCall.argumentsJson);
       content.push({ type: 'tool_use', id: toolUseId, name: output.toolCall.name, input });
     }
-    const sent = exchange.sendJson(200, message(content, output.outputTokens, stopReason));
-    if (sent) exchange.countBody(output.outputTokens);
+    const sent = exchange.sendJson(200, message(content, billedOutput, stopReason));
+    if (sent) exchange.countBody(billedOutput);
     exchange.finish('completed');
     return;
   }
@@ -141,7 +159,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     push({ type: 'content_block_delta', index, delta }, 'content', tokens);
 
   // Never above the final count: a placeholder, not a count (see sdk-internals §7).
-  push({ type: 'message_start', message: message([], Math.min(1, output.outputTokens), null) });
+  push({ type: 'message_start', message: message([], Math.min(1, billedOutput), null) });
   // Server tools run before the answer; their blocks arrive whole (no content deltas).
   for (const { use, result } of serverTools) {
     openBlock(use);
@@ -151,7 +169,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
   }
   if (output.thinking) {
     openBlock({ type: 'thinking', thinking: '', signature: '' });
-    for (const piece of output.thinking.chunks) {
+    for (const piece of thinkingShown?.chunks ?? []) {
       pushDelta({ type: 'thinking_delta', thinking: piece.text }, piece.tokens);
     }
     push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature } });
@@ -179,7 +197,8 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
       input_tokens: inputTokens,
       cache_creation_input_tokens: cacheCreation,
       cache_read_input_tokens: cacheRead,
-      output_tokens: output.outputTokens,
+      output_tokens: billedOutput,
+      ...(thinkingDetails ?? {}),
       ...(serverToolUse ? { server_tool_use: serverToolUse } : {}),
     },
     script,

@@ -52,8 +52,8 @@ export interface EmulatorScript {
   /** Anthropic: a thinking block; OpenAI Responses: a reasoning summary; streamed before the answer. */
   thinking?: string;
   /**
-   * OpenAI chat and Responses: hidden reasoning tokens, added to the reported output
-   * (`completion_tokens` / `output_tokens`) but never streamed.
+   * Hidden reasoning tokens, added to the reported output but never streamed: OpenAI chat
+   * and Responses reasoning; Anthropic, the thinking a streamed summary left out (Claude 4).
    */
   reasoningTokens?: number;
   /** Cache-read input tokens, reported on top of the counted prompt. */

@@ -17,6 +17,7 @@ const FIXTURE_IDS = {
   'anthropic-stream-max-tokens': 'msg_01LTTzf5C28Hqpfdov9tQKXs',
   'anthropic-stream-tool-use': 'msg_01Stq1fKtevWmBQZTnfyKzJo',
   'anthropic-stream-thinking': 'msg_011DUxDkt4gKsVNAkhe7s2kj',
+  'anthropic-stream-thinking-summarized': 'msg_01PCYDsChHJn849cJNGqDW1W',
   'anthropic-stream-cache-read': 'msg_01XQRA3bs4SB4yTBMwD3dbUi',
   'anthropic-stream-cache-write': 'msg_017FfRkh9PCC8YbjnhDMrPuK',
   'anthropic-nonstream': 'msg_01N6YL3m3ZQJBsxSeK19M9BJ',

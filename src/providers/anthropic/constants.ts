@@ -41,6 +41,14 @@ export const ANTHROPIC_CONSTANTS = {
   'anthropic.output.per_response': offset('output', 3, 0, 'per response, beyond its text'),
   'anthropic.output.tool_use': offset('output', 21, 0, 'a `tool_use` block beyond its name and input JSON (not for a call of the tool `tool_choice` names)'),
   'anthropic.output.tool_parameter': offset('output', 14, 0, 'each top-level parameter of a tool call (one markup element each)'),
+  'anthropic.output.thinking.summarized_share': {
+    value: 0.14,
+    kind: 'share',
+    target: 'output',
+    fallback: 0,
+    integer: false,
+    about: 'Claude 4 and later bill the full thinking but stream a summary: hidden thinking tokens per summary token, before this process has seen the model family report any',
+  },
   // --- Input (used only when `message_start` never arrived) ---
   'anthropic.input.per_message': offset('input', 2, 0, 'per message'),
   'anthropic.input.per_request': offset('input', 5, 0, 'per request'),

@@ -20,6 +20,7 @@ import { claudeOutputOverhead, countMessagesInput, messagesInputBound, toolChoic
 import { countMessagesWithProvider } from './count-with-provider.js';
 import { messagesContent } from './messages-content.js';
 import { messagesRewrite } from './rewrite.js';
+import { thinkingExpectation, type ThinkingEvidence } from './thinking.js';
 
 const REQUEST_PARAMETERS = {
   max_tokens: sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS,
@@ -74,9 +75,11 @@ export const planMessage: PlanCall = (body, resource, settings) => {
       inputBound: () => messagesInputBound(body),
       outputFactor: factor,
       outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), k),
-      // Thinking is streamed (or summarised) and counted as received text: nothing hidden to guess.
+      // Streamed thinking is counted as received text; what a summary left out is estimated (thinking.ts).
+      hiddenReasoning: () => thinkingExpectation(body, reader.thinking, k),
       calibration: {
         outputKey: `anthropic/${family}`,
+        hiddenKey: `anthropic/${family}#thinking`,
         outputFactorBounds: [factor * FACTOR_BAND[0], factor * FACTOR_BAND[1]],
         inputKey: `anthropic/messages/${family}/${tools}`,
         inputOffsetBounds: INPUT_OFFSET_BOUNDS,
@@ -104,6 +107,13 @@ class MessageReader implements ResponseReader {
   private cacheCreation = 0;
   /** Server tool-use blocks received, by block id, per tool: a stream cut short has no usage to say. */
   private readonly serverToolUses = new Map<ServerTool, Set<string>>();
+  /** What arrived of the thinking, for what a summary left out (thinking.ts). */
+  readonly thinking: { -readonly [K in keyof ThinkingEvidence]: ThinkingEvidence[K] } = {
+    thinkingBlocks: 0,
+    thinkingChars: 0,
+    redactedBlocks: 0,
+    answeredFirst: false,
+  };
 
   constructor(private readonly forcedTool: string | undefined) {}
 
@@ -114,6 +124,7 @@ class MessageReader implements ResponseReader {
         const delta = asDict(event.delta);
         readDelta(delta, observer);
         if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') this.streamedInput?.feed(delta.partial_json);
+        if (delta?.type === 'thinking_delta' && typeof delta.thinking === 'string') this.thinking.thinkingChars += delta.thinking.length;
         break;
       }
       case 'content_block_start':
@@ -132,7 +143,7 @@ class MessageReader implements ResponseReader {
         const usage = asDict(event.usage);
         if (usage) {
           this.readInput(usage, observer);
-          observer.reportUsage({ output: asNumber(usage.output_tokens) });
+          observer.reportUsage({ output: asNumber(usage.output_tokens), reasoning: thinkingTokens(usage) });
         }
         // The model has finished: only `message_stop` can follow, and everything generated
         // (and billed) has been delivered, so the response is complete.
@@ -153,6 +164,7 @@ class MessageReader implements ResponseReader {
   }
 
   private readBlock(block: Dict | undefined, observer: ResponseObserver): void {
+    this.noteThinking(block);
     if (block?.type === 'server_tool_use') this.countServerToolUse(block, observer);
     const forced = block?.type === 'tool_use' && this.forcedTool !== undefined && block.name === this.forcedTool;
     if (block?.type === 'tool_use' || block?.type === 'server_tool_use') {
@@ -164,6 +176,17 @@ class MessageReader implements ResponseReader {
       if (input) this.parametersSent += Object.keys(input).length;
     }
     readBlock(block, observer, forced);
+  }
+
+  private noteThinking(block: Dict | undefined): void {
+    const thinking = this.thinking;
+    if (block?.type === 'thinking' || block?.type === 'redacted_thinking') {
+      thinking.thinkingBlocks++;
+      if (block.type === 'redacted_thinking') thinking.redactedBlocks++;
+      if (typeof block.thinking === 'string') thinking.thinkingChars += block.thinking.length;
+    } else if (block?.type === 'text' || block?.type === 'tool_use' || block?.type === 'server_tool_use') {
+      if (thinking.thinkingBlocks === 0) thinking.answeredFirst = true;
+    }
   }
 
   private countServerToolUse(block: Dict, observer: ResponseObserver): void {
@@ -187,7 +210,7 @@ class MessageReader implements ResponseReader {
     const usage = asDict(body.usage);
     if (usage) {
       this.readInput(usage, observer);
-      observer.reportUsage({ output: asNumber(usage.output_tokens) });
+      observer.reportUsage({ output: asNumber(usage.output_tokens), reasoning: thinkingTokens(usage) });
     }
     if (Array.isArray(body.content)) for (const block of body.content) this.readBlock(asDict(block), observer);
     observer.markTerminal();
@@ -220,6 +243,14 @@ const SERVER_TOOL_NAMES: Readonly<Record<string, ServerTool>> = {
   bash_code_execution: 'code_execution',
   text_editor_code_execution: 'code_execution',
 };
+
+/**
+ * The full thinking tokens (`output_tokens_details.thinking_tokens`, newer API versions):
+ * inside `output_tokens`, and more than the summary a Claude 4 model streams.
+ */
+function thinkingTokens(usage: Dict): number | undefined {
+  return asNumber(asDict(usage.output_tokens_details)?.thinking_tokens);
+}
 
 /** The usage fields that price the request beyond token totals: tier served, 1-hour cache writes, server tool calls. */
 function readBilling(usage: Dict, observer: ResponseObserver): void {
@@ -267,6 +298,8 @@ function readBlock(block: Dict | undefined, observer: ResponseObserver, forced: 
       observer.addOutput(block.thinking);
       break;
     case 'tool_use':
+    case 'server_tool_use':
+      // A server tool's call is generated like any other: its name and input (a search query).
       if (!forced) observer.addOutput(block.name);
       if (isDict(block.input) && Object.keys(block.input).length > 0) observer.addOutput(JSON.stringify(block.input));
       break;

@@ -21,16 +21,15 @@ const offset = (target: 'input' | 'output', value: number, fallback: FittedConst
 
 export const OPENAI_CONSTANTS = {
   // --- Input ---
-  'openai.input.tools': offset('input', 6, 0, 'around the rendered `namespace functions` block: the tools header and wrapper (o200k models)'),
-  'openai.input.tools.cl100k': offset('input', 9, { sameAs: 'openai.input.tools' }, 'the same for gpt-3.5 and gpt-4 (cl100k models)'),
-  'openai.input.tool_choice.named': offset('input', 17, 0, 'a `tool_choice` naming one function: the instruction it adds (chat)'),
-  'openai.input.tool_choice.named.responses': offset('input', 17, { sameAs: 'openai.input.tool_choice.named' }, 'the same in Responses'),
-  'openai.input.tool_choice.required': offset('input', 11, 0, '`tool_choice: required`: the instruction it adds'),
+  'openai.input.tools': offset('input', 4, 0, 'around the rendered `namespace functions` block: the tools header and wrapper (o200k models)'),
+  'openai.input.tools.cl100k': offset('input', 6, { sameAs: 'openai.input.tools' }, 'the same for gpt-3.5 and gpt-4 (cl100k models)'),
+  'openai.input.tool_choice.named': offset('input', 16, 0, 'a `tool_choice` naming one function: the instruction it adds (chat)'),
+  'openai.input.tool_choice.named.responses': offset('input', 16, { sameAs: 'openai.input.tool_choice.named' }, 'the same in Responses'),
+  'openai.input.tool_choice.required': offset('input', 1, 0, '`tool_choice: required`: the instruction it adds'),
   'openai.input.schema': offset('input', -1, 0, 'a `json_schema` format: the rendered header is longer than what the model reads'),
   'openai.input.schema.beside_tools': offset('input', 0, 0, 'a schema beside tools costs less again'),
   'openai.input.schema.responses': offset('input', -7, 0, 'Responses reads the same schema in fewer tokens than chat'),
   'openai.input.responses.functions': offset('input', -1, 0, 'Responses renders the function block one token shorter'),
-  'openai.input.responses.extra_function': offset('input', 11, 0, 'Responses: each function after the first'),
   'openai.input.responses.function_call': offset('input', 10, 0, 'an earlier `function_call` item, beyond its name and arguments'),
   'openai.input.reasoning_format.priming': offset('input', -1, 0, 'gpt-5 and o-series prompts: the reply priming is one token shorter'),
   'openai.input.reasoning_format.assistant_turn': offset('input', 2, 0, 'gpt-5 and o-series prompts: each earlier assistant turn'),

@@ -50,7 +50,18 @@ function countChatTools(body: Dict, counter: TokenCounter, k: OpenAIConstants): 
     if (fn) functions.push(fn);
   }
   for (const fn of asArray(body.functions)) if (isDict(fn)) functions.push(fn);
-  return countFunctions(functions, counter, asString(body.model), k);
+  const block = countFunctions(functions, counter, asString(body.model), k);
+  // The block is written into the system message; a request without one gets a message of
+  // its own (one more message frame: single-function prompts of four sources leave 8 to 10
+  // tokens beside the block without a system message, 4 to 6 with one).
+  return block > 0 && !hasSystemMessage(body) ? block + TOKENS_PER_MESSAGE : block;
+}
+
+function hasSystemMessage(body: Dict): boolean {
+  return asArray(body.messages).some((message) => {
+    const role = asDict(message)?.role;
+    return role === 'system' || role === 'developer';
+  });
 }
 
 function countContent(content: unknown, counter: TokenCounter, model: string | undefined): number {

@@ -142,6 +142,5 @@ function countTools(tools: readonly unknown[], counter: TokenCounter, model: str
     else tokens += counter.count(JSON.stringify(tool) ?? '');
   }
   if (functions.length === 0) return tokens;
-  const adjustment = k['openai.input.responses.functions'] + (functions.length - 1) * k['openai.input.responses.extra_function'];
-  return tokens + countFunctions(functions, counter, model, k) + adjustment;
+  return tokens + countFunctions(functions, counter, model, k) + k['openai.input.responses.functions'];
 }

@@ -4,6 +4,12 @@
  * block, so counting that rendering follows nested objects, arrays, enums and optional
  * fields far better than per-property constants do; the constants left over (the header
  * and the wrapper) were fitted on the dev recordings (docs/accuracy.md).
+ *
+ * JSON-schema `title`s are part of what the model reads: a title costs its own tokens and
+ * about two more, in every source that sends them (Pydantic-made schemas carry one on the
+ * parameters object and one per property). Counting each as a comment line took the
+ * Responses tool prompts of four sources from residuals of 2 to 12 tokens (growing with
+ * the titles) to 2 to 4, and chat ones likewise (docs/accuracy.md).
  */
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, type Dict } from '../../core/values.js';
@@ -60,6 +66,8 @@ export function renderFunctions(functions: readonly Dict[]): string {
     // A multi-line description keeps its line breaks without repeating the comment marker.
     if (description) lines.push(`// ${description}`);
     const parameters = asDict(fn.parameters);
+    const title = asString(parameters?.title);
+    if (title) lines.push(`// ${title}`);
     const properties = asDict(parameters?.properties);
     if (properties && Object.keys(properties).length > 0) {
       lines.push(`type ${asString(fn.name) ?? ''} = (_: {`);
@@ -77,6 +85,8 @@ function renderProperties(properties: Dict, required: readonly unknown[], indent
   for (const [key, value] of Object.entries(properties)) {
     const prop = resolveRef(asDict(value) ?? {}, defs);
     const description = asString(prop.description);
+    const title = asString(prop.title);
+    if (title) lines.push(`${indent}// ${title}`);
     if (description) lines.push(`${indent}// ${description}`);
     const optional = required.includes(key) ? '' : '?';
     const fallback = prop.default === undefined ? '' : ` // default: ${typeof prop.default === 'string' ? prop.default : JSON.stringify(prop.default)}`;
