@@ -80,14 +80,7 @@ function observeResult(
     request.end('completed');
     return result;
   }
-  if (signal) {
-    const onAbort = () => request.aborted();
-    if (signal.aborted) onAbort();
-    else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      request.onEnd(() => signal.removeEventListener('abort', onAbort));
-    }
-  }
+  if (signal) request.followAbort(signal);
   safely('attaching a reader', undefined, () => reader.attach?.(request));
 
   // The raw response, once it arrives: what an unread stream had received is read from it

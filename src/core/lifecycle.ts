@@ -232,6 +232,17 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
     this.end('budget_exceeded', error);
   }
 
+  /** Treats `signal`'s abort as this request's (`aborted()`), and lets go of it when the request ends. */
+  followAbort(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.aborted();
+      return;
+    }
+    const onAbort = (): void => this.aborted();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.onEnd(() => signal.removeEventListener('abort', onAbort));
+  }
+
   /**
    * The request was aborted. It ends when its stream does (a read in flight decides: the SDK
    * aborts its own controller while unwinding from a network error too, and the read then

@@ -47,13 +47,7 @@ export function observeStream(stream: SdkStream, request: RequestLifecycle, read
     return observeIterator(inner, request, reader, controller);
   };
 
-  const signal = controller.signal;
-  const onAbort = () => request.aborted();
-  if (signal.aborted) onAbort();
-  else {
-    signal.addEventListener('abort', onAbort, { once: true });
-    request.onEnd(() => signal.removeEventListener('abort', onAbort));
-  }
+  request.followAbort(controller.signal);
   // The idle timer was armed when the request started (hook.ts); a stream object adds the
   // one thing a timer cannot see: being garbage collected unread.
   watchCollected(stream, request, controller, countArrived);

@@ -146,14 +146,7 @@ export class FetchRecorder {
   }
 
   private watch(request: RequestLifecycle, reader: ResponseReader, signal: AbortSignal | undefined, tapped: { tap?: BodyTap }): void {
-    if (signal) {
-      const onAbort = () => request.aborted();
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        request.onEnd(() => signal.removeEventListener('abort', onAbort));
-      }
-    }
+    if (signal) request.followAbort(signal);
     reader.attach?.(request);
     // In flight until the response arrives; after that, a body nobody reads ends as abandoned.
     request.readStarted();
