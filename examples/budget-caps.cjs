@@ -41,7 +41,7 @@ async function main() {
   const longAnswer = scriptHeaders({ outputTokens: 5000, chunkDelayMs: 1 });
   try {
     // 1 + 2: a session budget of $0.0001 (about 160 output tokens of gpt-4o-mini).
-    await withBudget({ name: 'session-42', maxUsd: 0.0001 }, async (budget) => {
+    await withBudget({ name: 'session-42', maxUsd: 0.0001 }, async () => {
       let chunks = 0;
       try {
         const stream = await client.chat.completions.create({ model, messages, stream: true }, longAnswer);

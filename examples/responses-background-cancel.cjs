@@ -78,7 +78,7 @@ async function resumeCase(client) {
       if (event.type === 'response.created') id = event.response.id;
       lastSequence = event.sequence_number;
     }
-  } catch (error) {
+  } catch {
     // The connection dropped: resume below.
   }
   const resumed = await client.responses.retrieve(id, { stream: true, starting_after: lastSequence });

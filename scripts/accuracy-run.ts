@@ -130,7 +130,7 @@ export async function runPipeline(
       if (recording.api === 'responses') return openai.responses.create.bind(openai.responses) as Create;
       return openai.chat.completions.create.bind(openai.chat.completions) as Create;
     };
-    recordings.forEach((recording, i) => emulator.addRecording(`r${i}`, recording));
+    for (const [i, recording] of recordings.entries()) emulator.addRecording(`r${i}`, recording);
     // A record that continues an earlier one of the file (`previous_response_id`) is sent only
     // once that one's cost is written, as an application sends a follow-up after the answer.
     const indexOf = new Map(recordings.map((recording, i) => [recording.response_id, i]));

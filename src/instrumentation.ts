@@ -336,8 +336,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     const prepare = target.prepare;
     if (!prepare) return recorded;
     return function prepared(this: unknown, ...args: unknown[]): unknown {
-      const resource = this;
-      safely('preparing a client', undefined, () => prepare(resource));
+      safely('preparing a client', undefined, () => prepare(this));
       return recorded.apply(this, args);
     };
   }

@@ -26,7 +26,7 @@ export function targetsOfModule(moduleExports: unknown, sdks: SdkTargets): Patch
  */
 export function targetsOfClient(client: unknown, sdks: SdkTargets): PatchTarget[] {
   if (typeof client !== 'object' || client === null) return [];
-  const constructor: unknown = (client as { constructor?: unknown }).constructor;
-  if (typeof constructor !== 'function') return [];
-  return targetsOfModule({ default: constructor }, sdks);
+  const clientClass: unknown = (client as { constructor?: unknown }).constructor;
+  if (typeof clientClass !== 'function') return [];
+  return targetsOfModule({ default: clientClass }, sdks);
 }

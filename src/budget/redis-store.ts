@@ -241,9 +241,15 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   add(key: BudgetKey, amountUsd: number): void {
-    if (!isBudgetKey(key)) return this.bad.note('key', key);
+    if (!isBudgetKey(key)) {
+      this.bad.note('key', key);
+      return;
+    }
     const amount = addedAmount(amountUsd);
-    if (amount === undefined) return this.bad.note('amount', amountUsd);
+    if (amount === undefined) {
+      this.bad.note('amount', amountUsd);
+      return;
+    }
     if (amount === 0) return;
     if (Math.abs(amount) > MAX_AMOUNT_USD) this.bad.note('amount', amountUsd);
     this.addTo(this.account(key, Date.now()), Math.max(-MAX_AMOUNT_USD, Math.min(MAX_AMOUNT_USD, amount)));
@@ -262,7 +268,10 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** Empties the account for the whole fleet (the other processes see it at their next sync). */
   reset(key: BudgetKey): void {
-    if (!isBudgetKey(key)) return this.bad.note('key', key);
+    if (!isBudgetKey(key)) {
+      this.bad.note('key', key);
+      return;
+    }
     const account = this.account(key, Date.now());
     account.sharedNanos = 0;
     account.unsentUsd = 0;

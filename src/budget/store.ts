@@ -114,9 +114,15 @@ export class InMemoryBudgetStore implements BudgetStore {
   }
 
   add(key: BudgetKey, amountUsd: number): void {
-    if (!isBudgetKey(key)) return this.bad.note('key', key);
+    if (!isBudgetKey(key)) {
+      this.bad.note('key', key);
+      return;
+    }
     const amount = addedAmount(amountUsd);
-    if (amount === undefined) return this.bad.note('amount', amountUsd);
+    if (amount === undefined) {
+      this.bad.note('amount', amountUsd);
+      return;
+    }
     if (amount === 0) return;
     const at = this.now();
     this.addTo(this.current(key, at) ?? this.create(key, at), amount, at);
@@ -131,7 +137,10 @@ export class InMemoryBudgetStore implements BudgetStore {
   }
 
   reset(key: BudgetKey): void {
-    if (!isBudgetKey(key)) return this.bad.note('key', key);
+    if (!isBudgetKey(key)) {
+      this.bad.note('key', key);
+      return;
+    }
     this.accounts.delete(accountId(key));
   }
 

@@ -5,7 +5,7 @@
  */
 import type { ModelPrice } from '@pydantic/genai-prices';
 import type { ServerTool } from '../core/model.js';
-import { priceProviderId, type CatalogModel, type PriceLookup } from '../pricing/catalog.js';
+import { priceProviderId, type PriceLookup } from '../pricing/catalog.js';
 import { overrideFor, overrideTokenPrices, type PriceOverrides, type TokenPrices } from '../pricing/overrides.js';
 import { documentedMultiplier, OVERRIDE_TIERS, type OverrideTier } from '../pricing/service-tiers.js';
 import { tableToolFee, CALLS_PER_KCOUNT, DATA_TOOL_PRICE_KEYS } from '../pricing/tool-fees.js';

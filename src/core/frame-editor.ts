@@ -29,7 +29,7 @@ export class FrameEditor {
 
   constructor(
     /** The member the option adds as `null` to every event (`usage`). */
-    private readonly nullField: string,
+    nullField: string,
   ) {
     this.key = new TextEncoder().encode(JSON.stringify(nullField));
   }

@@ -19,6 +19,7 @@ export class RefusedCall extends Promise<never> {
     this.#error = error;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: an APIPromise stand-in must be a thenable.
   override then<TResult1 = never, TResult2 = never>(
     onfulfilled?: ((value: never) => TResult1 | PromiseLike<TResult1>) | null,
     onrejected?: ((reason: unknown) => TResult2 | PromiseLike<TResult2>) | null,

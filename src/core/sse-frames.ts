@@ -22,6 +22,7 @@ export interface SseEvent {
  * line to the end of the blank line that closed it). Returning `true` stops the current
  * `push`: the bytes after the block are left unread.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that only reads returns nothing; `true` stops the scan.
 export type SseEventHandler = (event: SseEvent, blockStart: number, blockEnd: number) => boolean | void;
 
 const LF = 10;

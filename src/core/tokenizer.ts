@@ -152,11 +152,18 @@ export async function estimateTokens(
 ): Promise<number> {
   const texts: string[] = [];
   let chars = 0;
-  estimate({ encoding, count: (text) => (texts.push(text), (chars += text.length), 0) });
+  estimate({
+    encoding,
+    count: (text) => {
+      texts.push(text);
+      chars += text.length;
+      return 0;
+    },
+  });
   // Too long to be worth counting (calibration samples only): no figure.
   if (options?.maxChars !== undefined && chars > options.maxChars) return Number.NaN;
   const counts = await countTexts(encoding, texts);
   const known = new Map<string, number>();
-  texts.forEach((text, i) => known.set(text, counts[i] ?? roughTokenCounter.count(text)));
+  for (const [i, text] of texts.entries()) known.set(text, counts[i] ?? roughTokenCounter.count(text));
   return estimate({ encoding, count: (text) => known.get(text) ?? roughTokenCounter.count(text) });
 }

@@ -87,7 +87,10 @@ function endUnread(request: RequestLifecycle, countArrived: CountArrived | undef
   } catch (error) {
     logInternalError('counting what an unread response had received', error);
   }
-  if (!counting) return finish();
+  if (!counting) {
+    finish();
+    return;
+  }
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, COUNT_ARRIVED_MS);

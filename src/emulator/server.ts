@@ -370,7 +370,7 @@ function matchRoute(pathname: string): { route: Route; params: Record<string, st
     const match = new RegExp(`^${pattern}$`).exec(pathname);
     if (!match) continue;
     const params: Record<string, string> = {};
-    names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1] ?? '')));
+    for (const [i, name] of names.entries()) params[name] = decodeURIComponent(match[i + 1] ?? '');
     return { route, params };
   }
   return undefined;

@@ -3,8 +3,8 @@
  * negotiated rates, service tiers the price data lacks, tool fees), and its validation,
  * which fails when the instrumentation is built rather than pricing requests wrongly later.
  */
-import { SERVER_TOOLS, type ServerTool } from '../core/model.js';
-import { OVERRIDE_TIERS, type OverrideTier } from './service-tiers.js';
+import type { ServerTool } from '../core/model.js';
+import type { OverrideTier } from './service-tiers.js';
 
 /** Token prices in USD per million tokens. */
 export interface TokenPrices {
@@ -41,7 +41,7 @@ export type PriceOverrides = Readonly<Record<string, PriceOverride>>;
 
 /** The override for `model`, if one is set for it and for this provider. */
 export function overrideFor(overrides: PriceOverrides | undefined, provider: string, model: string | undefined): PriceOverride | undefined {
-  if (!overrides || model === undefined || !Object.prototype.hasOwnProperty.call(overrides, model)) return undefined;
+  if (!overrides || model === undefined || !Object.hasOwn(overrides, model)) return undefined;
   const override = overrides[model];
   if (!override || (override.provider !== undefined && override.provider !== provider)) return undefined;
   return override;
