@@ -4,23 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { it } from 'node:test';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 100 });
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness({ abandonedTimeoutMs: 100 });
+const { otel } = harness;
 
 it('a never-iterated stream ends as abandoned after the idle time', async () => {
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   const stream = await client.chat.completions.create(
     { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true },
     script({ outputTokens: 2000, chunkDelayMs: 5 }),

@@ -7,18 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { costFetch } from '../src/index.js';
-import { scriptHeaders, startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
+import { scriptHeaders, type EmulatorScript } from '../src/emulator/index.js';
 import type { FetchFunction } from '../src/fetch/recorder.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { readBytes, sameIds } from './helpers/raw-bodies.js';
 import { assertCost, attr, onlySpan } from './helpers/spans.js';
 
 const IDLE_MS = 1000;
-const otel = startOtel({ abandonedTimeoutMs: IDLE_MS });
+const harness = useHarness({ abandonedTimeoutMs: IDLE_MS });
+const { otel } = harness;
 const requireHere = createRequire(__filename);
-let emulator: ProviderEmulator;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the AI SDK's two major lines have different types */
 type AnyFunction = (...args: any[]) => any;
@@ -54,18 +55,6 @@ const lines: Line[] = [
 ];
 let registeredOtel: true | undefined;
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
-});
-
 /** Wraps `inner` to keep a copy of every body the AI SDK receives (test only: a tee buffers). */
 function capturing(inner: FetchFunction, into: Promise<Buffer>[]): FetchFunction {
   return async (input, init) => {
@@ -89,15 +78,15 @@ for (const line of lines) {
     const { createOpenAI } = requireHere(line.openai) as { createOpenAI: AnyFunction };
     const { createAnthropic } = requireHere(line.anthropic) as { createAnthropic: AnyFunction };
     const models = (fetch: FetchFunction) => {
-      const openai = createOpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, fetch });
-      const anthropic = createAnthropic({ apiKey: 'k', baseURL: `${emulator.anthropicBaseURL}/v1`, fetch });
+      const openai = createOpenAI({ apiKey: 'k', baseURL: harness.emulator.openaiBaseURL, fetch });
+      const anthropic = createAnthropic({ apiKey: 'k', baseURL: `${harness.emulator.anthropicBaseURL}/v1`, fetch });
       return {
         'openai responses': openai('gpt-4o-mini'),
         'openai chat': openai.chat('gpt-4o-mini'),
         'anthropic messages': anthropic('claude-sonnet-4-5'),
       } as Record<string, unknown>;
     };
-    const wrapper = () => costFetch(undefined, { baseURLs: [emulator.openaiBaseURL, emulator.anthropicBaseURL] });
+    const wrapper = () => costFetch(undefined, { baseURLs: [harness.emulator.openaiBaseURL, harness.emulator.anthropicBaseURL] });
     const run = (model: unknown, s: EmulatorScript, extra: Record<string, unknown> = {}) =>
       streamText({ model, prompt: 'Tell me a story.', headers: scriptHeaders(s).headers, maxRetries: 0, onError: () => {}, ...extra });
 
@@ -131,8 +120,8 @@ for (const line of lines) {
       const span = onlySpan(await otel.settle());
       assertCost(span, { outcome: 'cancelled', input: 'reported', output: 'estimated' });
       assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) < 3000);
-      await until(() => emulator.requests[0]?.outcome !== undefined);
-      assert.equal(emulator.requests[0]!.clientClosedEarly, true);
+      await until(() => harness.emulator.requests[0]?.outcome !== undefined);
+      assert.equal(harness.emulator.requests[0]!.clientClosedEarly, true);
     });
 
     it('the consumer stops reading: counted as far as the AI SDK read the body', async () => {

@@ -4,27 +4,20 @@
  * stream cut short keeps its reported input and estimates only the output.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { describe, it } from 'node:test';
+import { useHarness } from './helpers/harness.js';
 import { assertCost, attr, errorNamed, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 200 });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 200 });
+const { otel } = harness;
 let client: InstanceType<typeof otel.Anthropic>;
 const model = 'claude-sonnet-4-5-20250929';
 const messages = [{ role: 'user' as const, content: 'Write a short note about tide pools.' }];
 const base = { model, max_tokens: 1024, messages };
 
-before(async () => {
-  emulator = await startEmulator();
-  client = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+harness.setup(() => {
+  client = harness.anthropic();
 });
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => otel.reset());
 
 describe('anthropic messages.create, streaming', () => {
   it('completed: input, cache and output reported, exact cost', async () => {
@@ -71,8 +64,8 @@ describe('anthropic messages.create, streaming', () => {
     const span = onlySpan(await otel.settle());
     assertCost(span, { outcome: 'broken', input: 'reported', output: 'estimated' });
     assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) > 0);
-    await emulator.waitForRequestEnd(emulator.requests.at(-1)!.id);
-    assert.equal(emulator.requests.at(-1)!.clientClosedEarly, true);
+    await harness.emulator.waitForRequestEnd(harness.emulator.requests.at(-1)!.id);
+    assert.equal(harness.emulator.requests.at(-1)!.clientClosedEarly, true);
   });
 
   it('cancelled: stream.controller.abort()', async () => {
@@ -85,7 +78,7 @@ describe('anthropic messages.create, streaming', () => {
   it('cancelled before the first event: input estimated from the request', async () => {
     // Aborted once the emulator has the request, long before its first event is due.
     const controller = new AbortController();
-    emulator.once('request', () => controller.abort());
+    harness.emulator.once('request', () => controller.abort());
     const pending = client.messages.create(
       { ...base, stream: true },
       { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },

@@ -8,14 +8,13 @@
  * `reasoningTokens` beyond the streamed summary.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { EstimateCalibration } from '../src/core/calibration.js';
 import { estimateHidden, learnHidden } from '../src/core/hidden-reasoning.js';
 import { anthropicConstants, claudeFactor } from '../src/providers/anthropic/constants.js';
 import { summarizesThinking, thinkingExpectation, type ThinkingEvidence } from '../src/providers/anthropic/thinking.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { loadFixture, registerFixtures } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
@@ -83,8 +82,8 @@ describe('what a Claude stream shows about its thinking', () => {
 });
 
 describe('Claude thinking through the real SDK', () => {
-  const otel = startOtel();
-  let emulator: ProviderEmulator;
+  const harness = useHarness();
+  const { otel } = harness;
   let client: InstanceType<typeof otel.Anthropic>;
   const model = 'claude-sonnet-4-5-20250929';
   const messages = [{ role: 'user' as const, content: 'Which tide pool animal is the most patient?' }];
@@ -95,16 +94,10 @@ describe('Claude thinking through the real SDK', () => {
   const ANSWER = 'The sea anemone: it can wait for days for a meal to drift by.';
   const EMULATED = { thinking: THOUGHT, text: ANSWER };
 
-  before(async () => {
-    emulator = await startEmulator();
-    registerFixtures(emulator);
-    client = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+  harness.setup(() => {
+    registerFixtures(harness.emulator);
+    client = harness.anthropic();
   });
-  after(async () => {
-    await emulator.stop();
-    await otel.shutdown();
-  });
-  beforeEach(() => otel.reset());
 
   /** A stream whose terminal events never arrive: the output is estimated from what streamed. */
   const unterminated = async (body: object, scripted: object = {}): Promise<ReturnType<typeof onlySpan>> => {
@@ -219,7 +212,7 @@ describe('Claude thinking through the real SDK', () => {
   it('a server that reports nonsense thinking counts: ignored, the rest of the usage kept', async () => {
     for (const [i, thinkingTokens] of [-5, 'many', 1.5, 1e15].entries()) {
       const id = `thinking-garbage-${i}`;
-      emulator.addRecording(id, {
+      harness.emulator.addRecording(id, {
         provider: 'anthropic',
         api: 'messages',
         stream: false,

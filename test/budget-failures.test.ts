@@ -5,8 +5,7 @@
  * the real OpenTelemetry SDK throughout.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
 import {
   BudgetExceededError,
   BudgetStoreUnavailableError,
@@ -18,29 +17,22 @@ import {
   type CostRecord,
   type Reservation,
 } from '../src/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({ onCost: (record) => void costs.push(record) });
-let emulator: ProviderEmulator;
+const harness = useHarness({ onCost: (record) => void costs.push(record) });
+const { otel } = harness;
 let openai: InstanceType<typeof otel.OpenAI>;
 let anthropic: InstanceType<typeof otel.Anthropic>;
 const model = 'gpt-4o-mini';
 const messages = [{ role: 'user' as const, content: 'Write a story about a lighthouse keeper.' }];
 
-before(async () => {
-  emulator = await startEmulator();
-  openai = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  anthropic = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
+harness.setup(() => {
+  openai = harness.openai();
+  anthropic = harness.anthropic();
 });
 beforeEach(() => {
-  otel.reset();
-  emulator.reset();
   costs.length = 0;
 });
 
@@ -241,7 +233,7 @@ describe('many streams admitted at once', () => {
   it('200 concurrent streams under one budget spend at most 125% of it', async () => {
     // 200 connections at once to an emulator in this same process: on a loaded machine a
     // connect can time out, so the SDK may retry it, as it would in production.
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 3 });
+    const client = harness.openai({ maxRetries: 3 });
     const limit = 0.002;
     const budget = await withBudget({ maxUsd: limit }, async (budget) => {
       await Promise.all(

@@ -4,20 +4,19 @@
  * and session budgets, concurrency, clamp, fallback, and budgets declared in the config.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { context, propagation } from '@opentelemetry/api';
 import fc from 'fast-check';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { PriceCatalog } from '../src/pricing/catalog.js';
 import { priceRequest } from '../src/pricing/price-request.js';
 import { BudgetExceededError, getBudget, withBudget, type CostRecord, type LLMCostInstrumentationConfig } from '../src/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
 const baseConfig: LLMCostInstrumentationConfig = { abandonedTimeoutMs: 2000, onCost: (record) => costs.push(record) };
-const otel = startOtel(baseConfig);
-let emulator: ProviderEmulator;
+const harness = useHarness(baseConfig);
+const { otel } = harness;
 let openai: InstanceType<typeof otel.OpenAI>;
 let anthropic: InstanceType<typeof otel.Anthropic>;
 const model = 'gpt-4o-mini';
@@ -45,18 +44,11 @@ async function drain(stream: AsyncIterable<unknown>): Promise<{ chunks: number; 
   return { chunks, error: undefined };
 }
 
-before(async () => {
-  emulator = await startEmulator();
-  openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  anthropic = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
+harness.setup(() => {
+  openai = harness.openai();
+  anthropic = harness.anthropic();
 });
 beforeEach(() => {
-  otel.reset();
-  emulator.reset();
   costs.length = 0;
 });
 
@@ -77,7 +69,7 @@ describe('a budget stops a stream mid-way', () => {
     await otel.settle(1);
     const inputUsd = costs.at(-1)!.cost.source === 'unpriced' ? 0 : (costs.at(-1)!.cost as { inputUsd: number }).inputUsd;
     otel.reset();
-    emulator.reset();
+    harness.emulator.reset();
     costs.length = 0;
 
     const limit = inputUsd + 1000 * perToken;
@@ -99,7 +91,7 @@ describe('a budget stops a stream mid-way', () => {
     assert.equal(caught.budgetName, budget.name);
     assert.equal(caught.request.model, model);
 
-    const log = await emulator.waitForRequestEnd(1);
+    const log = await harness.emulator.waitForRequestEnd(1);
     assert.equal(log.clientClosedEarly, true, 'the emulator saw the client go away');
     assert.ok(log.outputTokensSent < 2000, `the provider stopped generating: ${log.outputTokensSent} tokens sent`);
 
@@ -145,7 +137,7 @@ describe('a budget stops a stream mid-way', () => {
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'budget_exceeded');
     assert.equal(attr(span, 'llm_cost.stream.chunks'), seen);
     assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), 'reported', 'message_start reported the input');
-    assert.equal((await emulator.waitForRequestEnd(1)).clientClosedEarly, true);
+    assert.equal((await harness.emulator.waitForRequestEnd(1)).clientClosedEarly, true);
   });
 
   it('OpenAI Responses stream and the .stream() helper are stopped too', async () => {
@@ -231,7 +223,7 @@ describe('pre-flight', () => {
       );
       assert.equal(budget.spentUsd, 0, 'a refusal spends nothing');
     });
-    assert.equal(emulator.requests.length, 0, 'nothing was sent');
+    assert.equal(harness.emulator.requests.length, 0, 'nothing was sent');
     const spans = await otel.settle(3);
     for (const span of spans) {
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'budget_exceeded');
@@ -329,7 +321,7 @@ describe('clamp and fallback', () => {
         script({ outputTokens: 1000 }),
       );
     });
-    const [chatBody, anthropicBody] = emulator.requests.map((r) => r.body as Record<string, unknown>);
+    const [chatBody, anthropicBody] = harness.emulator.requests.map((r) => r.body as Record<string, unknown>);
     const clamped = chatBody!.max_completion_tokens as number;
     assert.ok(clamped > 90 && clamped < 120, `chat clamped to ${clamped}`);
     assert.ok((anthropicBody!.max_tokens as number) < 200, 'anthropic max_tokens clamped');
@@ -348,7 +340,7 @@ describe('clamp and fallback', () => {
     await withBudget(options, async () => {
       await openai.chat.completions.create({ model: 'gpt-4o', messages }, script({ outputTokens: 10 }));
     });
-    const models = emulator.requests.map((r) => (r.body as { model: string }).model);
+    const models = harness.emulator.requests.map((r) => (r.body as { model: string }).model);
     assert.deepEqual(models, ['gpt-4o', 'gpt-4o-mini']);
     const spans = await otel.settle(2);
     assert.equal(attr(spans[1]!, 'gen_ai.request.model'), 'gpt-4o-mini');

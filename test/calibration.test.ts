@@ -4,14 +4,13 @@
  * changes a reported value. The factor used is recorded on the span.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
 import { EstimateCalibration, modelFamily } from '../src/core/calibration.js';
 import { anthropicConstants, claudeFactor, claudeGeneration } from '../src/providers/anthropic/constants.js';
 import { openaiCalibration } from '../src/providers/openai/calibration-spec.js';
 import { defaultEffort, isReasoningModel, reasoningExpectation, requestedEffort } from '../src/providers/openai/reasoning.js';
 import { ATTR_LLM_COST_ESTIMATE_CALIBRATION } from '../src/semconv.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { loadFixture, registerFixtures } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
@@ -204,21 +203,15 @@ describe('Claude generations', () => {
 });
 
 describe('calibration on real replays', () => {
-  const otel = startOtel();
-  let emulator: ProviderEmulator;
+  const harness = useHarness();
+  const { otel } = harness;
   let anthropic: InstanceType<typeof otel.Anthropic>;
 
-  before(async () => {
-    emulator = await startEmulator();
-    registerFixtures(emulator);
-    anthropic = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
-  });
-  after(async () => {
-    await emulator.stop();
-    await otel.shutdown();
+  harness.setup(() => {
+    registerFixtures(harness.emulator);
+    anthropic = harness.anthropic();
   });
   beforeEach(() => {
-    otel.reset();
     // Each test starts from what a fresh instrumentation knows.
     otel.instrumentation['owned'].calibration.reset();
   });

@@ -12,11 +12,11 @@
 import assert from 'node:assert/strict';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, it } from 'node:test';
+import { after, beforeEach, it } from 'node:test';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import type OpenAIModule from 'openai';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { useEmulator } from './helpers/harness.js';
 import { LLMCostInstrumentation } from '../src/index.js';
 import { script } from './helpers/spans.js';
 
@@ -39,15 +39,13 @@ const { OpenAI } = require('openai') as typeof OpenAIModule;
 
 const scopeOf = (span: tracing.ReadableSpan) =>
   (span as tracing.ReadableSpan & { instrumentationScope: { name: string } }).instrumentationScope.name;
-let emulator: ProviderEmulator;
+const harness = useEmulator();
 let client: InstanceType<typeof OpenAI>;
 
-before(async () => {
-  emulator = await startEmulator();
-  client = new OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+harness.setup(async () => {
+  client = new OpenAI({ apiKey: 'k', baseURL: harness.emulator.openaiBaseURL, maxRetries: 0 });
 });
 after(async () => {
-  await emulator.stop();
   await sdk.shutdown();
   rmSync(secondCopyDir, { recursive: true, force: true });
 });

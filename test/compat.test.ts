@@ -11,16 +11,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { LLMCostInstrumentation } from '../src/index.js';
 import { openaiProviderName } from '../src/providers/openai/provider-name.js';
 import { acceptsStreamOptions } from '../src/providers/openai/stream-usage.js';
 import { targetsOfClient as targetsOfClientFor, targetsOfModule as targetsOfModuleFor } from '../src/manual-targets.js';
 import { anthropicTargets } from '../src/providers/anthropic/targets.js';
 import { createOpenAIState, openaiTargets } from '../src/providers/openai/targets.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const messages: string[] = [];
@@ -28,20 +27,14 @@ const collect = (...args: unknown[]) => messages.push(args.map(String).join(' ')
 const logger: DiagLogger = { error: collect, warn: collect, info: collect, debug: () => {}, verbose: () => {} };
 diag.setLogger(logger, { logLevel: DiagLogLevel.INFO, suppressOverrideMessage: true });
 
-const otel = startOtel();
+const harness = useHarness();
+const { otel } = harness;
 const fakes = join(__dirname, '..', 'node_modules', '.cache', `otel-llm-cost-compat-${process.pid}`);
-let emulator: ProviderEmulator;
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
+after(() => {
   rmSync(fakes, { recursive: true, force: true });
-  await emulator.stop();
-  await otel.shutdown();
 });
 beforeEach(() => {
-  otel.reset();
   messages.length = 0;
 });
 
@@ -168,12 +161,12 @@ describe('OpenAI-compatible endpoints', () => {
       ['2024-10-21', true],
     ] as const) {
       otel.reset();
-      const before = emulator.requests.length;
+      const before = harness.emulator.requests.length;
       // An Azure endpoint, reached through the SDK's documented `fetch` option: the request
       // leaves for the emulator's /v1/chat/completions, everything else is the SDK's own.
       const toEmulator: typeof fetch = (url, init) => {
         const sent = new URL(String(url));
-        return fetch(`${emulator.url}/v1/chat/completions${sent.search}`, init);
+        return fetch(`${harness.emulator.url}/v1/chat/completions${sent.search}`, init);
       };
       const client = new AzureOpenAI({ apiKey: 'k', apiVersion, endpoint: 'https://my-resource.openai.azure.com', fetch: toEmulator, maxRetries: 0 });
       const stream = await client.chat.completions.create(
@@ -183,8 +176,8 @@ describe('OpenAI-compatible endpoints', () => {
       let chunks = 0;
       for await (const _chunk of stream) chunks++;
       assert.ok(chunks > 0);
-      assert.equal(emulator.requests.length - before, 1, 'one request: never sent twice');
-      const sent = emulator.requests.at(-1)!.body as { stream_options?: unknown };
+      assert.equal(harness.emulator.requests.length - before, 1, 'one request: never sent twice');
+      const sent = harness.emulator.requests.at(-1)!.body as { stream_options?: unknown };
       assert.equal(sent.stream_options !== undefined, injected, `api-version ${apiVersion}`);
       const span = onlySpan(await otel.settle(1));
       assert.equal(attr(span, 'gen_ai.provider.name'), 'azure.ai.openai');
@@ -194,15 +187,14 @@ describe('OpenAI-compatible endpoints', () => {
   });
 
   it('server.address and server.port on the span; never the key, URL credentials or query', async () => {
-    const client = new otel.OpenAI({
+    const client = harness.openai({
       apiKey: 'sk-secret-key',
-      baseURL: `${emulator.url.replace('http://', 'http://user:hunter2@')}/v1`,
+      baseURL: `${harness.emulator.url.replace('http://', 'http://user:hunter2@')}/v1`,
       defaultQuery: { token: 'query-secret' },
-      maxRetries: 0,
     });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
     const span = onlySpan(await otel.settle(1));
-    const port = Number(new URL(emulator.url).port);
+    const port = Number(new URL(harness.emulator.url).port);
     assert.equal(attr(span, 'server.address'), '127.0.0.1');
     assert.equal(attr(span, 'server.port'), port);
     const everything = JSON.stringify(span.attributes) + span.name + JSON.stringify(span.events);

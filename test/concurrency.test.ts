@@ -3,30 +3,22 @@
  * parent and its own numbers, and the spend counter equals the sum of the spans' costs.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, script } from './helpers/spans.js';
 
-const otel = startOtel();
-let emulator: ProviderEmulator;
-
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness();
+const { otel } = harness;
 
 const STREAMS = 1000;
 type Plan = 'completed' | 'broken' | 'cancelled' | 'error';
 const plans: Plan[] = ['completed', 'broken', 'cancelled', 'error'];
 
 it('1,000 concurrent streams: right parents, own numbers, spend = sum of span costs', async () => {
-  const openai = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  const anthropic = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+  const openai = harness.openai();
+  const anthropic = harness.anthropic();
   const tracer = trace.getTracer('concurrency-test');
   /** traceId → what that request expects. */
   const expected = new Map<string, { parentSpanId: string; plan: Plan; outputTokens: number }>();

@@ -4,23 +4,14 @@
  * a prompt, an instruction or an answer, with any API, streamed or not.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { tracing } from '@opentelemetry/sdk-node';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { onlySpan, script } from './helpers/spans.js';
 
 delete process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
-const otel = startOtel();
-let emulator: ProviderEmulator;
-
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness();
+const { otel } = harness;
 
 const PROMPT = 'PROMPT-MARKER what lives in tide pools?';
 const SYSTEM = 'SYSTEM-MARKER be brief';
@@ -39,7 +30,7 @@ function assertNoContent(span: tracing.ReadableSpan): void {
 
 describe('content capture is off by default', () => {
   it('OpenAI Chat, streamed and not', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const messages = [
       { role: 'system' as const, content: SYSTEM },
       { role: 'user' as const, content: PROMPT },
@@ -53,7 +44,7 @@ describe('content capture is off by default', () => {
   });
 
   it('Anthropic Messages, streamed and not', async () => {
-    const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+    const client = harness.anthropic();
     const body = { model: 'claude-haiku-4-5', max_tokens: 100, system: SYSTEM, messages: [{ role: 'user' as const, content: PROMPT }] };
     for (const stream of [false, true]) {
       otel.reset();
@@ -65,7 +56,7 @@ describe('content capture is off by default', () => {
 
   it('OpenAI Responses', async () => {
     otel.reset();
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     await client.responses.create({ model: 'gpt-4o-mini', instructions: SYSTEM, input: PROMPT }, script({ text: ANSWER }));
     assertNoContent(onlySpan(await otel.settle()));
   });

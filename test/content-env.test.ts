@@ -4,27 +4,17 @@
  * (Its own test file: the variable is read from this process's environment.)
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { describe, it } from 'node:test';
 import { LLMCostInstrumentation } from '../src/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = 'true';
-const otel = startOtel();
-let emulator: ProviderEmulator;
-
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => otel.reset());
+const harness = useHarness();
+const { otel } = harness;
 
 async function ask() {
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello?' }] }, script({ text: 'Hi.' }));
   return onlySpan(await otel.settle());
 }

@@ -4,25 +4,16 @@
  * not; bounded in size with the cut marked; and the caller sees exactly the same chunks.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import type { tracing } from '@opentelemetry/sdk-node';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const CONFIG = { captureMessageContent: true };
-const otel = startOtel(CONFIG);
-let emulator: ProviderEmulator;
+const harness = useHarness(CONFIG);
+const { otel } = harness;
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
 beforeEach(() => {
-  otel.reset();
   otel.instrumentation.setConfig(CONFIG);
 });
 
@@ -33,8 +24,8 @@ const json = (span: tracing.ReadableSpan, name: string): unknown => {
 };
 
 const TEXT = 'Tide pools hold anemones.';
-const openai = () => new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-const anthropic = () => new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+const openai = () => harness.openai();
+const anthropic = () => harness.anthropic();
 
 describe('content capture: OpenAI Chat Completions', () => {
   const messages = [

@@ -5,34 +5,26 @@
  * emulator, the real OpenTelemetry SDK; the AI SDK on top of it is in ai-sdk.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BudgetExceededError, costFetch, withBudget } from '../src/index.js';
-import { EMULATOR_SCRIPT_HEADER, startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { EMULATOR_SCRIPT_HEADER, type EmulatorScript } from '../src/emulator/index.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { readBytes, readText, sameIds, turns } from './helpers/raw-bodies.js';
 import { assertCost, attr, onlySpan } from './helpers/spans.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const otel = startOtel({ abandonedTimeoutMs: 600_000 });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 600_000 });
+const { otel } = harness;
 let recorded: ReturnType<typeof costFetch>;
 const messages = [{ role: 'user', content: 'Tell me a story.' }];
 
-before(async () => {
-  emulator = await startEmulator();
-  recorded = costFetch(undefined, { baseURLs: [emulator.openaiBaseURL, emulator.anthropicBaseURL] });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
+harness.setup(() => {
+  recorded = costFetch(undefined, { baseURLs: [harness.emulator.openaiBaseURL, harness.emulator.anthropicBaseURL] });
 });
 
 type Api = 'chat' | 'responses' | 'messages';
@@ -40,10 +32,10 @@ type Api = 'chat' | 'responses' | 'messages';
 function request(api: Api, body: Record<string, unknown>, script: EmulatorScript = {}, init: RequestInit = {}): [string, RequestInit] {
   const url =
     api === 'chat'
-      ? `${emulator.openaiBaseURL}/chat/completions`
+      ? `${harness.emulator.openaiBaseURL}/chat/completions`
       : api === 'responses'
-        ? `${emulator.openaiBaseURL}/responses`
-        : `${emulator.anthropicBaseURL}/v1/messages`;
+        ? `${harness.emulator.openaiBaseURL}/responses`
+        : `${harness.emulator.anthropicBaseURL}/v1/messages`;
   const headers = { 'content-type': 'application/json', [EMULATOR_SCRIPT_HEADER]: JSON.stringify(script) };
   return [url, { method: 'POST', headers, body: JSON.stringify(body), ...init }];
 }
@@ -72,7 +64,7 @@ describe('the caller reads the bytes it reads without the wrapper', () => {
       assert.equal(wrapped, plain);
       assert.ok(!plain.includes('"usage"'), 'the server sends no usage without the option');
       // The wrapper did ask: the emulator saw the option, and its answer carried usage.
-      const sent = emulator.requests[1]!.body as { stream_options?: unknown };
+      const sent = harness.emulator.requests[1]!.body as { stream_options?: unknown };
       assert.deepEqual(sent.stream_options, { include_usage: true });
       const withOption = sameIds(await readText((await fetch(...request('chat', chatBody({ stream_options: { include_usage: true } }), script))).body));
       assert.notEqual(withOption, plain, 'with the option the body differs: there was something to hide');
@@ -130,7 +122,7 @@ describe('outcomes', () => {
     assertCost(span, { outcome: 'broken', input: 'estimated', output: 'estimated' });
     assert.ok((attr(span, 'llm_cost.stream.chunks') as number) >= 1);
     await emulatorDone();
-    assert.equal(emulator.requests[0]!.clientClosedEarly, true);
+    assert.equal(harness.emulator.requests[0]!.clientClosedEarly, true);
   });
 
   it('the caller aborts: cancelled, and its read fails as without the wrapper', async () => {
@@ -223,7 +215,7 @@ describe('budgets', () => {
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'budget_exceeded');
     await emulatorDone();
-    assert.equal(emulator.requests[0]!.clientClosedEarly, true, 'the provider saw the client go away');
+    assert.equal(harness.emulator.requests[0]!.clientClosedEarly, true, 'the provider saw the client go away');
   });
 
   it('a budget that clamps the output limit: the body is sent rewritten, as through the SDKs', async () => {
@@ -232,7 +224,7 @@ describe('budgets', () => {
       assert.equal(response.status, 200);
       await response.json();
     });
-    const sent = emulator.requests[0]!.body as { max_tokens: number; model: string; messages: unknown };
+    const sent = harness.emulator.requests[0]!.body as { max_tokens: number; model: string; messages: unknown };
     assert.ok(sent.max_tokens < 1000, `max_tokens lowered to what the budget affords: ${sent.max_tokens}`);
     assert.equal(sent.model, 'claude-sonnet-4-5');
     assert.deepEqual(sent.messages, messages);
@@ -243,14 +235,14 @@ describe('budgets', () => {
     await withBudget({ name: 'fetch-refused', maxUsd: 0 }, async () => {
       await assert.rejects(recorded(...request('chat', chatBody())), BudgetExceededError);
     });
-    assert.equal(emulator.requests.length, 0);
+    assert.equal(harness.emulator.requests.length, 0);
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'budget_exceeded');
   });
 });
 
 describe('one span per request, whichever path sees it first', () => {
   it('an openai client handed costFetch(): the SDK hook records it, the wrapper lets it pass', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, fetch: recorded, maxRetries: 0 });
+    const client = harness.openai({ fetch: recorded });
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
     for await (const _chunk of stream);
     await turns(5);
@@ -260,14 +252,14 @@ describe('one span per request, whichever path sees it first', () => {
   });
 
   it('an Anthropic client handed costFetch()', async () => {
-    const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, fetch: recorded, maxRetries: 0 });
+    const client = harness.anthropic({ fetch: recorded });
     await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
     await turns(5);
     onlySpan(await otel.settle());
   });
 
   it('costFetch(costFetch()): the outer one records', async () => {
-    const nested = costFetch(recorded, { baseURLs: [emulator.openaiBaseURL] });
+    const nested = costFetch(recorded, { baseURLs: [harness.emulator.openaiBaseURL] });
     await readBytes((await nested(...request('chat', chatBody()))).body);
     await turns(5);
     const span = onlySpan(await otel.settle());
@@ -278,14 +270,14 @@ describe('one span per request, whichever path sees it first', () => {
   it('instrumentGlobalFetch: plain fetch is recorded, an SDK client on the global fetch once', async () => {
     const config = otel.instrumentation.getConfig();
     const before = globalThis.fetch;
-    otel.instrumentation.setConfig({ ...config, instrumentGlobalFetch: true, fetchBaseURLs: [emulator.openaiBaseURL] });
+    otel.instrumentation.setConfig({ ...config, instrumentGlobalFetch: true, fetchBaseURLs: [harness.emulator.openaiBaseURL] });
     try {
       assert.notEqual(globalThis.fetch, before);
       const text = await readText((await fetch(...request('chat', chatBody()))).body);
       assert.ok(!text.includes('"usage"'));
       assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.usage.output_tokens.source'), 'reported');
       otel.reset();
-      const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+      const client = harness.openai();
       const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
       for await (const _chunk of stream);
       await turns(5);
@@ -305,15 +297,15 @@ describe('one span per request, whichever path sees it first', () => {
     }
     await otel.instrumentation.flush();
     assert.equal(otel.spans().length, 0);
-    assert.equal((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
+    assert.equal((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
   });
 });
 
 describe('requests it cannot read are sent untouched', () => {
   it('a URL that is no provider API, a GET, a streamed body: no span', async () => {
     const [url, init] = request('chat', chatBody());
-    await readBytes((await recorded(`${emulator.openaiBaseURL}/embeddings`, { ...init, body: JSON.stringify({ model: 'x', input: 'y' }) })).body);
-    await readBytes((await recorded(`${emulator.openaiBaseURL}/models`)).body);
+    await readBytes((await recorded(`${harness.emulator.openaiBaseURL}/embeddings`, { ...init, body: JSON.stringify({ model: 'x', input: 'y' }) })).body);
+    await readBytes((await recorded(`${harness.emulator.openaiBaseURL}/models`)).body);
     const streamed = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(init.body as string));
@@ -323,7 +315,7 @@ describe('requests it cannot read are sent untouched', () => {
     await readBytes((await recorded(url, { ...init, body: streamed, duplex: 'half' } as RequestInit)).body);
     await otel.instrumentation.flush();
     assert.equal(otel.spans().length, 0);
-    assert.deepEqual((emulator.requests[2]!.body as { stream_options?: unknown }).stream_options, undefined);
+    assert.deepEqual((harness.emulator.requests[2]!.body as { stream_options?: unknown }).stream_options, undefined);
   });
 
   it('a Uint8Array body is read, and the option added keeps it bytes', async () => {
@@ -331,7 +323,7 @@ describe('requests it cannot read are sent untouched', () => {
     const response = await recorded(url, { ...init, body: new TextEncoder().encode(init.body as string) });
     assert.ok(!(await response.text()).includes('"usage"'));
     assertCost(onlySpan(await otel.settle()), { outcome: 'completed', input: 'reported', output: 'reported' });
-    assert.deepEqual((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
+    assert.deepEqual((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
   });
 
   it('a Request object: recorded, its body sent as it was (nothing injected: usage estimated)', async () => {
@@ -339,7 +331,7 @@ describe('requests it cannot read are sent untouched', () => {
     const response = await recorded(new Request(url, init));
     assert.ok(!(await response.text()).includes('"usage"'));
     assertCost(onlySpan(await otel.settle()), { outcome: 'completed', input: 'estimated', output: 'estimated' });
-    assert.equal((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
+    assert.equal((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
   });
 
   it('a caller-set Content-Length: the body is not changed', async () => {
@@ -347,14 +339,14 @@ describe('requests it cannot read are sent untouched', () => {
     const headers = { ...(init.headers as Record<string, string>), 'content-length': String(Buffer.byteLength(init.body as string)) };
     await readBytes((await recorded(url, { ...init, headers })).body);
     await otel.settle();
-    assert.equal((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
+    assert.equal((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined);
   });
 
   it('a body that is not JSON, a server that answers with a broken stream: no error reaches the caller', async () => {
     const [url, init] = request('chat', chatBody());
     const notJson = await recorded(url, { ...init, body: '{"model": ' });
     await notJson.text();
-    emulator.addRecording('hostile', { provider: 'openai', api: 'chat.completions', stream: true, events: ['not json', { choices: 'nope' }, null, [1]] });
+    harness.emulator.addRecording('hostile', { provider: 'openai', api: 'chat.completions', stream: true, events: ['not json', { choices: 'nope' }, null, [1]] });
     const plain = sameIds(await readText((await fetch(...request('chat', chatBody(), { replay: 'hostile' }))).body));
     const wrapped = sameIds(await readText((await recorded(...request('chat', chatBody(), { replay: 'hostile' }))).body));
     assert.equal(wrapped, plain);
@@ -365,7 +357,7 @@ describe('requests it cannot read are sent untouched', () => {
 describe('hostile servers', () => {
   it('a server that reports absurd usage: rejected and estimated, as through the SDKs', async () => {
     const chunk = (extra: Record<string, unknown>) => ({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', ...extra });
-    emulator.addRecording('liar', {
+    harness.emulator.addRecording('liar', {
       provider: 'openai',
       api: 'chat.completions',
       stream: true,
@@ -386,7 +378,7 @@ describe('hostile servers', () => {
 
   it('one event split over many reads, and a huge event: the same bytes, counted', async () => {
     const long = 'word '.repeat(60_000);
-    emulator.addRecording('huge', {
+    harness.emulator.addRecording('huge', {
       provider: 'anthropic',
       api: 'messages',
       stream: true,
@@ -427,17 +419,17 @@ describe('a body nobody reads', () => {
   }
 
   it('is collected while streaming: abandoned, the events that had arrived counted, the connection closed', async () => {
-    const span = await dropped({ outputTokens: 5000, chunkDelayMs: 3 }, () => (emulator.requests[0]?.chunksSent ?? 0) >= 20);
+    const span = await dropped({ outputTokens: 5000, chunkDelayMs: 3 }, () => (harness.emulator.requests[0]?.chunksSent ?? 0) >= 20);
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
     assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
     assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) >= 10, `output ${attr(span, 'gen_ai.usage.output_tokens')}`);
     assert.equal(attr(span, 'llm_cost.stream.chunks'), 0, 'no chunk was handed to the caller');
     await emulatorDone();
-    assert.equal(emulator.requests[0]!.clientClosedEarly, true);
+    assert.equal(harness.emulator.requests[0]!.clientClosedEarly, true);
   });
 
   it('is collected after the whole answer arrived: abandoned, with the usage the answer carried', async () => {
-    const span = await dropped({ outputTokens: 300, burst: true }, () => emulator.requests[0]?.outcome !== undefined);
+    const span = await dropped({ outputTokens: 300, burst: true }, () => harness.emulator.requests[0]?.outcome !== undefined);
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
     // The whole answer had arrived, its usage event too: what the provider billed.
     assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');
@@ -447,5 +439,5 @@ describe('a body nobody reads', () => {
 });
 
 async function emulatorDone(): Promise<void> {
-  for (let wait = 0; wait < 200 && emulator.requests.some((r) => r.outcome === undefined); wait++) await new Promise((r) => setTimeout(r, 10));
+  for (let wait = 0; wait < 200 && harness.emulator.requests.some((r) => r.outcome === undefined); wait++) await new Promise((r) => setTimeout(r, 10));
 }

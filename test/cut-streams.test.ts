@@ -6,34 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const otel = startOtel({ abandonedTimeoutMs: 600_000 });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 600_000 });
+const { otel } = harness;
 let openai: InstanceType<typeof otel.OpenAI>;
 let anthropic: InstanceType<typeof otel.Anthropic>;
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 
-before(async () => {
-  emulator = await startEmulator();
-  openai = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  anthropic = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
+harness.setup(() => {
+  openai = harness.openai();
+  anthropic = harness.anthropic();
 });
 
 /** Never settles before `ms`; a stand-in for a read that will not come back. */
@@ -127,8 +117,8 @@ describe('a stream nobody reads', () => {
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
     assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), 'estimated');
     // The emulator saw the client go away long before the 5,000 tokens were sent.
-    for (let wait = 0; wait < 100 && emulator.requests[0]?.outcome === undefined; wait++) await new Promise((r) => setTimeout(r, 20));
-    const served = emulator.requests[0];
+    for (let wait = 0; wait < 100 && harness.emulator.requests[0]?.outcome === undefined; wait++) await new Promise((r) => setTimeout(r, 20));
+    const served = harness.emulator.requests[0];
     assert.ok(served, 'the request reached the emulator');
     assert.equal(served.clientClosedEarly, true, `connection closed early (${JSON.stringify(served)})`);
   });
@@ -138,7 +128,7 @@ describe('a stream nobody reads counts what had arrived when it ends', () => {
   /** Creates a stream nobody keeps, waits until the emulator is done with it, and collects it. */
   async function collected(create: () => Promise<void>) {
     await create();
-    for (let wait = 0; wait < 200 && emulator.requests[0]?.outcome === undefined; wait++) await new Promise((r) => setTimeout(r, 10));
+    for (let wait = 0; wait < 200 && harness.emulator.requests[0]?.outcome === undefined; wait++) await new Promise((r) => setTimeout(r, 10));
     // Loopback bytes the in-process emulator wrote reach the client within a few turns.
     for (let turn = 0; turn < 20; turn++) await nextTurn();
     let spans = otel.spans();

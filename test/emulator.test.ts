@@ -4,7 +4,7 @@
  * the failure scripts, and replays of recorded traffic.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import {
@@ -12,17 +12,16 @@ import {
   EMBEDDING_DIMENSIONS,
   EMULATOR_SCRIPT_HEADER,
   loadTokenizer,
-  ProviderEmulator,
   scriptHeaders,
-  startEmulator,
   type EmulatorScript,
   type EmulatorTokenizer,
 } from '../src/emulator/index.js';
 import { generateText } from '../src/emulator/text.js';
 import { seededRng } from '../src/emulator/random.js';
 import { FIXTURE_NAMES, loadFixture, registerFixtures } from './helpers/fixtures.js';
+import { useEmulator } from './helpers/harness.js';
 
-let emulator: ProviderEmulator;
+const harness = useEmulator();
 let openai: OpenAI;
 let anthropic: Anthropic;
 let tokenizer: EmulatorTokenizer;
@@ -56,19 +55,14 @@ function expectedAnthropicInput(): number {
   );
 }
 
-const lastLog = () => emulator.requests.at(-1)!;
+const lastLog = () => harness.emulator.requests.at(-1)!;
 
-before(async () => {
-  emulator = await startEmulator();
-  registerFixtures(emulator);
-  openai = new OpenAI({ apiKey: 'test', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  anthropic = new Anthropic({ apiKey: 'test', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+harness.setup(async () => {
+  registerFixtures(harness.emulator);
+  openai = new OpenAI({ apiKey: 'test', baseURL: harness.emulator.openaiBaseURL, maxRetries: 0 });
+  anthropic = new Anthropic({ apiKey: 'test', baseURL: harness.emulator.anthropicBaseURL, maxRetries: 0 });
   tokenizer = await loadTokenizer();
 });
-after(async () => {
-  await emulator.stop();
-});
-beforeEach(() => emulator.reset());
 
 describe('generated text', () => {
   it('has exactly the requested o200k token count, for many seeds and sizes', () => {
@@ -111,7 +105,7 @@ describe('openai chat.completions', () => {
     assert.ok(Math.abs(chunks[0]!.created - Date.now() / 1000) < 60, 'created is in seconds');
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     assert.equal(tokenizer.count(text), 20, 'default output length');
-    const log = await emulator.waitForRequestEnd(lastLog().id);
+    const log = await harness.emulator.waitForRequestEnd(lastLog().id);
     assert.equal(log.completed, true);
     assert.equal(log.outcome, 'completed');
     assert.equal(log.chunksSent, chunks.length - 2);
@@ -231,7 +225,7 @@ describe('anthropic messages', () => {
     assert.equal(delta.usage.output_tokens, 25);
     assert.equal(delta.usage.input_tokens, expectedAnthropicInput());
     assert.equal(delta.usage.cache_read_input_tokens, 200);
-    assert.ok(emulator.requests.length === 1 && lastLog().provider === 'anthropic');
+    assert.ok(harness.emulator.requests.length === 1 && lastLog().provider === 'anthropic');
   });
 
   it('messages.stream() finalMessage(): usage equals the text, max_tokens honoured', async () => {
@@ -294,7 +288,7 @@ describe('failure scripts', () => {
       for await (const chunk of stream) if (chunk.choices[0]?.delta.content) contentChunks++;
     }, /terminated/);
     assert.equal(contentChunks, 4);
-    const log = await emulator.waitForRequestEnd(lastLog().id);
+    const log = await harness.emulator.waitForRequestEnd(lastLog().id);
     assert.equal(log.outcome, 'dropped');
     assert.equal(log.chunksSent, 4);
     assert.equal(log.clientClosedEarly, false);
@@ -319,7 +313,7 @@ describe('failure scripts', () => {
       },
       (error: unknown) => error instanceof OpenAI.APIError && error.type === 'server_error',
     );
-    assert.equal((await emulator.waitForRequestEnd(lastLog().id)).outcome, 'stream_error');
+    assert.equal((await harness.emulator.waitForRequestEnd(lastLog().id)).outcome, 'stream_error');
 
     const events = await anthropic.messages.create({ ...anthropicBase, stream: true }, script({ errorAfterChunks: 3 }));
     await assert.rejects(
@@ -348,17 +342,17 @@ describe('failure scripts', () => {
   });
 
   it('status with failTimes: SDK retries then succeed; errors are provider-shaped', async () => {
-    const retrying = new OpenAI({ apiKey: 'test', baseURL: emulator.openaiBaseURL, maxRetries: 2 });
+    const retrying = new OpenAI({ apiKey: 'test', baseURL: harness.emulator.openaiBaseURL, maxRetries: 2 });
     const ok = await retrying.chat.completions.create(
       { model: 'gpt-4o-mini', messages: chatMessages },
       script({ status: 500, failTimes: 2, outputTokens: 3 }),
     );
     assert.equal(ok.usage?.completion_tokens, 3);
-    assert.deepEqual(emulator.requests.map((r) => r.outcome), ['http_error', 'http_error', 'completed']);
-    assert.deepEqual(emulator.requests.map((r) => r.status), [500, 500, 200]);
+    assert.deepEqual(harness.emulator.requests.map((r) => r.outcome), ['http_error', 'http_error', 'completed']);
+    assert.deepEqual(harness.emulator.requests.map((r) => r.status), [500, 500, 200]);
     // Retries are immediate: the SDKs wait what `retry-after-ms` says (`retry-after: 0` alone
     // sends them to their ~0.5 s backoff).
-    const failed = await fetch(`${emulator.openaiBaseURL}/chat/completions`, {
+    const failed = await fetch(`${harness.emulator.openaiBaseURL}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...script({ status: 503 }).headers },
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: chatMessages }),
@@ -377,7 +371,7 @@ describe('failure scripts', () => {
         error.requestID.startsWith('req_'),
     );
 
-    const retryingAnthropic = new Anthropic({ apiKey: 'test', baseURL: emulator.anthropicBaseURL, maxRetries: 1 });
+    const retryingAnthropic = new Anthropic({ apiKey: 'test', baseURL: harness.emulator.anthropicBaseURL, maxRetries: 1 });
     const message = await retryingAnthropic.messages.create(anthropicBase, script({ status: 529, failTimes: 1, outputTokens: 2 }));
     assert.equal(message.usage.output_tokens, 2);
     await assert.rejects(
@@ -397,7 +391,7 @@ describe('failure scripts', () => {
     );
     let seen = 0;
     for await (const _chunk of stream) if (++seen === 3) break;
-    const log = await emulator.waitForRequestEnd(lastLog().id);
+    const log = await harness.emulator.waitForRequestEnd(lastLog().id);
     assert.equal(log.clientClosedEarly, true);
     assert.equal(log.outcome, 'client_closed');
     assert.ok(log.outputTokensSent < 300);
@@ -405,7 +399,7 @@ describe('failure scripts', () => {
     const events = await anthropic.messages.create({ ...anthropicBase, stream: true }, script({ outputTokens: 300, chunkDelayMs: 2 }));
     seen = 0;
     for await (const _event of events) if (++seen === 5) break;
-    assert.equal((await emulator.waitForRequestEnd(lastLog().id)).clientClosedEarly, true);
+    assert.equal((await harness.emulator.waitForRequestEnd(lastLog().id)).clientClosedEarly, true);
   });
 
   it('firstChunkDelayMs delays the headers; an invalid script is a 400', async () => {
@@ -414,13 +408,13 @@ describe('failure scripts', () => {
     assert.ok(Date.now() - started >= 55);
     // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
-    emulator.once('request', () => controller.abort());
+    harness.emulator.once('request', () => controller.abort());
     const pending = openai.chat.completions.create(
       { model: 'gpt-4o-mini', messages: chatMessages, stream: true },
       { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
     );
     await assert.rejects(pending, OpenAI.APIUserAbortError);
-    const aborted = await emulator.waitForRequestEnd(lastLog().id);
+    const aborted = await harness.emulator.waitForRequestEnd(lastLog().id);
     assert.equal(aborted.clientClosedEarly, true);
     assert.equal(aborted.status, 0, 'no headers were sent');
     await assert.rejects(
@@ -433,14 +427,14 @@ describe('failure scripts', () => {
   });
 
   it('the default script applies unless a request overrides it', async () => {
-    emulator.setDefaultScript({ outputTokens: 4 });
+    harness.emulator.setDefaultScript({ outputTokens: 4 });
     try {
       const a = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages });
       assert.equal(a.usage?.completion_tokens, 4);
       const b = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages }, script({ outputTokens: 6 }));
       assert.equal(b.usage?.completion_tokens, 6);
     } finally {
-      emulator.setDefaultScript({});
+      harness.emulator.setDefaultScript({});
     }
   });
 });
@@ -557,7 +551,7 @@ describe('replay of recorded traffic', () => {
 
 describe('wire details', () => {
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${emulator.url}${path}`, {
+    fetch(`${harness.emulator.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),

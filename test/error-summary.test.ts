@@ -5,21 +5,14 @@
  * summary with no key and no request content; with content capture on, the full text.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
+import { afterEach, describe, it } from 'node:test';
+import type { EmulatorScript } from '../src/emulator/index.js';
 import { redactSecrets, safeText, summarizeError } from '../src/core/error-summary.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel();
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness();
+const { otel } = harness;
 afterEach(() => {
   otel.instrumentation.setConfig({});
   otel.reset();
@@ -35,7 +28,7 @@ type Provider = 'openai' | 'anthropic';
 async function fail(provider: Provider, s: EmulatorScript): Promise<unknown> {
   try {
     if (provider === 'openai') {
-      const client = new otel.OpenAI({ apiKey: OPENAI_KEY, baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+      const client = harness.openai({ apiKey: OPENAI_KEY });
       const stream = await client.chat.completions.create(
         { model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }], stream: true },
         script(s),
@@ -44,7 +37,7 @@ async function fail(provider: Provider, s: EmulatorScript): Promise<unknown> {
         // read until the error
       }
     } else {
-      const client = new otel.Anthropic({ apiKey: ANTHROPIC_KEY, baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+      const client = harness.anthropic({ apiKey: ANTHROPIC_KEY });
       const stream = await client.messages.create(
         { model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }], stream: true },
         script(s),

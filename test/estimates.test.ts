@@ -5,9 +5,8 @@
  * replays check the same through the real SDKs (the figures are in docs/accuracy.md).
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { dataUrlImageSize } from '../src/core/image-size.js';
 import { imageTokens } from '../src/providers/openai/count-image.js';
 import { countChatInput as chatInput } from '../src/providers/openai/count-chat-input.js';
@@ -18,7 +17,7 @@ import { TopLevelKeyCounter } from '../src/core/json-keys.js';
 import { chatOutputOverhead as chatOverhead, responsesOutputOverhead as responsesOverhead } from '../src/providers/openai/output-overhead.js';
 import { anthropicConstants } from '../src/providers/anthropic/constants.js';
 import { claudeOutputOverhead as claudeOverhead, countMessagesInput as messagesInput, messagesInputBound } from '../src/providers/anthropic/count-input.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
@@ -317,23 +316,17 @@ describe('output framing', () => {
 });
 
 describe('recorded replays with the usage stripped', () => {
-  const otel = startOtel();
-  let emulator: ProviderEmulator;
+  const harness = useHarness();
+  const { otel } = harness;
   let openai: InstanceType<typeof otel.OpenAI>;
   let anthropic: InstanceType<typeof otel.Anthropic>;
 
-  before(async () => {
-    emulator = await startEmulator();
-    registerFixtures(emulator);
-    openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-    anthropic = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
-  });
-  after(async () => {
-    await emulator.stop();
-    await otel.shutdown();
+  harness.setup(() => {
+    registerFixtures(harness.emulator);
+    openai = harness.openai();
+    anthropic = harness.anthropic();
   });
   beforeEach(() => {
-    otel.reset();
     otel.instrumentation['owned'].calibration.reset();
   });
 

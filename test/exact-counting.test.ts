@@ -14,8 +14,7 @@
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { after, beforeEach, describe, it } from 'node:test';
 import { anthropicInputTokens, chatPromptTokens } from '../src/emulator/prompt-tokens.js';
 import { responsesInputTokens } from '../src/emulator/openai-responses.js';
 import { loadTokenizer, type EmulatorTokenizer } from '../src/emulator/tokenizer.js';
@@ -24,7 +23,7 @@ import type { CostRecord } from '../src/core/model.js';
 import { ProviderCountScheduler } from '../src/core/provider-count.js';
 import { countTexts } from '../src/core/tokenizer.js';
 import { LLMCostInstrumentation, type LLMCostInstrumentationConfig } from '../src/index.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
@@ -38,12 +37,12 @@ const config = {
   defaultBudget: { maxUsd: 1000 },
   onCost: (record: CostRecord) => costs.push(record),
 };
-const otel = startOtel(config);
+const harness = useHarness(config);
+const { otel } = harness;
 
 /** What a count endpoint behind the proxy does: pass to the emulator, or misbehave. */
 type Mode = 'pass' | 'error' | 'hang' | 'garbage-string' | 'garbage-negative' | 'garbage-huge' | 'garbage-html' | 'garbage-fraction';
 
-let emulator: ProviderEmulator;
 let tokenizer: EmulatorTokenizer;
 let proxy: Server;
 let proxyURL: string;
@@ -84,24 +83,20 @@ function startProxy(target: string): Promise<Server> {
 let openai: InstanceType<typeof otel.OpenAI>;
 let anthropic: InstanceType<typeof otel.Anthropic>;
 
-before(async () => {
-  emulator = await startEmulator();
+harness.setup(async () => {
   tokenizer = await loadTokenizer();
   // The local tokenizer worker loads o200k on first use (seconds under load): before any test.
   await countTexts('o200k_base', ['warm up']);
-  proxy = await startProxy(emulator.url);
+  proxy = await startProxy(harness.emulator.url);
   proxyURL = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: `${proxyURL}/v1`, maxRetries: 0 });
-  anthropic = new otel.Anthropic({ apiKey: 'test-key', baseURL: proxyURL, maxRetries: 0 });
+  openai = harness.openai({ baseURL: `${proxyURL}/v1` });
+  anthropic = harness.anthropic({ baseURL: proxyURL });
 });
 after(async () => {
   for (const release of hanging) release();
   await new Promise<void>((resolve) => proxy.close(() => resolve()));
-  await emulator.stop();
-  await otel.shutdown();
 });
 beforeEach(() => {
-  otel.reset();
   mode = 'pass';
   countRequests = [];
   costs.length = 0;
@@ -186,7 +181,7 @@ describe('exact counting through the provider, against the emulator', () => {
     const body = { model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'user' as const, content: 'Tell me about the fox, at length.' }] };
     const controller = new AbortController();
     const pending = anthropic.messages.create({ ...body, stream: true }, { ...script({ text: TEXT, firstChunkDelayMs: 5000 }), signal: controller.signal });
-    await emulator.waitForRequests(1);
+    await harness.emulator.waitForRequests(1);
     controller.abort();
     await assert.rejects(pending);
     const span = onlySpan(await otel.settle());

@@ -6,15 +6,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { after, describe, it } from 'node:test';
+import { startEmulator, type EmulatorScript } from '../src/emulator/index.js';
+import { useHarness } from './helpers/harness.js';
 import { tokenizerWorkerState, useTokenizerWorker } from '../src/core/tokenizer.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { attr, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 300 });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 300 });
+const { otel } = harness;
 /** Answers every request with one good chunk, then a chunk that is not JSON. */
 let malformed: Server;
 let malformedURL: string;
@@ -22,15 +22,14 @@ const GOOD_CHUNK = {
   openai: { id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }] },
   anthropic: { type: 'message_start', message: { id: 'msg_x', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, usage: { input_tokens: 9, output_tokens: 1 } } },
 };
-before(async () => {
-  emulator = await startEmulator();
+harness.setup(async () => {
   // Unknown event types and chunk shapes a future API might send, inside real recordings.
   const anthropic = loadFixture('anthropic-stream-text');
   anthropic.events!.splice(1, 0, { type: 'future_event_kind', payload: { x: 1 } });
-  emulator.addRecording('anthropic-unknown-events', anthropic);
+  harness.emulator.addRecording('anthropic-unknown-events', anthropic);
   const openai = loadFixture('openai-chat-stream-text');
   openai.events!.splice(1, 0, { id: 'chatcmpl-x', object: 'chat.completion.future', choices: 'not-a-list', usage: 'soon' });
-  emulator.addRecording('openai-unknown-events', openai);
+  harness.emulator.addRecording('openai-unknown-events', openai);
   malformed = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     const good = request.url?.includes('/messages') ? GOOD_CHUNK.anthropic : GOOD_CHUNK.openai;
@@ -40,12 +39,9 @@ before(async () => {
   await new Promise<void>((resolve) => malformed.listen(0, '127.0.0.1', resolve));
   malformedURL = `http://127.0.0.1:${(malformed.address() as AddressInfo).port}`;
 });
-after(async () => {
-  await emulator.stop();
+after(() => {
   malformed.close();
-  await otel.shutdown();
 });
-beforeEach(() => otel.reset());
 
 type Provider = 'openai' | 'anthropic';
 interface Seen {
@@ -63,7 +59,7 @@ interface Extra {
 function open(provider: Provider, s: EmulatorScript, extra: Extra = {}) {
   const options = { ...script(s), ...(extra.signal ? { signal: extra.signal } : {}) };
   if (provider === 'openai') {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: extra.baseURL ?? emulator.openaiBaseURL, maxRetries: extra.maxRetries ?? 0 });
+    const client = harness.openai({ baseURL: extra.baseURL ?? harness.emulator.openaiBaseURL, maxRetries: extra.maxRetries ?? 0 });
     return client.chat.completions.create(
       {
         model: 'gpt-4o-mini',
@@ -74,7 +70,7 @@ function open(provider: Provider, s: EmulatorScript, extra: Extra = {}) {
       options,
     );
   }
-  const client = new otel.Anthropic({ apiKey: 'k', baseURL: extra.baseURL ?? emulator.anthropicBaseURL, maxRetries: extra.maxRetries ?? 0 });
+  const client = harness.anthropic({ baseURL: extra.baseURL ?? harness.emulator.anthropicBaseURL, maxRetries: extra.maxRetries ?? 0 });
   return client.messages.create(
     { model: 'claude-haiku-4-5', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }], stream: true },
     options,
@@ -141,11 +137,11 @@ for (const provider of ['openai', 'anthropic'] as const) {
         const without = await consume(provider, { outputTokens: 5, failTimes: 2, status, errorMessage: tag }, { maxRetries: 2 });
         otel.instrumentation.enable();
         const tag2 = `retry-${status}-${Math.random()}`;
-        const before = emulator.requests.length;
+        const before = harness.emulator.requests.length;
         const withUs = await consume(provider, { outputTokens: 5, failTimes: 2, status, errorMessage: tag2 }, { maxRetries: 2 });
         assert.equal(withUs.error, without.error);
         assert.equal(withUs.chunks.length, without.chunks.length);
-        assert.equal(emulator.requests.length - before, 3, 'three attempts on the wire');
+        assert.equal(harness.emulator.requests.length - before, 3, 'three attempts on the wire');
         await otel.settle();
         assertCostRecorded('completed');
       });

@@ -4,15 +4,15 @@
  * an outcome, tokens marked reported or estimated, a cost, and matching metrics.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
 import type { CostRecord } from '../src/index.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { assertCost, attr, errorNamed, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({ abandonedTimeoutMs: 200, onCost: (record) => costs.push(record) });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 200, onCost: (record) => costs.push(record) });
+const { otel } = harness;
 let client: InstanceType<typeof otel.OpenAI>;
 const messages = [
   { role: 'system' as const, content: 'You are a terse assistant.' },
@@ -20,16 +20,10 @@ const messages = [
 ];
 const model = 'gpt-4o-mini';
 
-before(async () => {
-  emulator = await startEmulator();
-  client = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
+harness.setup(() => {
+  client = harness.openai();
 });
 beforeEach(() => {
-  otel.reset();
   costs.length = 0;
 });
 
@@ -57,7 +51,7 @@ describe('openai chat.completions.create, streaming', () => {
     assert.equal(typeof attr(span, 'gen_ai.response.time_to_first_chunk'), 'number');
     assert.equal(span.name, `chat ${model}`);
     assert.equal(span.kind, 2 /* CLIENT */);
-    const sent = emulator.requests.at(-1)!.body as { stream_options?: { include_usage?: boolean } };
+    const sent = harness.emulator.requests.at(-1)!.body as { stream_options?: { include_usage?: boolean } };
     assert.equal(sent.stream_options?.include_usage, true, 'usage was asked of the provider');
   });
 
@@ -98,8 +92,8 @@ describe('openai chat.completions.create, streaming', () => {
     assertCost(span, { outcome: 'broken', input: 'estimated', output: 'estimated' });
     assert.equal(attr(span, 'llm_cost.stream.chunks'), 3);
     assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) < 200);
-    await emulator.waitForRequestEnd(emulator.requests.at(-1)!.id);
-    assert.equal(emulator.requests.at(-1)!.clientClosedEarly, true);
+    await harness.emulator.waitForRequestEnd(harness.emulator.requests.at(-1)!.id);
+    assert.equal(harness.emulator.requests.at(-1)!.clientClosedEarly, true);
     assert.equal(costs.length, 1);
     assert.equal(costs[0]!.outcome, 'broken');
   });
@@ -139,7 +133,7 @@ describe('openai chat.completions.create, streaming', () => {
   it('cancelled: aborted before the response headers', async () => {
     // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
-    emulator.once('request', () => controller.abort());
+    harness.emulator.once('request', () => controller.abort());
     const pending = client.chat.completions.create(
       { model, messages, stream: true },
       { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
@@ -295,7 +289,7 @@ describe('openai chat.completions.create, non-streaming', () => {
 
   it('cancelled before the response', async () => {
     const controller = new AbortController();
-    emulator.once('request', () => controller.abort());
+    harness.emulator.once('request', () => controller.abort());
     const pending = client.chat.completions.create(
       { model, messages },
       { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },

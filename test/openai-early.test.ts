@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { isSupportedVersion } from '../src/core/version-range.js';
 import { OPENAI_VERSIONS } from '../src/providers/openai/targets.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { script } from './helpers/spans.js';
 
 const messages: string[] = [];
@@ -23,9 +22,9 @@ const collect = (...args: unknown[]): void => {
 };
 diag.setLogger({ error: collect, warn: collect, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 
-const otel = startOtel();
+const harness = useHarness();
+const { otel } = harness;
 const requireHere = createRequire(__filename);
-let emulator: ProviderEmulator;
 
 /**
  * A folder whose `node_modules/openai` is a copy of the alias: module hooks see a package
@@ -43,13 +42,8 @@ function earlyOpenAIApp(): string {
   return join(app, 'app.js');
 }
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
+after(() => {
   diag.disable();
-  await emulator.stop();
-  await otel.shutdown();
 });
 
 describe('openai before 4.12.3', () => {
@@ -63,7 +57,7 @@ describe('openai before 4.12.3', () => {
     const app = createRequire(earlyOpenAIApp());
     const sdk = app('openai') as { OpenAI: new (options: object) => any };
     assert.equal((requireHere(join(dirname(app.resolve('openai')), 'package.json')) as { version: string }).version, '4.11.1');
-    const client = new sdk.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = new sdk.OpenAI({ apiKey: 'k', baseURL: harness.emulator.openaiBaseURL, maxRetries: 0 });
     for (let i = 0; i < 2; i++) {
       const stream = await client.chat.completions.create(
         { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }], stream: true },
@@ -74,7 +68,7 @@ describe('openai before 4.12.3', () => {
       for await (const chunk of stream) deltas.push(chunk.choices[0].delta.content ?? '');
       assert.ok(deltas.join('').length > 0);
     }
-    const bodies = emulator.requests.map((r) => r.body as { stream_options?: unknown });
+    const bodies = harness.emulator.requests.map((r) => r.body as { stream_options?: unknown });
     assert.equal(bodies.length, 2);
     for (const body of bodies) assert.equal(body.stream_options, undefined, 'nothing added to the request');
     const said = messages.filter((m) => m.includes('openai@4.11.1') && m.includes('outside the supported range >=4.12.3 <8'));

@@ -3,26 +3,20 @@
  * the real `openai` SDK against the emulator: the spend metric covers every OpenAI call.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { describe, it } from 'node:test';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { assertCost, attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 200 });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 200 });
+const { otel } = harness;
 let client: InstanceType<typeof otel.OpenAI>;
 const model = 'gpt-3.5-turbo-instruct';
 const prompt = 'Write a tagline for an ice cream shop.';
 
-before(async () => {
-  emulator = await startEmulator();
-  client = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+harness.setup(() => {
+  client = harness.openai();
 });
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => otel.reset());
 
 const num = (span: Parameters<typeof attr>[0], name: string): number => attr(span, name) as number;
 
@@ -48,7 +42,7 @@ describe('completions.create (legacy)', () => {
     assertCost(span, { outcome: 'completed', input: 'reported', output: 'reported' });
     assert.equal(num(span, 'gen_ai.usage.output_tokens'), 20);
     assert.equal(num(span, 'llm_cost.stream.chunks'), chunks.length);
-    const sent = emulator.requests.at(-1)!.body as { stream_options?: { include_usage?: boolean } };
+    const sent = harness.emulator.requests.at(-1)!.body as { stream_options?: { include_usage?: boolean } };
     assert.equal(sent.stream_options?.include_usage, true);
   });
 

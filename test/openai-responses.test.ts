@@ -5,33 +5,27 @@
  * `responses.cancel()`, resumed streams charged once, helpers, and recorded real streams.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
 import type { CostRecord } from '../src/index.js';
 import { ResumeLedger } from '../src/providers/openai/resume-ledger.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { assertCost, attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({ abandonedTimeoutMs: 200, onCost: (record) => costs.push(record) });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: 200, onCost: (record) => costs.push(record) });
+const { otel } = harness;
 let client: InstanceType<typeof otel.OpenAI>;
 const model = 'gpt-4o-mini';
 const input = 'Tell me about the weather in Lisbon in spring.';
 const instructions = 'You are a terse assistant.';
 
-before(async () => {
-  emulator = await startEmulator();
-  registerFixtures(emulator);
-  client = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
+harness.setup(() => {
+  registerFixtures(harness.emulator);
+  client = harness.openai();
 });
 beforeEach(() => {
-  otel.reset();
   costs.length = 0;
 });
 
@@ -149,7 +143,7 @@ describe('responses.create, streaming', () => {
     const last = events.at(-1)!;
     last.type = 'response.failed';
     last.response = { ...last.response, status: 'failed', error: { code: 'server_error', message: 'The model failed.' } };
-    emulator.addRecording('responses-failed', recording);
+    harness.emulator.addRecording('responses-failed', recording);
     const stream = await client.responses.create({ ...(recording.request as object), model, input, stream: true }, script({ replay: 'responses-failed' }));
     for await (const _event of stream);
     const span = onlySpan(await otel.settle());

@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import {
   Budget,
   BudgetStoreUnavailableError,
@@ -26,7 +25,7 @@ import {
 } from '../src/index.js';
 import * as schemas from '../src/options/schemas.js';
 import { validateRedisBudgetStoreOptions } from '../src/options/validate.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const diagErrors: string[] = [];
@@ -35,25 +34,20 @@ const ignore = () => {};
 const logger: DiagLogger = { error: collect, warn: ignore, info: ignore, debug: ignore, verbose: ignore };
 diag.setLogger(logger, { logLevel: DiagLogLevel.ERROR, suppressOverrideMessage: true });
 
-const otel = startOtel();
-let emulator: ProviderEmulator;
+const harness = useHarness();
+const { otel } = harness;
 let openai: InstanceType<typeof otel.OpenAI>;
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-before(async () => {
+harness.setup(() => {
   process.on('unhandledRejection', onUnhandled);
-  emulator = await startEmulator();
-  openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  openai = harness.openai();
 });
-after(async () => {
+after(() => {
   process.off('unhandledRejection', onUnhandled);
-  await emulator.stop();
-  await otel.shutdown();
 });
 beforeEach(() => {
-  otel.reset();
-  emulator.reset();
   diagErrors.length = 0;
 });
 
@@ -252,7 +246,7 @@ describe('a store whose methods return promises is caught at first use, and trea
     const name = `promising-reserve-${process.pid}`;
     await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(1)), BudgetStoreUnavailableError);
     await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(2)), BudgetStoreUnavailableError);
-    assert.equal(emulator.requests.length, 0, 'nothing was sent');
+    assert.equal(harness.emulator.requests.length, 0, 'nothing was sent');
     assert.deepEqual(calls, ['reserve'], 'the store is not called after the first promise');
     assert.equal(diagErrors.length, 1, diagErrors.join('\n'));
     assert.match(
@@ -270,7 +264,7 @@ describe('a store whose methods return promises is caught at first use, and trea
     otel.instrumentation.setConfig({ budgetStore: store, defaultBudget: { name: `promising-add-${process.pid}`, maxUsd: 1 } });
     try {
       const chunks = await stream(1);
-      const sent = emulator.requests.length;
+      const sent = harness.emulator.requests.length;
       assert.ok(chunks > 10, `${chunks} chunks`);
       assert.equal(onlySpan(await otel.settle()).attributes['llm_cost.stream.outcome'], 'completed');
       assert.equal(diagErrors.length, 1, diagErrors.join('\n'));
@@ -278,7 +272,7 @@ describe('a store whose methods return promises is caught at first use, and trea
       const addsSeen = calls.filter((call) => call === 'add').length;
       assert.equal(addsSeen, 1, 'add is not called after its first promise');
       await assert.rejects(stream(2), BudgetStoreUnavailableError);
-      assert.equal(emulator.requests.length, sent, 'the refused request was not sent');
+      assert.equal(harness.emulator.requests.length, sent, 'the refused request was not sent');
       assert.equal(diagErrors.length, 1);
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);
@@ -292,7 +286,7 @@ describe('a store whose methods return promises is caught at first use, and trea
     const name = `promising-total-${process.pid}`;
     // Clamping reads the remaining amount (total) before reserving.
     await assert.rejects(withBudget({ name, maxUsd: 1, store, clampMaxTokens: true }, () => stream(1)), BudgetStoreUnavailableError);
-    assert.equal(emulator.requests.length, 0);
+    assert.equal(harness.emulator.requests.length, 0);
     assert.equal(diagErrors.length, 1);
     assert.match(diagErrors[0]!, /store of budget "promising-total-\d+"\.total\(\) returned a promise/);
   });

@@ -4,14 +4,14 @@
  * and `onCost`; a bad override fails when the instrumentation is built, naming the entry.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
 import { LLMCostInstrumentation, type CostRecord, type LLMCostInstrumentationConfig } from '../src/index.js';
-import { sumPoints, startOtel } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({
+const harness = useHarness({
   onCost: (record) => costs.push(record),
   priceOverrides: {
     'acme-private-1': { inputPerMTok: 2, outputPerMTok: 8 },
@@ -20,17 +20,9 @@ const otel = startOtel({
     'claude-haiku-4-5': { inputPerMTok: 1000, outputPerMTok: 1000, provider: 'openai' },
   },
 });
-let emulator: ProviderEmulator;
+const { otel } = harness;
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
 beforeEach(() => {
-  otel.reset();
   costs.length = 0;
 });
 
@@ -43,7 +35,7 @@ function assertClose(actual: unknown, expected: number): void {
 }
 
 async function chat(model: string, extra: Record<string, unknown> = {}) {
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   await client.chat.completions.create({ model, messages }, script({ outputTokens: 10, ...extra }));
   return onlySpan(await otel.settle());
 }
@@ -85,7 +77,7 @@ describe('price overrides', () => {
   });
 
   it('an override for another provider leaves the price data in charge', async () => {
-    const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+    const client = harness.anthropic();
     await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages }, script({ outputTokens: 10 }));
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.cost.price_source'), 'genai-prices');

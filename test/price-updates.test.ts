@@ -14,11 +14,10 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { findProvider, type Provider } from '@pydantic/genai-prices';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import type { LLMCostInstrumentationConfig } from '../src/index.js';
 import { BUNDLED_PRICE_DATA, PriceCatalog } from '../src/pricing/catalog.js';
 import { PriceUpdates } from '../src/pricing/price-updates.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const warnings: string[] = [];
@@ -76,19 +75,16 @@ let base = '';
 const work = mkdtempSync(join(tmpdir(), 'llm-cost-prices-'));
 
 const baseConfig: LLMCostInstrumentationConfig = {};
-const otel = startOtel(baseConfig);
-let emulator: ProviderEmulator;
+const harness = useHarness(baseConfig);
+const { otel } = harness;
 
 before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  emulator = await startEmulator();
 });
 after(async () => {
   otel.instrumentation.setConfig({ ...baseConfig });
-  await emulator.stop();
-  await otel.shutdown();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
   rmSync(work, { recursive: true, force: true });
@@ -106,7 +102,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
 
 async function chat(model: string) {
   otel.reset();
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }, script({ outputTokens: 10 }));
   return onlySpan(await otel.settle());
 }

@@ -13,14 +13,15 @@
  * (developers.openai.com/api/docs/pricing, platform.claude.com/docs/en/about-claude/pricing.)
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
+import { beforeEach, describe, it } from 'node:test';
+import type { EmulatorScript } from '../src/emulator/index.js';
 import type { CostRecord, Priced } from '../src/index.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({
+const harness = useHarness({
   onCost: (record) => costs.push(record),
   priceOverrides: {
     // A negotiated priority price for one model; other models' priority traffic stays estimated.
@@ -29,17 +30,9 @@ const otel = startOtel({
     'gpt-4.1': { toolCallUsd: { code_interpreter: 0.03 } },
   },
 });
-let emulator: ProviderEmulator;
+const { otel } = harness;
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
 beforeEach(() => {
-  otel.reset();
   costs.length = 0;
 });
 
@@ -56,8 +49,8 @@ function priced(record: CostRecord | undefined): Priced {
   return record.cost as Priced;
 }
 
-const openai = () => new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-const anthropic = () => new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+const openai = () => harness.openai();
+const anthropic = () => harness.anthropic();
 
 async function chat(body: Record<string, unknown>, s: EmulatorScript) {
   await openai().chat.completions.create({ messages, ...body } as never, script(s));
@@ -336,7 +329,7 @@ describe('a provider that lies', () => {
       stop_sequence: null,
       usage,
     });
-    emulator.addRecording('hostile-anthropic', {
+    harness.emulator.addRecording('hostile-anthropic', {
       provider: 'anthropic',
       api: 'messages',
       stream: true,

@@ -4,27 +4,20 @@
  * reported figure is never replaced by an estimate.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import fc from 'fast-check';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import type { EmulatorScript } from '../src/emulator/index.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 5000 });
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness({ abandonedTimeoutMs: 5000 });
+const { otel } = harness;
 
 const ending = fc.constantFrom('read-all', 'break', 'abort', 'drop', 'error-event', 'no-terminal');
 
 it('every span ends once, counts are never negative, reported figures are kept', async () => {
-  const openai = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  const anthropic = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+  const openai = harness.openai();
+  const anthropic = harness.anthropic();
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom('openai', 'anthropic'),
@@ -39,7 +32,7 @@ it('every span ends once, counts are never negative, reported figures are kept',
         if (how === 'no-terminal') s.omitTerminal = true;
         const controller = new AbortController();
         const options = { ...script(s), signal: controller.signal };
-        const seen = emulator.requests.length;
+        const seen = harness.emulator.requests.length;
         try {
           const stream =
             provider === 'openai'
@@ -62,7 +55,7 @@ it('every span ends once, counts are never negative, reported figures are kept',
         const output = attr(span, 'gen_ai.usage.output_tokens') as number;
         assert.ok(Number.isInteger(input) && input >= 0, `input ${input}`);
         assert.ok(Number.isInteger(output) && output >= 0, `output ${output}`);
-        const log = emulator.requests[seen]!;
+        const log = harness.emulator.requests[seen]!;
         if (attr(span, 'llm_cost.stream.outcome') === 'completed' && log.completed) {
           // The provider reported its figures: they stand, exactly.
           assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'reported');

@@ -9,15 +9,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { EMULATOR_SCRIPT_HEADER, startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { before, describe, it } from 'node:test';
+import { EMULATOR_SCRIPT_HEADER, type EmulatorScript } from '../src/emulator/index.js';
+import { useHarness } from './helpers/harness.js';
 import { readText, sameIds, turns } from './helpers/raw-bodies.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel({ abandonedTimeoutMs: 600_000 });
+const harness = useHarness({ abandonedTimeoutMs: 600_000 });
+const { otel } = harness;
 const requireHere = createRequire(__filename);
-let emulator: ProviderEmulator;
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 const userBody = { model: 'gpt-4o-mini', messages, stream: true };
 
@@ -35,26 +35,17 @@ const versions: [name: string, module: string][] = [
 if (!sdkNextInstalled) it('openai 7: raw bodies', { skip: 'openai 7 is not installed: run `npm ci --prefix test/sdk-next` (npm run test:matrix does)' }, () => undefined);
 const classes = new Map<string, OpenAIClass>();
 
-before(async () => {
-  emulator = await startEmulator();
+before(() => {
   for (const [, name] of versions) {
     const moduleExports = (name === 'openai-v7' ? requireNext : requireHere)(name) as { OpenAI: OpenAIClass };
     if (name !== 'openai') assert.ok(otel.instrumentation.patch(moduleExports), `${name} is instrumented`);
     classes.set(name, moduleExports.OpenAI);
   }
 });
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
-});
 
 /** The body the emulator sends for `body` to a plain client: what the caller gets without this package. */
 async function serverBody(body: unknown, s: EmulatorScript = {}): Promise<string> {
-  const response = await fetch(`${emulator.openaiBaseURL}/chat/completions`, {
+  const response = await fetch(`${harness.emulator.openaiBaseURL}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', [EMULATOR_SCRIPT_HEADER]: JSON.stringify(s) },
     body: JSON.stringify(body),
@@ -75,13 +66,13 @@ const dataFrames = (text: string) => text.split(/\n\n/).filter((frame) => /^data
 
 for (const [name, module] of versions) {
   describe(`${name}: raw bodies`, () => {
-    const client = () => new (classes.get(module)!)({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = () => new (classes.get(module)!)({ apiKey: 'k', baseURL: harness.emulator.openaiBaseURL, maxRetries: 0 });
     const s: EmulatorScript = { outputTokens: 40 };
 
     it('create({ stream: true }).asResponse(): the option is taken back before sending; the body is the server’s; completed', async () => {
       const response = await client().chat.completions.create({ ...userBody }, script(s)).asResponse();
       const raw = sameIds(await rawText(response));
-      assert.equal((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined, 'sent as the caller wrote it');
+      assert.equal((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined, 'sent as the caller wrote it');
       assert.equal(raw, await serverBody(userBody, s));
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -96,7 +87,7 @@ for (const [name, module] of versions) {
       const pending = client().chat.completions.create({ ...userBody }, script(s));
       await new Promise((resolve) => setTimeout(resolve, 30));
       const response = await pending.asResponse();
-      assert.deepEqual((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
+      assert.deepEqual((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
       const raw = sameIds(await rawText(response));
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -111,7 +102,7 @@ for (const [name, module] of versions) {
 
     it('withResponse(), reading response.body: the traces cut; completed, reported', async () => {
       const { response } = await client().chat.completions.create({ ...userBody }, script(s)).withResponse();
-      assert.deepEqual((emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
+      assert.deepEqual((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
       const raw = sameIds(await rawText(response));
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -167,7 +158,7 @@ for (const [name, module] of versions) {
 
 describe('Anthropic raw bodies', () => {
   it('messages.create({ stream: true }).asResponse(): completed, with the usage the body carried', async () => {
-    const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+    const client = harness.anthropic();
     const response = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 500, messages, stream: true }).asResponse();
     const text = await readText(response.body);
     assert.match(text, /event: message_stop/);
@@ -177,7 +168,7 @@ describe('Anthropic raw bodies', () => {
   });
 
   it('messages.stream() (which calls withResponse()) is unchanged', async () => {
-    const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+    const client = harness.anthropic();
     const stream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 500, messages });
     const message = await stream.finalMessage();
     assert.ok(message.usage.output_tokens > 0);

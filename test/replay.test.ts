@@ -4,28 +4,21 @@
  * shows exactly the provider's numbers; with it stripped, an estimate marked as one.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { describe, it } from 'node:test';
+import { useHarness } from './helpers/harness.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel();
-let emulator: ProviderEmulator;
+const harness = useHarness();
+const { otel } = harness;
 let openai: InstanceType<typeof otel.OpenAI>;
 let anthropic: InstanceType<typeof otel.Anthropic>;
 
-before(async () => {
-  emulator = await startEmulator();
-  registerFixtures(emulator);
-  openai = new otel.OpenAI({ apiKey: 'test-key', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
-  anthropic = new otel.Anthropic({ apiKey: 'test-key', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+harness.setup(() => {
+  registerFixtures(harness.emulator);
+  openai = harness.openai();
+  anthropic = harness.anthropic();
 });
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => otel.reset());
 
 type Body = Record<string, unknown>;
 

@@ -13,26 +13,14 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { describe, it } from 'node:test';
+import { startEmulator, type EmulatorScript } from '../src/emulator/index.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, errorNamed, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel();
+const harness = useHarness();
+const { otel } = harness;
 const requireFromHere = createRequire(__filename);
-let emulator: ProviderEmulator;
-
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
-});
 
 interface ClientOptions {
   apiKey: string;
@@ -80,7 +68,7 @@ interface Answer {
 
 /** One request through the SDK's public API; returns the text the caller received. */
 async function ask(sdk: Sdk, s: EmulatorScript, options: { stream: boolean; maxRetries: number; baseURL?: string }): Promise<Answer> {
-  const baseURL = options.baseURL ?? (sdk.provider === 'openai' ? emulator.openaiBaseURL : emulator.anthropicBaseURL);
+  const baseURL = options.baseURL ?? (sdk.provider === 'openai' ? harness.emulator.openaiBaseURL : harness.emulator.anthropicBaseURL);
   const client = sdk.client({ apiKey: 'test-key', baseURL, maxRetries: options.maxRetries }) as Record<string, any>;
   const messages = [{ role: 'user', content: 'Say hello.' }];
   if (sdk.provider === 'openai') {
@@ -111,7 +99,7 @@ const TEXT = 'Hello there, friend.';
 
 /** Everything the caller gets from one request: the chunks (ids dropped) or the error. */
 async function whatTheCallerSees(sdk: Sdk, s: EmulatorScript, maxRetries: number): Promise<unknown> {
-  const baseURL = sdk.provider === 'openai' ? emulator.openaiBaseURL : emulator.anthropicBaseURL;
+  const baseURL = sdk.provider === 'openai' ? harness.emulator.openaiBaseURL : harness.emulator.anthropicBaseURL;
   const client = sdk.client({ apiKey: 'test-key', baseURL, maxRetries }) as Record<string, any>;
   const messages = [{ role: 'user', content: 'Say hello.' }];
   try {
@@ -134,7 +122,7 @@ for (const sdk of SDKS) {
       const status = sdk.provider === 'anthropic' ? 529 : 429;
       const answer = await ask(sdk, { status, failTimes: 2, text: TEXT }, { stream: false, maxRetries: 2 });
       assert.equal(answer.text, TEXT);
-      assert.deepEqual(emulator.requests.map((r) => r.status), [status, status, 200]);
+      assert.deepEqual(harness.emulator.requests.map((r) => r.status), [status, status, 200]);
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 3);
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -146,7 +134,7 @@ for (const sdk of SDKS) {
     it('a stream that succeeds after a 500: one span, two attempts, the chunks the SDK gives', async () => {
       const answer = await ask(sdk, { status: 500, failTimes: 1, text: TEXT }, { stream: true, maxRetries: 1 });
       assert.equal(answer.text, TEXT);
-      assert.deepEqual(emulator.requests.map((r) => r.status), [500, 200]);
+      assert.deepEqual(harness.emulator.requests.map((r) => r.status), [500, 200]);
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 2);
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -159,7 +147,7 @@ for (const sdk of SDKS) {
         ask(sdk, { status: 500 }, { stream: true, maxRetries: 2 }),
         errorNamed('InternalServerError'),
       );
-      assert.equal(emulator.requests.length, 3);
+      assert.equal(harness.emulator.requests.length, 3);
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 3);
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'error');
@@ -175,14 +163,14 @@ for (const sdk of SDKS) {
       ];
       for (const [s, maxRetries] of cases) {
         otel.instrumentation.disable();
-        emulator.reset();
+        harness.emulator.reset();
         let without: unknown;
         try {
           without = await whatTheCallerSees(sdk, s, maxRetries);
         } finally {
           otel.instrumentation.enable();
         }
-        emulator.reset();
+        harness.emulator.reset();
         otel.reset();
         const withUs = await whatTheCallerSees(sdk, s, maxRetries);
         assert.deepEqual(withUs, without);
@@ -209,7 +197,7 @@ for (const sdk of SDKS) {
 
 describe('retries: requests that are not attempts of ours', () => {
   it('concurrent requests to the same host each count only their own attempts', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 3 });
+    const client = harness.openai({ maxRetries: 3 });
     const ask = (model: string, s: EmulatorScript) =>
       client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] }, script(s));
     await Promise.all([
@@ -231,7 +219,7 @@ describe('retries: requests that are not attempts of ours', () => {
         await fetch(`${sideHost}/models`).catch(() => undefined);
         return fetch(url, init);
       };
-      const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 1, fetch: fetchWithSideCall });
+      const client = harness.openai({ maxRetries: 1, fetch: fetchWithSideCall });
       await client.chat.completions.create(
         { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] },
         script({ status: 500, failTimes: 1, text: TEXT }),

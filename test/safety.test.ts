@@ -7,25 +7,17 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { updatePrices } from '@pydantic/genai-prices';
 import type { tracing } from '@opentelemetry/sdk-node';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
 import { LLMCostInstrumentation, type CostRecord, type LLMCostInstrumentationConfig } from '../src/index.js';
 import { serverAttributes } from '../src/core/request-attributes.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const costs: CostRecord[] = [];
-const otel = startOtel({ onCost: (record) => costs.push(record) });
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
+const harness = useHarness({ onCost: (record) => costs.push(record) });
+const { otel } = harness;
 
 const SECRETS = ['sk-secret-api-key-123', 'Bearer', 'secret-query-value', 'secret-header-value', 'user-pass-secret', 'secret-auth-token'];
 const PROMPT = 'My private prompt about the quarterly numbers';
@@ -56,10 +48,8 @@ function unusedPort(): Promise<number> {
 
 describe('nothing sensitive reaches an attribute', () => {
   it('openai: API key, extra headers and query parameters stay out; content is not captured', async () => {
-    const client = new otel.OpenAI({
+    const client = harness.openai({
       apiKey: 'sk-secret-api-key-123',
-      baseURL: emulator.openaiBaseURL,
-      maxRetries: 0,
       defaultHeaders: { 'x-custom-auth': 'secret-header-value' },
       defaultQuery: { 'api-version': 'secret-query-value' },
     });
@@ -75,16 +65,15 @@ describe('nothing sensitive reaches an attribute', () => {
 
   it('anthropic: API key and content stay out', async () => {
     otel.reset();
-    const client = new otel.Anthropic({ apiKey: 'sk-secret-api-key-123', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+    const client = harness.anthropic({ apiKey: 'sk-secret-api-key-123' });
     await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: PROMPT }] }, script({ outputTokens: 5 }));
     for (const span of await otel.settle()) assertNoSecrets(span.attributes);
   });
 
   it('Authorization and api-key headers given per request, and failed requests: nothing in attributes, events or status', async () => {
     otel.reset();
-    const client = new otel.OpenAI({
+    const client = harness.openai({
       apiKey: 'sk-secret-api-key-123',
-      baseURL: emulator.openaiBaseURL,
       maxRetries: 1,
       defaultQuery: { 'api-version': 'secret-query-value' },
     });
@@ -126,7 +115,7 @@ describe('nothing sensitive reaches an attribute', () => {
     const requireHere = createRequire(__filename);
     const v4 = requireHere('openai-v4') as { OpenAI: typeof otel.OpenAI };
     assert.ok(otel.instrumentation.patch(v4));
-    const withCredentials = emulator.openaiBaseURL.replace('http://', 'http://user:user-pass-secret@');
+    const withCredentials = harness.emulator.openaiBaseURL.replace('http://', 'http://user:user-pass-secret@');
     for (const OpenAI of [v4.OpenAI, otel.OpenAI]) {
       otel.reset();
       const client = new OpenAI({ apiKey: 'sk-secret-api-key-123', baseURL: withCredentials, maxRetries: 0 });
@@ -187,7 +176,7 @@ describe('failures of ours degrade to marked values, never to an exception in th
       throw new Error('price data unavailable');
     }));
     try {
-      const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+      const client = harness.openai();
       const completion = await client.chat.completions.create(
         { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] },
         script({ outputTokens: 4 }),
@@ -217,7 +206,7 @@ describe('failures of ours degrade to marked values, never to an exception in th
         throw new Error('unreadable part');
       },
     };
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const stream = await client.chat.completions.create(
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: [unreadable as unknown as { type: 'text'; text: string }] }], stream: true },
       script({ outputTokens: 30 }),

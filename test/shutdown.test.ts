@@ -8,16 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { describe, it } from 'node:test';
+import { useEmulator } from './helpers/harness.js';
 
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-});
+const harness = useEmulator();
 
 type Ending = 'sdk.shutdown' | 'provider.forceFlush' | 'beforeExit';
 type Cut = 'openai-break' | 'anthropic-abort';
@@ -68,12 +62,12 @@ const script = { headers: { 'x-emulator-script': JSON.stringify({ outputTokens: 
   ${
     cut === 'openai-break'
       ? `const { OpenAI } = require('openai');
-  const client = new OpenAI({ apiKey: 'k', baseURL: ${JSON.stringify(emulator.openaiBaseURL)}, maxRetries: 0 });
+  const client = new OpenAI({ apiKey: 'k', baseURL: ${JSON.stringify(harness.emulator.openaiBaseURL)}, maxRetries: 0 });
   const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, script);
   let n = 0;
   for await (const _ of stream) if (++n === 20) break;`
       : `const { Anthropic } = require('@anthropic-ai/sdk');
-  const client = new Anthropic({ apiKey: 'k', baseURL: ${JSON.stringify(emulator.anthropicBaseURL)}, maxRetries: 0 });
+  const client = new Anthropic({ apiKey: 'k', baseURL: ${JSON.stringify(harness.emulator.anthropicBaseURL)}, maxRetries: 0 });
   const stream = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }], stream: true }, script);
   let n = 0;
   for await (const _ of stream) if (++n === 20) stream.controller.abort();`

@@ -9,19 +9,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { BpeCounter } from '../src/core/bpe/counter.js';
 import type { RankData } from '../src/core/bpe/rank-table.js';
 import { importRankData, type EncodingName } from '../src/core/tokenizer-count.js';
-import { chatPromptTokens, loadTokenizer, startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { chatPromptTokens, loadTokenizer } from '../src/emulator/index.js';
 import { heapMergeCount, rankMapOf } from './helpers/heap-bpe.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const ENCODINGS: EncodingName[] = ['o200k_base', 'cl100k_base'];
-const otel = startOtel();
 
 function runToEnd<T>(steps: Generator<void, T>): T {
   for (;;) {
@@ -150,21 +149,15 @@ describe('long runs: exact and linear at any size', () => {
 });
 
 describe('through the SDK: a 6,000,000-character blob in a prompt', () => {
-  let emulator: ProviderEmulator;
-  before(async () => {
-    emulator = await startEmulator();
-  });
-  after(async () => {
-    await emulator.stop();
-    await otel.shutdown();
-  });
+  const harness = useHarness();
+  const { otel } = harness;
 
   it('a cut stream estimates the prompt exactly, not as characters / 4', async () => {
     // Digits: whitespace-free (the old guard's regex overflowed the stack on it), and cheap
     // enough for the emulator's own js-tiktoken to count (every three-digit group is a token).
     const blob = '3141592653'.repeat(600_000);
     const messages = [{ role: 'user' as const, content: blob }];
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }, script({ outputTokens: 30 }));
     let chunks = 0;
     for await (const _chunk of stream) if (++chunks === 3) break; // before the usage chunk

@@ -4,24 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, it } from 'node:test';
-import { startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
+import { it } from 'node:test';
 import { anthropicTargets } from '../src/providers/anthropic/targets.js';
 import { createOpenAIState, openaiTargets } from '../src/providers/openai/targets.js';
 import type { PatchTarget } from '../src/core/patch-target.js';
-import { startOtel } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { script } from './helpers/spans.js';
 
-const otel = startOtel();
+const harness = useHarness();
+const { otel } = harness;
 const requireHere = createRequire(__filename);
-let emulator: ProviderEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
 
 type Wrapped = ((...args: unknown[]) => unknown) & { __wrapped?: boolean; __original?: unknown };
 const methodsOf = (targets: PatchTarget[]) =>
@@ -41,7 +33,7 @@ it('disable() restores the original methods, enable() wraps them again, and only
 
   otel.instrumentation.disable();
   methods.forEach((m, i) => assert.equal(m.get(), originals[i], `${m.label} is the original function again`));
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   const ask = async () => {
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, script({ outputTokens: 3 }));
     let n = 0;
@@ -49,7 +41,7 @@ it('disable() restores the original methods, enable() wraps them again, and only
     return n;
   };
   assert.ok((await ask()) > 0);
-  const sent = emulator.requests.at(-1)!.body as { stream_options?: unknown };
+  const sent = harness.emulator.requests.at(-1)!.body as { stream_options?: unknown };
   assert.equal(sent.stream_options, undefined, 'a disabled instrumentation changes nothing in the request');
   await otel.instrumentation.flush();
   assert.equal(otel.spans().length, 0);

@@ -6,31 +6,19 @@
  * ends with no output counted, and stays whole.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { costFetch } from '../src/index.js';
-import { EMULATOR_SCRIPT_HEADER, startEmulator, type ProviderEmulator } from '../src/emulator/index.js';
-import { startOtel } from './helpers/otel.js';
+import { EMULATOR_SCRIPT_HEADER } from '../src/emulator/index.js';
+import { useHarness } from './helpers/harness.js';
 import { readText, sameIds } from './helpers/raw-bodies.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
 const IDLE_MS = 300;
-const otel = startOtel({ abandonedTimeoutMs: IDLE_MS });
-let emulator: ProviderEmulator;
+const harness = useHarness({ abandonedTimeoutMs: IDLE_MS });
+const { otel } = harness;
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 const body = { model: 'gpt-4o-mini', messages, stream: true };
 const burst = { outputTokens: 300, burst: true };
-
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.stop();
-  await otel.shutdown();
-});
-beforeEach(() => {
-  otel.reset();
-  emulator.reset();
-});
 
 const init = (): RequestInit => ({
   method: 'POST',
@@ -51,8 +39,8 @@ async function abandoned() {
 
 describe('a body held but not read', () => {
   it('costFetch: abandoned with what had arrived counted; the caller then reads every byte', async () => {
-    const recorded = costFetch(undefined, { baseURLs: [emulator.openaiBaseURL] });
-    const url = `${emulator.openaiBaseURL}/chat/completions`;
+    const recorded = costFetch(undefined, { baseURLs: [harness.emulator.openaiBaseURL] });
+    const url = `${harness.emulator.openaiBaseURL}/chat/completions`;
     const plain = sameIds(await readText((await fetch(url, init())).body));
     const response = await recorded(url, init());
     const span = await abandoned();
@@ -63,7 +51,7 @@ describe('a body held but not read', () => {
   });
 
   it('asResponse(): abandoned with what had arrived counted; the caller then reads every byte', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const response = await client.chat.completions.create({ ...body, stream: true }, script(burst)).asResponse();
     const span = await abandoned();
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');
@@ -76,7 +64,7 @@ describe('a body held but not read', () => {
   });
 
   it('an SDK stream never iterated: abandoned with no output counted, and still whole', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const stream = await client.chat.completions.create({ ...body, stream: true }, script(burst));
     const span = await abandoned();
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'abandoned');

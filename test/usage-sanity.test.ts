@@ -4,34 +4,31 @@
  * provider and field. Through both SDKs, against an emulator that lies (`usageOverrides`).
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
-import { startEmulator, type EmulatorScript, type ProviderEmulator } from '../src/emulator/index.js';
+import type { EmulatorScript } from '../src/emulator/index.js';
 import { MAX_REPORTED_TOKENS } from '../src/core/usage-sanity.js';
-import { startOtel, sumPoints } from './helpers/otel.js';
+import { sumPoints } from './helpers/otel.js';
+import { useHarness } from './helpers/harness.js';
 import { attr, onlySpan, script } from './helpers/spans.js';
 
-const otel = startOtel();
-let emulator: ProviderEmulator;
+const harness = useHarness();
+const { otel } = harness;
 const warnings: string[] = [];
-before(async () => {
-  emulator = await startEmulator();
+before(() => {
   const note = (...args: unknown[]): void => {
     warnings.push(args.map(String).join(' '));
   };
   diag.setLogger({ error: note, warn: note, info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 });
-after(async () => {
+after(() => {
   diag.disable();
-  await emulator.stop();
-  await otel.shutdown();
 });
-beforeEach(() => otel.reset());
 
 const MESSAGES = [{ role: 'user' as const, content: 'Tell me about the tides.' }];
 
 async function openaiStream(s: EmulatorScript): Promise<void> {
-  const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+  const client = harness.openai();
   const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES, stream: true }, script(s));
   for await (const _chunk of stream) {
     // read it all: the usage chunk comes last
@@ -39,7 +36,7 @@ async function openaiStream(s: EmulatorScript): Promise<void> {
 }
 
 async function anthropicStream(s: EmulatorScript): Promise<void> {
-  const client = new otel.Anthropic({ apiKey: 'k', baseURL: emulator.anthropicBaseURL, maxRetries: 0 });
+  const client = harness.anthropic();
   const stream = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 200, messages: MESSAGES, stream: true }, script(s));
   for await (const _event of stream) {
     // read it all
@@ -74,7 +71,7 @@ describe('lying usage: rejected, estimated instead, said once', () => {
   });
 
   it('openai: a negative count, one over the ceiling, a string; a non-streaming body', async () => {
-    const client = new otel.OpenAI({ apiKey: 'k', baseURL: emulator.openaiBaseURL, maxRetries: 0 });
+    const client = harness.openai();
     const lies = [
       { prompt_tokens: -3, completion_tokens: MAX_REPORTED_TOKENS + 1 },
       { prompt_tokens: '100', completion_tokens: '12' },
