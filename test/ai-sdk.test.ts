@@ -21,7 +21,7 @@ const harness = useHarness({ abandonedTimeoutMs: IDLE_MS });
 const { otel } = harness;
 const requireHere = createRequire(__filename);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the AI SDK's two major lines have different types */
+// biome-ignore lint/suspicious/noExplicitAny: the AI SDK's two major lines have different types.
 type AnyFunction = (...args: any[]) => any;
 interface Line {
   readonly name: string;
@@ -41,7 +41,10 @@ const lines: Line[] = [
     telemetry: () => {
       const { registerTelemetry } = requireHere('ai') as { registerTelemetry: AnyFunction };
       const { OpenTelemetry } = requireHere('@ai-sdk/otel') as { OpenTelemetry: new () => unknown };
-      registeredOtel ??= (registerTelemetry(new OpenTelemetry()), true);
+      if (!registeredOtel) {
+        registerTelemetry(new OpenTelemetry());
+        registeredOtel = true;
+      }
       return { telemetry: { isEnabled: true } };
     },
   },
@@ -53,7 +56,7 @@ const lines: Line[] = [
     telemetry: () => ({ experimental_telemetry: { isEnabled: true } }),
   },
 ];
-let registeredOtel: true | undefined;
+let registeredOtel = false;
 
 /** Wraps `inner` to keep a copy of every body the AI SDK receives (test only: a tee buffers). */
 function capturing(inner: FetchFunction, into: Promise<Buffer>[]): FetchFunction {

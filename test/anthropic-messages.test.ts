@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useHarness } from './helpers/harness.js';
-import { assertCost, attr, errorNamed, normalizeChunk, onlySpan, script } from './helpers/spans.js';
+import { assertCost, attr, normalizeChunk, onlySpan, script } from './helpers/spans.js';
 
 const harness = useHarness({ abandonedTimeoutMs: 200 });
 const { otel } = harness;

@@ -603,7 +603,7 @@ describe('openai legacy completions and embeddings', () => {
 
     const stream = await openai.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, script({ outputTokens: 5 }));
     let text = '';
-    let usage;
+    let usage: { completion_tokens: number } | undefined;
     for await (const chunk of stream) {
       text += chunk.choices[0]?.text ?? '';
       usage ??= chunk.usage ?? undefined;

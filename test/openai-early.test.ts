@@ -55,6 +55,7 @@ describe('openai before 4.12.3', () => {
 
   it('openai 4.11.1 through the hooks: left untouched, said once, the caller sees only its chunks', async () => {
     const app = createRequire(earlyOpenAIApp());
+    // biome-ignore lint/suspicious/noExplicitAny: openai 4.11.1 is loaded from a scratch app, its types are not this project's.
     const sdk = app('openai') as { OpenAI: new (options: object) => any };
     assert.equal((requireHere(join(dirname(app.resolve('openai')), 'package.json')) as { version: string }).version, '4.11.1');
     const client = new sdk.OpenAI({ apiKey: 'k', baseURL: harness.emulator.openaiBaseURL, maxRetries: 0 });

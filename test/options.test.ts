@@ -164,7 +164,13 @@ describe('withBudget checks its arguments before running anything', () => {
   for (const [label, options, fn, message] of cases) {
     it(label, async () => {
       let ran = false;
-      const tracked = typeof fn === 'function' ? () => ((ran = true), (fn as () => unknown)()) : fn;
+      const tracked =
+        typeof fn === 'function'
+          ? () => {
+              ran = true;
+              return (fn as () => unknown)();
+            }
+          : fn;
       await assert.rejects(
         withBudget(options as never, tracked as never),
         (error) => assertNamed(error, message),

@@ -69,6 +69,7 @@ interface Answer {
 /** One request through the SDK's public API; returns the text the caller received. */
 async function ask(sdk: Sdk, s: EmulatorScript, options: { stream: boolean; maxRetries: number; baseURL?: string }): Promise<Answer> {
   const baseURL = options.baseURL ?? (sdk.provider === 'openai' ? harness.emulator.openaiBaseURL : harness.emulator.anthropicBaseURL);
+  // biome-ignore lint/suspicious/noExplicitAny: one call shape over SDKs of several majors, whose types differ.
   const client = sdk.client({ apiKey: 'test-key', baseURL, maxRetries: options.maxRetries }) as Record<string, any>;
   const messages = [{ role: 'user', content: 'Say hello.' }];
   if (sdk.provider === 'openai') {
@@ -100,6 +101,7 @@ const TEXT = 'Hello there, friend.';
 /** Everything the caller gets from one request: the chunks (ids dropped) or the error. */
 async function whatTheCallerSees(sdk: Sdk, s: EmulatorScript, maxRetries: number): Promise<unknown> {
   const baseURL = sdk.provider === 'openai' ? harness.emulator.openaiBaseURL : harness.emulator.anthropicBaseURL;
+  // biome-ignore lint/suspicious/noExplicitAny: one call shape over SDKs of several majors, whose types differ.
   const client = sdk.client({ apiKey: 'test-key', baseURL, maxRetries }) as Record<string, any>;
   const messages = [{ role: 'user', content: 'Say hello.' }];
   try {

@@ -32,7 +32,7 @@ it('disable() restores the original methods, enable() wraps them again, and only
   });
 
   otel.instrumentation.disable();
-  methods.forEach((m, i) => assert.equal(m.get(), originals[i], `${m.label} is the original function again`));
+  for (const [i, m] of methods.entries()) assert.equal(m.get(), originals[i], `${m.label} is the original function again`);
   const client = harness.openai();
   const ask = async () => {
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, script({ outputTokens: 3 }));
@@ -57,8 +57,8 @@ it('disable() restores the original methods, enable() wraps them again, and only
   // Twice in a row is harmless both ways.
   otel.instrumentation.disable();
   otel.instrumentation.disable();
-  methods.forEach((m, i) => assert.equal(m.get(), originals[i]));
+  for (const [i, m] of methods.entries()) assert.equal(m.get(), originals[i]);
   otel.instrumentation.enable();
   otel.instrumentation.enable();
-  methods.forEach((m, i) => assert.equal(m.get().__original, originals[i], `${m.label} not double-wrapped`));
+  for (const [i, m] of methods.entries()) assert.equal(m.get().__original, originals[i], `${m.label} not double-wrapped`);
 });

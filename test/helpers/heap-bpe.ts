@@ -11,7 +11,7 @@ export function rankMapOf(data: RankData): Map<string, number> {
   for (const line of data.bpe_ranks.split('\n')) {
     if (!line) continue;
     const [, first, ...tokens] = line.split(' ');
-    tokens.forEach((token, i) => ranks.set(atob(token), Number(first) + i));
+    for (const [i, token] of tokens.entries()) ranks.set(atob(token), Number(first) + i);
   }
   return ranks;
 }

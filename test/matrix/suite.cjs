@@ -114,7 +114,7 @@ async function check(results, name, body) {
     await body();
     results.passed.push(name);
   } catch (error) {
-    results.failed.push({ name, error: String(error && error.stack ? error.stack : error) });
+    results.failed.push({ name, error: String(error?.stack ? error.stack : error) });
   }
 }
 
