@@ -178,18 +178,23 @@ function overheadTables({ node, runs }: OverheadRuns): string[] {
       );
     }
   }
-  lines.push('', 'Ratios of calibrated CPU per chunk (per chunk ÷ the same process\'s calibration time), computed round by round: median [min–max over the rounds].', '');
-  lines.push('| provider | ratio | median [min–max] | target | met |', '|---|---|---|---:|---|');
+  lines.push(
+    '',
+    'Ratios computed round by round (the two processes of a round ran back to back), median [min–max over the rounds]: of CPU per chunk as measured, and calibrated (per chunk ÷ the same process\'s calibration time).',
+    '',
+  );
+  lines.push('| provider | ratio | as measured | calibrated | target | met (median of both) |', '|---|---|---|---|---:|---|');
+  const spread = (xs: number[]) => `${fmt(median(xs), 3)} [${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)}]`;
   for (const provider of Object.keys(overheadVariants)) {
     for (const { variant, baseline, target } of RATIOS) {
       const a = runs[`${provider}/${variant}`];
       const b = runs[`${provider}/${baseline}`];
       if (!a || !b) continue;
-      const ratios = a.map((r, i) => r.perChunkMicros / r.calibrationMicros / (b[i]!.perChunkMicros / b[i]!.calibrationMicros));
+      const raw = a.map((r, i) => r.perChunkMicros / b[i]!.perChunkMicros);
+      const calibrated = a.map((r, i) => r.perChunkMicros / r.calibrationMicros / (b[i]!.perChunkMicros / b[i]!.calibrationMicros));
       const goal = target(node);
-      const m = median(ratios);
-      const met = goal === undefined ? '' : m <= goal ? 'yes (median)' : 'no';
-      lines.push(`| ${provider} | ${variant} / ${baseline} | ${fmt(m, 3)} [${fmt(Math.min(...ratios), 3)}–${fmt(Math.max(...ratios), 3)}] | ${goal === undefined ? '' : `≤ ${goal}`} | ${met} |`);
+      const met = goal === undefined ? '' : median(raw) <= goal && median(calibrated) <= goal ? 'yes' : 'no';
+      lines.push(`| ${provider} | ${variant} / ${baseline} | ${spread(raw)} | ${spread(calibrated)} | ${goal === undefined ? '' : `≤ ${goal}`} | ${met} |`);
     }
   }
   return lines;
