@@ -217,16 +217,32 @@ async function createCost(provider: string, baseURL: string, requests: number): 
     const figures: Record<string, number> = {};
     for (const [name, content] of [['small', 'Count.'], ['large', big]] as const) {
       const samples: number[] = [];
+      const cpuSamples: number[] = [];
       for (let i = 0; i < requests + 20; i++) {
+        const cpu = process.cpuUsage();
         const start = process.hrtime.bigint();
         const pending = call(content);
         const took = Number(process.hrtime.bigint() - start) / 1000;
-        if (i >= 20) samples.push(took);
+        const used = process.cpuUsage(cpu);
+        if (i >= 20) {
+          samples.push(took);
+          cpuSamples.push(used.user + used.system);
+        }
         for await (const _chunk of await pending);
       }
       samples.sort((a, b) => a - b);
+      cpuSamples.sort((a, b) => a - b);
       figures[`${name}MedianMicros`] = samples[samples.length >> 1]!;
       figures[`${name}P90Micros`] = samples[Math.floor(samples.length * 0.9)]!;
+      // Process CPU (all threads: a GC helper or the tokenizer worker running meanwhile counts too).
+      figures[`${name}CpuMedianMicros`] = cpuSamples[cpuSamples.length >> 1]!;
+      // The same calls back to back (caches and branch predictors warm, as in a burst of
+      // requests), each then read to its end.
+      const burst: PromiseLike<AsyncIterable<unknown>>[] = [];
+      const burstStart = process.hrtime.bigint();
+      for (let i = 0; i < 50; i++) burst.push(call(content));
+      figures[`${name}BurstMeanMicros`] = Number(process.hrtime.bigint() - burstStart) / 1000 / 50;
+      for (const pending of burst) for await (const _chunk of await pending);
     }
     return figures;
   });
