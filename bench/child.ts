@@ -2,7 +2,8 @@
  * One benchmark measurement in a fresh process (an instrumentation patches the SDK when
  * it is first required, so each variant needs its own process). Prints one JSON line.
  *
- *   overhead <variant> <provider> <baseURL> <chunks> <streams>
+ *   overhead <variant> <provider> <pacedServerURL> <chunks> <warmChunks> <paceUs>
+ *   create <variant> <provider> <baseURL> <requests>
  *   stall <variant> <baseURL>
  *   memory <variant> <baseURL> <streams>   (run with --expose-gc)
  *   latency <variant> <baseURL> <cutNotBeforeMs>
@@ -69,27 +70,76 @@ const cpuMicros = () => {
   return usage.user + usage.system;
 };
 
-async function overhead(provider: string, baseURL: string, chunks: number, streams: number): Promise<void> {
+/**
+ * A fixed synchronous workload (JSON parsing, property reads, small strings and objects:
+ * what a streamed chunk's path is made of), timed in CPU microseconds, so that figures from
+ * processes that ran while the machine was faster or slower can be compared. Synchronous on
+ * purpose: promise hooks that a variant switches on do not touch it.
+ */
+function calibrate(): number {
+  const texts = Array.from({ length: 16 }, (_, i) =>
+    JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion.chunk', created: i, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }] }),
+  );
+  const once = (): number => {
+    const start = process.cpuUsage();
+    let sink = 0;
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 6000; i++) {
+      const chunk = JSON.parse(texts[i & 15]!) as { id: string; choices: { delta: { content: string } }[] };
+      const piece = chunk.choices[0]!.delta.content;
+      sink += piece.length + (seen.get(chunk.id) ?? 0);
+      seen.set(chunk.id, sink & 1023);
+    }
+    const used = process.cpuUsage(start);
+    if (sink < 0) throw new Error('unreachable');
+    return used.user + used.system;
+  };
+  const runs = Array.from({ length: 9 }, once).sort((a, b) => a - b);
+  return runs[4]!;
+}
+
+/**
+ * CPU per chunk in the steady state: one stream of `chunks` events, paced one per network
+ * read by the bench server; the clock runs from chunk `warmChunks` to the end of the stream.
+ */
+async function overhead(provider: string, baseURL: string, chunks: number, warmChunks: number, paceUs: number): Promise<void> {
+  const calibrationBefore = calibrate();
   startTelemetry();
-  const script = scriptHeader({ outputTokens: chunks });
+  const outputTokens = Math.ceil(chunks * 2.5);
+  const headers = {
+    // One to three tokens per event: ask for more than enough, the server cuts the stream to `chunks` events.
+    'x-emulator-script': JSON.stringify({ outputTokens }),
+    'x-bench-events': String(chunks),
+    'x-bench-pace-us': String(paceUs),
+    'x-bench-obfuscation': '1',
+  };
+  let measuredChunks = 0;
+  let before = 0;
+  let switchesBefore = 0;
   let consume: () => Promise<number>;
+  const reading = (n: number): void => {
+    if (n === warmChunks) {
+      before = cpuMicros();
+      switchesBefore = process.resourceUsage().voluntaryContextSwitches;
+    }
+  };
   if (provider === 'openai') {
     const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
     const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
     consume = async () => {
       const stream = await client.chat.completions.create(
         {
-          model: "gpt-4o-mini",
-          messages: [{ role: "user", content: "Count." }],
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Count.' }],
           stream: true,
-          max_completion_tokens: chunks,
+          max_completion_tokens: outputTokens,
           // BENCH_USER_INCLUDE_USAGE=1: the app asks for usage itself (what the option costs the SDK).
           ...(process.env.BENCH_USER_INCLUDE_USAGE ? { stream_options: { include_usage: true } } : {}),
         },
-        script,
+        { headers },
       );
       let n = 0;
-      for await (const _chunk of stream) n++;
+      for await (const _chunk of stream) reading(++n);
       return n;
     };
   } else {
@@ -97,36 +147,106 @@ async function overhead(provider: string, baseURL: string, chunks: number, strea
     const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
     consume = async () => {
       const stream = await client.messages.create(
-        { model: 'claude-haiku-4-5', max_tokens: chunks, messages: [{ role: 'user', content: 'Count.' }], stream: true },
-        script,
+        { model: 'claude-haiku-4-5', max_tokens: outputTokens, messages: [{ role: 'user', content: 'Count.' }], stream: true },
+        { headers },
       );
       let n = 0;
-      for await (const _event of stream) n++;
+      for await (const _event of stream) reading(++n);
       return n;
     };
   }
+  consume = inVariantScope(consume);
+  const total = await consume();
+  const cpu = cpuMicros() - before;
+  const switches = process.resourceUsage().voluntaryContextSwitches - switchesBefore;
+  measuredChunks = total - warmChunks;
+  const calibrationAfter = calibrate();
+  process.stdout.write(
+    JSON.stringify({
+      chunks: measuredChunks,
+      cpuMicros: cpu,
+      perChunkMicros: cpu / measuredChunks,
+      calibrationMicros: (calibrationBefore + calibrationAfter) / 2,
+      switchesPerChunk: switches / measuredChunks,
+    }) + '\n',
+  );
+}
+
+/** The variant's surroundings of each request: an active context, or a budget. */
+function inVariantScope<T>(run: () => Promise<T>): () => Promise<T> {
   if (variant === 'otel-sdk-in-context') {
     // As in a service whose HTTP server is instrumented: the app's code runs inside a
     // context (context.with), which turns on the context manager's promise tracking.
     const { context, createContextKey } = requireHere('@opentelemetry/api') as typeof import('@opentelemetry/api');
     const key = createContextKey('bench: an incoming request');
-    const outside = consume;
-    consume = () => context.with(context.active().setValue(key, true), outside);
+    return () => context.with(context.active().setValue(key, true), run);
   }
   if (variant === 'ours-budget') {
     // Every chunk goes through the budget's per-chunk check; the limit is never reached.
     const { withBudget } = requireHere(resolve(dist, 'index.js')) as {
       withBudget<T>(options: { maxUsd: number }, fn: () => Promise<T>): Promise<T>;
     };
-    const unbudgeted = consume;
-    consume = () => withBudget({ maxUsd: 1_000_000 }, unbudgeted);
+    return () => withBudget({ maxUsd: 1_000_000 }, run);
   }
-  await consume(); // warm-up: JIT, connection pool
-  let total = 0;
-  const before = cpuMicros();
-  for (let i = 0; i < streams; i++) total += await consume();
-  const cpu = cpuMicros() - before;
-  process.stdout.write(JSON.stringify({ chunks: total, cpuMicros: cpu, perChunkMicros: cpu / total }) + '\n');
+  return run;
+}
+
+/**
+ * The synchronous part of `create()` (what the calling code waits for before it gets the
+ * APIPromise back), median over `requests` calls after warm-up, for a small prompt and for
+ * a ~64 KB one (nothing proportional to the prompt may run on the calling thread).
+ * Each request is then awaited and read to its end, untimed.
+ */
+async function createCost(provider: string, baseURL: string, requests: number): Promise<void> {
+  startTelemetry();
+  const big = longPrompt().slice(0, 64_000);
+  const headers = { 'x-emulator-script': JSON.stringify({ outputTokens: 3 }) };
+  let call: (content: string) => PromiseLike<AsyncIterable<unknown>>;
+  if (provider === 'openai') {
+    const { OpenAI } = requireHere('openai') as { OpenAI: typeof OpenAIClass };
+    const client = new OpenAI({ apiKey: 'bench', baseURL: `${baseURL}/v1`, maxRetries: 0 });
+    call = (content) =>
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], stream: true, max_completion_tokens: 3 }, { headers });
+  } else {
+    const { Anthropic } = requireHere('@anthropic-ai/sdk') as { Anthropic: typeof AnthropicClass };
+    const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
+    call = (content) =>
+      client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 3, messages: [{ role: 'user', content }], stream: true }, { headers });
+  }
+  const timed = inVariantScope(async () => {
+    const figures: Record<string, number> = {};
+    for (const [name, content] of [['small', 'Count.'], ['large', big]] as const) {
+      const samples: number[] = [];
+      const cpuSamples: number[] = [];
+      for (let i = 0; i < requests + 20; i++) {
+        const cpu = process.cpuUsage();
+        const start = process.hrtime.bigint();
+        const pending = call(content);
+        const took = Number(process.hrtime.bigint() - start) / 1000;
+        const used = process.cpuUsage(cpu);
+        if (i >= 20) {
+          samples.push(took);
+          cpuSamples.push(used.user + used.system);
+        }
+        for await (const _chunk of await pending);
+      }
+      samples.sort((a, b) => a - b);
+      cpuSamples.sort((a, b) => a - b);
+      figures[`${name}MedianMicros`] = samples[samples.length >> 1]!;
+      figures[`${name}P90Micros`] = samples[Math.floor(samples.length * 0.9)]!;
+      // Process CPU (all threads: a GC helper or the tokenizer worker running meanwhile counts too).
+      figures[`${name}CpuMedianMicros`] = cpuSamples[cpuSamples.length >> 1]!;
+      // The same calls back to back (caches and branch predictors warm, as in a burst of
+      // requests), each then read to its end.
+      const burst: PromiseLike<AsyncIterable<unknown>>[] = [];
+      const burstStart = process.hrtime.bigint();
+      for (let i = 0; i < 50; i++) burst.push(call(content));
+      figures[`${name}BurstMeanMicros`] = Number(process.hrtime.bigint() - burstStart) / 1000 / 50;
+      for (const pending of burst) for await (const _chunk of await pending);
+    }
+    return figures;
+  });
+  process.stdout.write(JSON.stringify(await timed()) + '\n');
 }
 
 /** ~100,000 o200k tokens of varied prose (one word and its space is one token). */
@@ -349,8 +469,11 @@ async function memory(baseURL: string, total: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (mode === 'overhead') {
-    const [provider = 'openai', baseURL = '', chunks = '20000', streams = '3'] = rest;
-    await overhead(provider, baseURL, Number(chunks), Number(streams));
+    const [provider = 'openai', baseURL = '', chunks = '20000', warm = '4000', paceUs = '250'] = rest;
+    await overhead(provider, baseURL, Number(chunks), Number(warm), Number(paceUs));
+  } else if (mode === 'create') {
+    const [provider = 'openai', baseURL = '', requests = '200'] = rest;
+    await createCost(provider, baseURL, Number(requests));
   } else if (mode === 'stall') await stall(rest[0] ?? '');
   else if (mode === 'memory') await memory(rest[0] ?? '', Number(rest[1] ?? '20000'));
   else if (mode === 'latency') await latency(rest[0] ?? '', Number(rest[1] ?? '0'));

@@ -1,13 +1,24 @@
 /**
  * `npm run bench`: the overhead and event-loop stall figures, from the built package.
  *
- * - The emulator runs in its own process, so the CPU measured is the client's alone.
- * - Each measurement runs in a fresh process (bench/child.ts); variants are interleaved
- *   round by round so drift (thermal, other load) spreads evenly; medians are reported.
- * - Writes docs/performance.md with the table and the machine it ran on.
+ * - The servers run in their own processes, so the CPU measured is the client's alone:
+ *   the emulator, and in front of it bench/paced-server.ts, which sends a stream one SSE
+ *   event per network read (as a real provider's arrive) for the per-chunk figures.
+ * - Per chunk: the steady state of one long stream (CPU from chunk `--warm` to the end),
+ *   normalised by a calibration workload timed in the same process (machine speed drifts
+ *   on a shared machine); each variant in a fresh process, the order rotated each round;
+ *   each ratio is computed per round and printed as the median with the rounds' spread.
+ * - Per request: the synchronous part of `create()`, small and ~64 KB prompts.
+ * - Writes each section it ran into docs/performance.md (between its own markers), with
+ *   the date, the machine and the Node versions.
  *
- * Options: --rounds N (default 7), --chunks N (default 20000), --streams N (default 3),
- * --stall-rounds N (default 3), --latency-rounds N (default 5), --only overhead,memory,stall,latency.
+ * Options: --rounds N (default 5), --chunks N (default 4000), --warm N (default 1000),
+ * --pace-us N (default 300), --node24 (also measure per-chunk CPU on Node 24, through
+ * `npx -p node@24`), --all-variants (also ours-budget, and Anthropic in context),
+ * --create-requests N (default 200), --create-processes N (default 1),
+ * --stall-rounds N (default 3), --latency-rounds N (default 5),
+ * --only overhead,create,memory,stall,latency (default overhead,create: about three
+ * minutes on a loaded 2-core machine).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,17 +29,25 @@ import { parseArgs } from 'node:util';
 const root = resolve(__dirname, '..');
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '7' },
-    chunks: { type: 'string', default: '20000' },
-    streams: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    chunks: { type: 'string', default: '4000' },
+    warm: { type: 'string', default: '1000' },
+    'pace-us': { type: 'string', default: '300' },
+    node24: { type: 'boolean', default: false },
+    'all-variants': { type: 'boolean', default: false },
+    'create-requests': { type: 'string', default: '200' },
+    'create-processes': { type: 'string', default: '1' },
     'stall-rounds': { type: 'string', default: '3' },
     'latency-rounds': { type: 'string', default: '5' },
-    only: { type: 'string', default: 'overhead,memory,stall,latency' },
+    only: { type: 'string', default: 'overhead,create' },
   },
 });
 const rounds = Number(values.rounds);
 const chunks = Number(values.chunks);
-const streams = Number(values.streams);
+const warm = Number(values.warm);
+const paceUs = Number(values['pace-us']);
+const createRequests = Number(values['create-requests']);
+const createProcesses = Number(values['create-processes']);
 const stallRounds = Number(values['stall-rounds']);
 const latencyRounds = Number(values['latency-rounds']);
 const only = new Set(String(values.only).split(','));
@@ -37,7 +56,10 @@ interface OverheadResult {
   chunks: number;
   cpuMicros: number;
   perChunkMicros: number;
+  calibrationMicros: number;
+  switchesPerChunk: number;
 }
+type CreateResult = Record<`${'small' | 'large'}${'MedianMicros' | 'P90Micros' | 'CpuMedianMicros' | 'BurstMeanMicros'}`, number>;
 interface LatencyResult {
   coldCutAtMs: number;
   coldCutToSpanEndMs: number;
@@ -53,8 +75,9 @@ interface MemoryResult {
   heapAfterBytes: number;
 }
 
-function startEmulator(): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [resolve(root, 'dist/cjs/emulator/cli.js'), '--port', '0'], {
+function startServer(args: string[]): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((done, fail) => {
@@ -73,8 +96,8 @@ function startEmulator(): Promise<{ url: string; process: ChildProcess }> {
   });
 }
 
-function measure<T>(args: string[], nodeFlags: string[] = []): T {
-  const result = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', resolve(__dirname, 'child.ts'), ...args], {
+function measure<T>(args: string[], nodeFlags: string[] = [], node = process.execPath): T {
+  const result = spawnSync(node, [...nodeFlags, '--import', 'tsx', resolve(__dirname, 'child.ts'), ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 300_000,
@@ -90,26 +113,130 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
-const pct = (ratio: number) => `${ratio >= 1 ? '+' : ''}${fmt((ratio - 1) * 100, 1)}%`;
+
+/** The Node 24 binary `npx -p node@24` provides, or undefined (offline, no npx). */
+function node24(): string | undefined {
+  const found = spawnSync('npx', ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath'], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  const path = found.status === 0 ? found.stdout.trim().split('\n').at(-1) : undefined;
+  return path && existsSync(path) ? path : undefined;
+}
+
+const nodeVersion = (node: string): string => spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+/**
+ * Per-chunk variants (`--all-variants`: also the budget and Anthropic's in-context baseline;
+ * each variant is a process per round, ~6 s here), and the ratios printed for each provider
+ * (variant / baseline), with the issue's targets.
+ */
+const overheadVariants: Record<string, string[]> = values['all-variants']
+  ? { openai: ['none', 'otel-sdk-in-context', 'ours', 'ours-budget', 'otel-openai'], anthropic: ['none', 'otel-sdk-in-context', 'ours'] }
+  : { openai: ['none', 'otel-sdk-in-context', 'ours', 'otel-openai'], anthropic: ['none', 'ours'] };
+const RATIOS: readonly { variant: string; baseline: string; target: (node: string) => number | undefined }[] = [
+  { variant: 'ours', baseline: 'none', target: (node) => (node.startsWith('v24') ? 1.05 : undefined) },
+  { variant: 'ours', baseline: 'otel-sdk-in-context', target: (node) => (node.startsWith('v20') ? 1.05 : undefined) },
+  { variant: 'ours', baseline: 'otel-openai', target: () => 0.95 },
+  { variant: 'ours-budget', baseline: 'none', target: () => undefined },
+  { variant: 'otel-sdk-in-context', baseline: 'none', target: () => undefined },
+  { variant: 'otel-openai', baseline: 'none', target: () => undefined },
+];
+
+interface OverheadRuns {
+  node: string;
+  /** `provider/variant` → one result per round. */
+  runs: Record<string, OverheadResult[]>;
+}
+
+function measureOverhead(node: string, baseURL: string): OverheadRuns {
+  const runs: Record<string, OverheadResult[]> = {};
+  const version = nodeVersion(node);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [provider, variants] of Object.entries(overheadVariants)) {
+      // Rotate the order each round so no variant always runs first.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+      for (const variant of order) {
+        const r = measure<OverheadResult>(['overhead', variant, provider, baseURL, String(chunks), String(warm), String(paceUs)], [], node);
+        (runs[`${provider}/${variant}`] ??= []).push(r);
+      }
+    }
+    process.stderr.write(`overhead (${version}) round ${round}/${rounds} done\n`);
+  }
+  return { node: version, runs };
+}
+
+function overheadTables({ node, runs }: OverheadRuns): string[] {
+  const lines = [
+    `#### Node ${node}: CPU per streamed chunk, steady state (${rounds} rounds; chunks ${warm}–${chunks} of one stream, one SSE event per network read, ${paceUs} µs apart)`,
+    '',
+    '| provider | variant | µs CPU / chunk (median) | rounds (µs) | calibration (ms, median) | voluntary context switches / chunk |',
+    '|---|---|---:|---|---:|---:|',
+  ];
+  for (const [provider, variants] of Object.entries(overheadVariants)) {
+    for (const variant of variants) {
+      const rs = runs[`${provider}/${variant}`] ?? [];
+      lines.push(
+        `| ${provider} | ${variant} | ${fmt(median(rs.map((r) => r.perChunkMicros)))} | ${rs.map((r) => fmt(r.perChunkMicros, 1)).join(', ')} | ${fmt(median(rs.map((r) => r.calibrationMicros)) / 1000, 1)} | ${fmt(median(rs.map((r) => r.switchesPerChunk)))} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    'Ratios computed round by round (the two processes of a round ran back to back), median [min–max over the rounds]: of CPU per chunk as measured, and calibrated (per chunk ÷ the same process\'s calibration time).',
+    '',
+  );
+  lines.push('| provider | ratio | as measured | calibrated | target | met (median of both) |', '|---|---|---|---|---:|---|');
+  const spread = (xs: number[]) => `${fmt(median(xs), 3)} [${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)}]`;
+  for (const provider of Object.keys(overheadVariants)) {
+    for (const { variant, baseline, target } of RATIOS) {
+      const a = runs[`${provider}/${variant}`];
+      const b = runs[`${provider}/${baseline}`];
+      if (!a || !b) continue;
+      const raw = a.map((r, i) => r.perChunkMicros / b[i]!.perChunkMicros);
+      const calibrated = a.map((r, i) => r.perChunkMicros / r.calibrationMicros / (b[i]!.perChunkMicros / b[i]!.calibrationMicros));
+      const goal = target(node);
+      const met = goal === undefined ? '' : median(raw) <= goal && median(calibrated) <= goal ? 'yes' : 'no';
+      lines.push(`| ${provider} | ${variant} / ${baseline} | ${spread(raw)} | ${spread(calibrated)} | ${goal === undefined ? '' : `≤ ${goal}`} | ${met} |`);
+    }
+  }
+  return lines;
+}
 
 async function main(): Promise<void> {
-  const emulator = await startEmulator();
+  const emulator = await startServer([resolve(root, 'dist/cjs/emulator/cli.js'), '--port', '0']);
+  const paced = only.has('overhead') || only.has('create') ? await startServer(['--import', 'tsx', resolve(__dirname, 'paced-server.ts')]) : undefined;
+  const sections: Record<string, string[]> = {};
   try {
-    const overheadVariants: Record<string, string[]> = {
-      openai: ['none', 'otel-sdk', 'otel-sdk-in-context', 'ours', 'ours-budget', 'otel-openai'],
-      anthropic: ['none', 'otel-sdk', 'otel-sdk-in-context', 'ours', 'ours-budget'],
-    };
-    const perChunk: Record<string, number[]> = {};
-    for (let round = 1; round <= (only.has('overhead') ? rounds : 0); round++) {
-      for (const [provider, variants] of Object.entries(overheadVariants)) {
-        // Rotate the order each round so no variant always runs first.
-        const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-        for (const variant of order) {
-          const r = measure<OverheadResult>(['overhead', variant, provider, emulator.url, String(chunks), String(streams)]);
-          (perChunk[`${provider}/${variant}`] ??= []).push(r.perChunkMicros);
+    if (only.has('overhead')) {
+      const results = [measureOverhead(process.execPath, paced!.url)];
+      const other = values.node24 ? node24() : undefined;
+      if (values.node24 && !other) process.stderr.write('node24: npx -p node@24 is not available; Node 24 skipped\n');
+      if (other) results.push(measureOverhead(other, paced!.url));
+      sections.overhead = results.flatMap((r) => [...overheadTables(r), '']);
+    }
+
+    if (only.has('create')) {
+      const variants = ['none', 'ours', 'ours-budget'];
+      const byVariant: Record<string, CreateResult[]> = {};
+      for (let round = 1; round <= createProcesses; round++) {
+        for (const variant of round % 2 ? variants : [...variants].reverse()) {
+          (byVariant[variant] ??= []).push(measure<CreateResult>(['create', variant, 'openai', paced!.url, String(createRequests)]));
         }
       }
-      process.stderr.write(`overhead round ${round}/${rounds} done\n`);
+      const lines = [
+        `#### Node ${process.version}: synchronous part of \`chat.completions.create()\` (µs until the APIPromise is returned; median of ${createRequests} calls per process, ${createProcesses} process(es) per variant)`,
+        '',
+        '| variant | small prompt: median (per process) | p90 | CPU median | 50 back to back: mean | ~64 KB prompt: median (per process) | p90 | CPU median | 50 back to back: mean |',
+        '|---|---|---:|---:|---:|---|---:|---:|---:|',
+      ];
+      for (const variant of variants) {
+        const rs = byVariant[variant]!;
+        const each = (key: keyof CreateResult) => rs.map((r) => fmt(r[key], 1)).join(', ');
+        const mid = (key: keyof CreateResult) => fmt(median(rs.map((r) => r[key])), 1);
+        const size = (name: 'small' | 'large') =>
+          `${each(`${name}MedianMicros`)} | ${mid(`${name}P90Micros`)} | ${mid(`${name}CpuMedianMicros`)} | ${mid(`${name}BurstMeanMicros`)}`;
+        lines.push(`| ${variant} | ${size('small')} | ${size('large')} |`);
+      }
+      sections.create = lines;
+      process.stderr.write('create done\n');
     }
 
     const memory: Record<string, MemoryResult> = {};
@@ -148,26 +275,10 @@ async function main(): Promise<void> {
       process.stderr.write(`latency round ${round}/${latencyRounds} done\n`);
     }
 
-    const lines: string[] = [];
-    if (only.has('overhead')) {
-      lines.push(`### CPU per streamed chunk (median of ${rounds} interleaved runs, ${streams} streams x ${chunks} chunks each)`, '');
-      lines.push('| provider | variant | µs CPU / chunk (median) | runs (µs) | vs none | vs otel-sdk | vs otel-sdk-in-context |');
-      lines.push('|---|---|---:|---|---:|---:|---:|');
-      for (const [provider, variants] of Object.entries(overheadVariants)) {
-        const none = median(perChunk[`${provider}/none`]!);
-        const sdk = median(perChunk[`${provider}/otel-sdk`]!);
-        const inContext = median(perChunk[`${provider}/otel-sdk-in-context`]!);
-        for (const variant of variants) {
-          const runs = perChunk[`${provider}/${variant}`]!;
-          const m = median(runs);
-          lines.push(
-            `| ${provider} | ${variant} | ${fmt(m)} | ${runs.map((x) => fmt(x, 1)).join(', ')} | ${pct(m / none)} | ${pct(m / sdk)} | ${pct(m / inContext)} |`,
-          );
-        }
-      }
-    }
+    let lines: string[] = [];
     if (only.has('stall')) {
-      lines.push('', `### Longest event-loop stall after a cancel, until the span is written (ms, median of ${stallRounds} runs; max in brackets)`, '');
+      lines = sections.stall = [];
+      lines.push(`### Longest event-loop stall after a cancel, until the span is written (ms, median of ${stallRounds} runs; max in brackets)`, '');
       lines.push(`| case | ${stallVariants.join(' | ')} |`);
       lines.push(`|---|${stallVariants.map(() => '---:').join('|')}|`);
       for (const [name, byVariant] of Object.entries(stalls)) {
@@ -183,7 +294,8 @@ async function main(): Promise<void> {
     }
     const kb = (bytes: number) => fmt(bytes / 1024, 1);
     if (only.has('memory')) {
-      lines.push('', '### Memory (OpenAI chat streams)', '');
+      lines = sections.memory = [];
+      lines.push('### Memory (OpenAI chat streams)', '');
       lines.push('| variant | heap per in-flight stream (KB) | received text per stream (KB, UTF-16) | heap growth over 20,000 completed/broken/cancelled streams, after GC (KB) | heap after (MB) |');
       lines.push('|---|---:|---:|---:|---:|');
       for (const [variant, m] of Object.entries(memory)) {
@@ -192,7 +304,8 @@ async function main(): Promise<void> {
       lines.push('', `What we add per in-flight stream: ${kb(memory.ours!.inFlightBytesPerStream - memory.none!.inFlightBytesPerStream)} KB (span, record, received text, listeners, the body copy that adds include_usage).`);
     }
     if (only.has('latency')) {
-      lines.push('', `### From a cut to the span's end (ms, median of ${latencyRounds} fresh processes; max in brackets)`, '');
+      lines = sections.latency = [];
+      lines.push(`### From a cut to the span's end (ms, median of ${latencyRounds} fresh processes; max in brackets)`, '');
       lines.push('| first cut | cut at (ms after enable) | cold: first cut | warm: next cut |');
       lines.push('|---|---:|---:|---:|');
       const cell = (runs: number[] = []) => `${fmt(median(runs), 0)} [${fmt(Math.max(...runs), 0)}]`;
@@ -202,33 +315,45 @@ async function main(): Promise<void> {
       }
       lines.push(`| (a count alone) asked for at enable time: the worst cold case | 0 | ${cell(latencies['count-at-enable'])} | ${cell(latencies['count-warm'])} |`);
     }
-    const table = lines.join('\n');
-    process.stdout.write(`\n${table}\n`);
-    // A partial run (--only) prints its tables but leaves docs/performance.md as it was.
-    if (only.size < 4) return;
-
     const cpu = cpus();
-    const machine = `${cpu[0]?.model ?? 'unknown CPU'} x${cpu.length}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
-    writeResults(table, machine);
+    const machine = `${cpu[0]?.model ?? 'unknown CPU'} x${cpu.length}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, ${process.platform}/${process.arch}`;
+    for (const [name, table] of Object.entries(sections)) {
+      const text = table.join('\n').trim();
+      process.stdout.write(`\n${text}\n`);
+      writeSection(name, `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Run: ${process.argv.slice(2).join(' ') || 'defaults'}.\n\n${text}`);
+    }
   } finally {
     emulator.process.kill();
+    paced?.process.kill();
   }
 }
 
-const BEGIN = '<!-- bench:results (written by npm run bench) -->';
-const END = '<!-- /bench:results -->';
+const sectionTitles: Record<string, string> = {
+  overhead: '## Per chunk',
+  create: '## Per request',
+  memory: '## Memory',
+  stall: '## Event-loop stalls',
+  latency: '## From a cut to the span',
+};
 
-/** Replaces the results between the markers, keeping the hand-written text around them. */
-function writeResults(table: string, machine: string): void {
+/**
+ * Replaces one section's results between its markers in docs/performance.md, keeping the
+ * other sections and the hand-written text; a section not there yet goes before the notes.
+ */
+function writeSection(name: string, body: string): void {
   const path = resolve(root, 'docs', 'performance.md');
-  const results = `${BEGIN}\n## Last results\n\nMachine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n${END}`;
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? current.slice(0, start) + results + current.slice(end + END.length)
-      : `# Performance\n\n${results}\n\n${METHOD}`;
+  const begin = `<!-- bench:${name} (written by npm run bench) -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const block = `${begin}\n${sectionTitles[name] ?? `## ${name}`}\n\n${body}\n${end}`;
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Performance\n\n${METHOD}`;
+  const start = current.indexOf(begin);
+  const stop = current.indexOf(end);
+  let next: string;
+  if (start >= 0 && stop > start) next = current.slice(0, start) + block + current.slice(stop + end.length);
+  else {
+    const notes = current.indexOf('\n## ', current.indexOf('<!-- /bench:'));
+    next = notes >= 0 ? `${current.slice(0, notes)}\n${block}\n${current.slice(notes)}` : `${current}\n${block}\n`;
+  }
   writeFileSync(path, next);
 }
 

@@ -114,3 +114,23 @@ describe('recorded streams with the provider usage stripped', () => {
     });
   }
 });
+
+describe('recorded chat chunks reach a caller who did not ask for usage', () => {
+  for (const name of ['openai-chat-stream-text', 'openai-chat-stream-tool-calls'] as const) {
+    it(`${name}: each chunk exactly as sent, without the injected usage member, later members kept in order`, async () => {
+      const record = loadFixture(name);
+      const { stream_options: _asked, ...body } = record.request as Body;
+      const create = openai.chat.completions.create.bind(openai.chat.completions) as unknown as (b: Body, o: object) => Promise<AsyncIterable<Body>>;
+      const stream = await create({ ...body, stream: true }, script({ replay: name }));
+      const seen: string[] = [];
+      for await (const chunk of stream) seen.push(JSON.stringify(chunk));
+      // The recording asked for usage: each event carries `"usage": null` before `obfuscation`,
+      // and the usage-only chunk comes last.
+      const events = (record.events as Body[]).filter((event) => !(Array.isArray(event.choices) && event.choices.length === 0));
+      assert.ok(events.some((event) => event.usage === null && Object.keys(event).indexOf('usage') < Object.keys(event).length - 1));
+      const expected = events.map((event) => JSON.stringify(event, (key, value: unknown) => (key === 'usage' && value === null ? undefined : value)));
+      assert.deepEqual(seen, expected);
+      onlySpan(await otel.settle());
+    });
+  }
+});

@@ -42,6 +42,12 @@ export interface CancellableRequest {
 export interface ResponseReader {
   /** Reads one streamed chunk; returns false when the consumer must not see it. */
   readChunk(chunk: unknown, observer: ResponseObserver): boolean;
+  /**
+   * What an SDK stream's consumer receives for a chunk `readChunk` found visible: `chunk`
+   * itself, or a copy without what an injected option added to it. Absent: `chunk` itself.
+   * (Raw bodies are edited byte for byte instead: frame-editor.ts.)
+   */
+  presentChunk?(chunk: unknown): unknown;
   /** Reads a non-streaming response body. */
   readResponse(body: unknown, observer: ResponseObserver): void;
   /** Called once the request is live, for readers that register it somewhere (cancellable background responses). */

@@ -20,6 +20,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import * as sc from '../semconv.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import { logInternalError } from './safely.js';
+import { urlFacts } from './url-facts.js';
 
 const ATTEMPTS_KEY = createContextKey('otel-llm-cost: the request whose HTTP attempts are counted');
 
@@ -70,12 +71,10 @@ function countAttempt(host: () => string | undefined): void {
 /** The host name of an undici origin, or of an absolute request path (a request through a proxy). */
 function hostOf(origin: unknown, path: unknown): string | undefined {
   for (const candidate of [path, origin]) {
-    if (typeof candidate !== 'string' && !(candidate instanceof URL)) continue;
-    try {
-      return bare(new URL(String(candidate)).hostname);
-    } catch {
-      // not an absolute URL
-    }
+    if (candidate instanceof URL) return bare(candidate.hostname);
+    // A relative path (the usual undici `path`) is skipped without throwing.
+    const facts = typeof candidate === 'string' ? urlFacts(candidate) : undefined;
+    if (facts) return bare(facts.hostname);
   }
   return undefined;
 }

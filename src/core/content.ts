@@ -154,6 +154,7 @@ export class ContentCapture implements OutputSink {
         this.safely(() => this.reader.readResponse(body, this));
       },
       attach: (request) => reader.attach?.(request),
+      ...(reader.presentChunk ? { presentChunk: (chunk: unknown) => reader.presentChunk!(chunk) } : {}),
     };
   }
 

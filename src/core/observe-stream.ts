@@ -62,6 +62,7 @@ function observeIterator(
   const signal = controller.signal;
   const endedBy = (fallback: StreamOutcome): StreamOutcome => (signal.aborted ? 'cancelled' : fallback);
   const watch = request.watch;
+  const present = reader.presentChunk;
 
   // Plain `.then` chains rather than `async` functions: one promise per chunk instead of
   // three, each of which the context manager's promise hooks would otherwise pay for.
@@ -78,7 +79,7 @@ function observeIterator(
     if (watch !== undefined && !request.sawTerminal && !request.ended) stopIfOver(request, inner, controller);
     if (visible) {
       request.readSettled();
-      return step;
+      return present === undefined ? step : presented(step, reader);
     }
     const stopped = request.stopError;
     if (stopped) {
@@ -95,14 +96,16 @@ function observeIterator(
   };
 
   const observed: AsyncIterableIterator<unknown> = {
-    next(...args: [] | [unknown]) {
+    // One parameter, not a rest parameter: that would allocate an array on every chunk.
+    // (`for await` passes none; an async generator treats `next()` and `next(undefined)` alike.)
+    next(value?: unknown) {
       // The chunk that crossed the limit was delivered; the read after it gets the watch's error.
       const stopped = request.stopError;
       if (stopped) return Promise.reject(stopped);
       request.readStarted();
       let step: Promise<IteratorResult<unknown>>;
       try {
-        step = inner.next(...args);
+        step = inner.next(value);
       } catch (error) {
         return Promise.resolve().then(() => onError(error));
       }
@@ -145,6 +148,18 @@ function stopIfOver(request: RequestLifecycle, inner: AsyncIterator<unknown>, co
   } catch {
     // the abort above already released the request
   }
+}
+
+/** `step` with the chunk as the consumer receives it (a new result only when it differs). */
+function presented(step: IteratorResult<unknown>, reader: ResponseReader): IteratorResult<unknown> {
+  let value: unknown;
+  try {
+    value = reader.presentChunk!(step.value);
+  } catch (error) {
+    logInternalError('presenting a stream chunk', error);
+    return step;
+  }
+  return value === step.value ? step : { done: false, value };
 }
 
 /** The per-chunk hot path: the adapter's reader, which must never throw into the stream. */

@@ -2,6 +2,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
 import { asDict, asNumber, asString, type Dict } from './values.js';
+import { urlFacts } from './url-facts.js';
 
 /**
  * `server.address` and `server.port` from the client's base URL. Only host and port are
@@ -10,13 +11,8 @@ import { asDict, asNumber, asString, type Dict } from './values.js';
 export function serverAttributes(resource: unknown): Attributes {
   const baseURL = asString(asDict(asDict(resource)?._client)?.baseURL);
   if (!baseURL) return {};
-  try {
-    const url = new URL(baseURL);
-    const port = url.port ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
-    return { [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: port };
-  } catch {
-    return {};
-  }
+  const url = urlFacts(baseURL);
+  return url ? { [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: url.port } : {};
 }
 
 /** Numeric request parameters, copied when present and numeric. */

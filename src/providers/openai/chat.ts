@@ -19,7 +19,7 @@ import { chatOutputOverhead, requestShape, type AnswerShape } from './output-ove
 import { openaiProviderName } from './provider-name.js';
 import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
 import { reasoningExpectation } from './reasoning.js';
-import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
+import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
@@ -118,7 +118,11 @@ class ChatReader implements ResponseReader {
         observer.markTerminal();
       }
     }
-    return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
+    return isVisibleChunk(this.usageInjected, usage !== undefined, choices.length);
+  }
+
+  presentChunk(chunk: unknown): unknown {
+    return withoutInjectedUsage(chunk, this.usageInjected);
   }
 
   readResponse(body: unknown, observer: ResponseObserver): void {

@@ -14,7 +14,7 @@ import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../co
 import { completionContent } from './chat-content.js';
 import { openaiEncoding } from './encoding.js';
 import { openaiProviderName } from './provider-name.js';
-import { isVisibleChunk, requestStreamUsage } from './stream-usage.js';
+import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
 import { completionsRewrite } from './rewrite.js';
 
 const REQUEST_PARAMETERS = {
@@ -82,7 +82,11 @@ class CompletionReader implements ResponseReader {
     if (usage) observer.reportUsage(completionUsage(usage));
     const choices = asArray(chunk.choices);
     readChoices(choices, observer);
-    return isVisibleChunk(chunk, this.usageInjected, usage !== undefined, choices.length);
+    return isVisibleChunk(this.usageInjected, usage !== undefined, choices.length);
+  }
+
+  presentChunk(chunk: unknown): unknown {
+    return withoutInjectedUsage(chunk, this.usageInjected);
   }
 
   readResponse(body: unknown, observer: ResponseObserver): void {

@@ -1,3 +1,4 @@
+import { urlFacts } from '../../core/url-facts.js';
 import { asDict, asString, type Dict } from '../../core/values.js';
 
 /**
@@ -39,11 +40,8 @@ export function clientOf(resource: unknown): Dict | undefined {
 
 /** The lower-case host name of the client's base URL; '' when it has none. */
 export function endpointHost(client: Dict | undefined): string {
-  try {
-    return new URL(asString(client?.baseURL) ?? '').hostname.toLowerCase();
-  } catch {
-    return ''; // no usable base URL: the SDK's default is OpenAI itself
-  }
+  // No usable base URL: '' (the SDK's default is OpenAI itself).
+  return urlFacts(asString(client?.baseURL) ?? '')?.hostname.toLowerCase() ?? '';
 }
 
 function constructorName(value: unknown): string | undefined {

@@ -5,7 +5,7 @@
  * sees exactly the chunks it always did.
  */
 import type { ProviderSettings, StreamInjection } from '../../core/adapter.js';
-import { asDict, asString, type Dict } from '../../core/values.js';
+import { asDict, asString, isDict, type Dict } from '../../core/values.js';
 import { clientOf, openaiProviderName } from './provider-name.js';
 
 export interface StreamUsageRequest {
@@ -29,14 +29,23 @@ export function requestStreamUsage(body: Dict, settings: ProviderSettings, resou
   };
 }
 
-/** Whether the consumer may see `chunk`; strips the injected `usage: null` as a side effect. */
-export function isVisibleChunk(chunk: Dict, injected: boolean, hasUsage: boolean, choices: number): boolean {
-  if (!injected) return true;
-  if (!hasUsage) {
-    if (chunk.usage === null) delete chunk.usage;
-    return true;
-  }
-  return choices > 0;
+/** Whether the consumer may see `chunk` (not the usage chunk the injected option adds). */
+export function isVisibleChunk(injected: boolean, hasUsage: boolean, choices: number): boolean {
+  return !injected || !hasUsage || choices > 0;
+}
+
+/**
+ * A visible chunk as the consumer receives it: without the `usage: null` the injected option
+ * makes the API add (a copy with every other member, in order), or `chunk` itself.
+ *
+ * A copy, not `delete`: deleting a member that is not the last (the API sends `obfuscation`
+ * after `usage`) turns the chunk into a slow dictionary-mode object for the consumer too, and
+ * cost 1.1–1.4 µs per chunk against 0.25 µs for this copy (V8 12.4, a 330-byte chat chunk).
+ */
+export function withoutInjectedUsage(chunk: unknown, injected: boolean): unknown {
+  if (!injected || !isDict(chunk) || chunk.usage !== null) return chunk;
+  const { usage: _injected, ...visible } = chunk;
+  return visible;
 }
 
 /**
