@@ -29,6 +29,7 @@ export function urlFacts(url: string): UrlFacts | undefined {
 const cache = new Map<string, UrlFacts | undefined>();
 
 /** A scheme first (after what `URL` trims): anything else (a path, '') is not absolute and would only throw. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: URL parsing trims C0 controls and spaces first; so does this test.
 const ABSOLUTE = /^[\x00-\x20]*[a-z][a-z0-9+.-]*:/i;
 
 function parse(url: string): UrlFacts | undefined {
