@@ -46,12 +46,12 @@ function startTelemetry(): { flush: () => Promise<void> } {
     };
     instrumentations = [new OpenAIInstrumentation()];
   } else {
-    const { LLMCostInstrumentation } = requireHere(resolve(dist, "index.js")) as { LLMCostInstrumentation: new (config: object) => Ours };
+    const { LLMCostInstrumentation } = requireHere(resolve(dist, 'index.js')) as { LLMCostInstrumentation: new (config: object) => Ours };
     if (variant === 'ours-main-thread') {
       (requireHere(resolve(dist, 'core', 'tokenizer.js')) as { useTokenizerWorker(on: boolean): void }).useTokenizerWorker(false);
     }
     // BENCH_OURS_CONFIG: a JSON config for experiments (for example {"injectStreamUsage":false}).
-    instrumentation = new LLMCostInstrumentation(JSON.parse(process.env.BENCH_OURS_CONFIG ?? "{}") as object);
+    instrumentation = new LLMCostInstrumentation(JSON.parse(process.env.BENCH_OURS_CONFIG ?? '{}') as object);
     instrumentations = [instrumentation];
   }
   const sdk = new NodeSDK({
@@ -78,7 +78,13 @@ const cpuMicros = () => {
  */
 function calibrate(): number {
   const texts = Array.from({ length: 16 }, (_, i) =>
-    JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion.chunk', created: i, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }] }),
+    JSON.stringify({
+      id: `chatcmpl-${i}`,
+      object: 'chat.completion.chunk',
+      created: i,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }],
+    }),
   );
   const once = (): number => {
     const start = process.cpuUsage();
@@ -210,12 +216,14 @@ async function createCost(provider: string, baseURL: string, requests: number): 
   } else {
     const { Anthropic } = requireHere('@anthropic-ai/sdk') as { Anthropic: typeof AnthropicClass };
     const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
-    call = (content) =>
-      client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 3, messages: [{ role: 'user', content }], stream: true }, { headers });
+    call = (content) => client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 3, messages: [{ role: 'user', content }], stream: true }, { headers });
   }
   const timed = inVariantScope(async () => {
     const figures: Record<string, number> = {};
-    for (const [name, content] of [['small', 'Count.'], ['large', big]] as const) {
+    for (const [name, content] of [
+      ['small', 'Count.'],
+      ['large', big],
+    ] as const) {
       const samples: number[] = [];
       const cpuSamples: number[] = [];
       for (let i = 0; i < requests + 20; i++) {

@@ -110,9 +110,7 @@ async function main(): Promise<void> {
       const frames = events > TAIL_EVENTS && all.length > events ? [...all.slice(0, events - TAIL_EVENTS), ...all.slice(-TAIL_EVENTS)] : all;
       const paceUs = Number(request.headers['x-bench-pace-us'] ?? 0);
       const obfuscate = request.headers['x-bench-obfuscation'] === '1';
-      socket.write(
-        `HTTP/1.1 ${status} OK\r\ncontent-type: ${contentType}\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n`,
-      );
+      socket.write(`HTTP/1.1 ${status} OK\r\ncontent-type: ${contentType}\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n`);
       for (let i = 0; i < frames.length; i++) {
         if (socket.destroyed) return;
         let frame = frames[i]!;

@@ -74,7 +74,13 @@ const injectedChatChunks = (): unknown[] => Array.from({ length: CHUNKS }, (_, i
 /** Reads each chunk, presents it as the consumer gets it, and reads it as a consumer does (content, id). */
 function microsPerChunk(plan: Plan, body: object, chunks: readonly unknown[], build: Build): number {
   const call = plan(body, {}, { injectStreamUsage: true }, [body]);
-  const record = new build.record(call, {}, { usageCheck: { accept: (_provider: string, usage: unknown) => usage }, ended: () => undefined, draining: () => undefined }, undefined, undefined);
+  const record = new build.record(
+    call,
+    {},
+    { usageCheck: { accept: (_provider: string, usage: unknown) => usage }, ended: () => undefined, draining: () => undefined },
+    undefined,
+    undefined,
+  );
   const reader = call.reader;
   let sink = 0;
   const start = process.cpuUsage();
@@ -104,5 +110,7 @@ const median = (xs: number[]): number => {
   return kept[Math.floor(kept.length / 2)]!;
 };
 for (const [name, r] of results) {
-  console.log(`${name}: chat ${median(r.chat).toFixed(3)} µs/chunk, chat with the injected usage: null hidden ${median(r.chatInjected).toFixed(3)} µs/chunk, anthropic ${median(r.messages).toFixed(3)} µs/chunk`);
+  console.log(
+    `${name}: chat ${median(r.chat).toFixed(3)} µs/chunk, chat with the injected usage: null hidden ${median(r.chatInjected).toFixed(3)} µs/chunk, anthropic ${median(r.messages).toFixed(3)} µs/chunk`,
+  );
 }

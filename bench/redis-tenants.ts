@@ -195,12 +195,17 @@ async function main(): Promise<void> {
       `RedisBudgetStore: one request per tenant (reserve, ${values.chunks} chunks ${values['chunk-delay-ms']} ms apart, settle), ` +
         `${values.concurrency} in flight, failMode ${values['fail-mode']}`,
     );
-    for (const tenants of values.tenants!.split(',').map(Number).filter((n) => n > 0)) {
+    for (const tenants of values
+      .tenants!.split(',')
+      .map(Number)
+      .filter((n) => n > 0)) {
       console.log(JSON.stringify(await runChild(['--child', 'redis', '--url', url, '--tenants', String(tenants), ...passOn])));
     }
     console.log('InMemoryBudgetStore: one reservation and one add per tenant');
     for (const window of ['total', 'day', 'rolling']) {
-      for (const tenants of values['in-memory']!.split(',').map(Number).filter((n) => n > 0)) {
+      for (const tenants of values['in-memory']!.split(',')
+        .map(Number)
+        .filter((n) => n > 0)) {
         console.log(JSON.stringify(await runChild(['--child', 'in-memory', '--tenants', String(tenants), '--window', window])));
       }
     }

@@ -180,7 +180,7 @@ function overheadTables({ node, runs }: OverheadRuns): string[] {
   }
   lines.push(
     '',
-    'Ratios computed round by round (the two processes of a round ran back to back), median [min–max over the rounds]: of CPU per chunk as measured, and calibrated (per chunk ÷ the same process\'s calibration time).',
+    "Ratios computed round by round (the two processes of a round ran back to back), median [min–max over the rounds]: of CPU per chunk as measured, and calibrated (per chunk ÷ the same process's calibration time).",
     '',
   );
   lines.push('| provider | ratio | as measured | calibrated | target | met (median of both) |', '|---|---|---|---|---:|---|');
@@ -288,20 +288,30 @@ async function main(): Promise<void> {
         });
         lines.push(`| ${name} | ${cells.join(' | ')} |`);
       }
-      lines.push('', `monitorEventLoopDelay max for the same windows (ms, median): ${Object.entries(loopDelay)
-        .map(([name, byVariant]) => `${name}: ${stallVariants.map((v) => `${v} ${fmt(median(byVariant[v] ?? []), 1)}`).join(', ')}`)
-        .join('; ')}. It under-reports single long blocks (see below).`);
+      lines.push(
+        '',
+        `monitorEventLoopDelay max for the same windows (ms, median): ${Object.entries(loopDelay)
+          .map(([name, byVariant]) => `${name}: ${stallVariants.map((v) => `${v} ${fmt(median(byVariant[v] ?? []), 1)}`).join(', ')}`)
+          .join('; ')}. It under-reports single long blocks (see below).`,
+      );
     }
     const kb = (bytes: number) => fmt(bytes / 1024, 1);
     if (only.has('memory')) {
       lines = sections.memory = [];
       lines.push('### Memory (OpenAI chat streams)', '');
-      lines.push('| variant | heap per in-flight stream (KB) | received text per stream (KB, UTF-16) | heap growth over 20,000 completed/broken/cancelled streams, after GC (KB) | heap after (MB) |');
+      lines.push(
+        '| variant | heap per in-flight stream (KB) | received text per stream (KB, UTF-16) | heap growth over 20,000 completed/broken/cancelled streams, after GC (KB) | heap after (MB) |',
+      );
       lines.push('|---|---:|---:|---:|---:|');
       for (const [variant, m] of Object.entries(memory)) {
-        lines.push(`| ${variant} | ${kb(m.inFlightBytesPerStream)} | ${kb(m.receivedCharsPerStream * 2)} | ${kb(m.heapGrowthBytes)} | ${fmt(m.heapAfterBytes / 2 ** 20, 1)} |`);
+        lines.push(
+          `| ${variant} | ${kb(m.inFlightBytesPerStream)} | ${kb(m.receivedCharsPerStream * 2)} | ${kb(m.heapGrowthBytes)} | ${fmt(m.heapAfterBytes / 2 ** 20, 1)} |`,
+        );
       }
-      lines.push('', `What we add per in-flight stream: ${kb(memory.ours!.inFlightBytesPerStream - memory.none!.inFlightBytesPerStream)} KB (span, record, received text, listeners, the body copy that adds include_usage).`);
+      lines.push(
+        '',
+        `What we add per in-flight stream: ${kb(memory.ours!.inFlightBytesPerStream - memory.none!.inFlightBytesPerStream)} KB (span, record, received text, listeners, the body copy that adds include_usage).`,
+      );
     }
     if (only.has('latency')) {
       lines = sections.latency = [];
@@ -311,16 +321,23 @@ async function main(): Promise<void> {
       const cell = (runs: number[] = []) => `${fmt(median(runs), 0)} [${fmt(Math.max(...runs), 0)}]`;
       for (const notBefore of ['0', '500']) {
         const label = notBefore === '0' ? 'as early as the stream allows' : 'held until 500 ms after enable';
-        lines.push(`| ${label} | ${fmt(median(latencies[`cold-at-${notBefore}`] ?? []), 0)} | ${cell(latencies[`cold-${notBefore}`])} | ${cell(latencies[`warm-${notBefore}`])} |`);
+        lines.push(
+          `| ${label} | ${fmt(median(latencies[`cold-at-${notBefore}`] ?? []), 0)} | ${cell(latencies[`cold-${notBefore}`])} | ${cell(latencies[`warm-${notBefore}`])} |`,
+        );
       }
-      lines.push(`| (a count alone) asked for at enable time: the worst cold case | 0 | ${cell(latencies['count-at-enable'])} | ${cell(latencies['count-warm'])} |`);
+      lines.push(
+        `| (a count alone) asked for at enable time: the worst cold case | 0 | ${cell(latencies['count-at-enable'])} | ${cell(latencies['count-warm'])} |`,
+      );
     }
     const cpu = cpus();
     const machine = `${cpu[0]?.model ?? 'unknown CPU'} x${cpu.length}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, ${process.platform}/${process.arch}`;
     for (const [name, table] of Object.entries(sections)) {
       const text = table.join('\n').trim();
       process.stdout.write(`\n${text}\n`);
-      writeSection(name, `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Run: ${process.argv.slice(2).join(' ') || 'defaults'}.\n\n${text}`);
+      writeSection(
+        name,
+        `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Run: ${process.argv.slice(2).join(' ') || 'defaults'}.\n\n${text}`,
+      );
     }
   } finally {
     emulator.process.kill();

@@ -96,9 +96,7 @@ async function main() {
   for (const { tenant, record, usd, note } of ledger) {
     const tokens = (u) => `${String(u.value).padStart(4)} ${u.source.padEnd(9)}`;
     const amount = usd === undefined ? '-' : `$${usd.toFixed(7)}`;
-    console.log(
-      `${tenant.padEnd(7)} ${record.outcome.padEnd(10)} ${tokens(record.usage.input)}  ${tokens(record.usage.output)}  ${amount} (${note})`,
-    );
+    console.log(`${tenant.padEnd(7)} ${record.outcome.padEnd(10)} ${tokens(record.usage.input)}  ${tokens(record.usage.output)}  ${amount} (${note})`);
   }
   const totals = new Map();
   for (const { tenant, usd } of ledger) totals.set(tenant, (totals.get(tenant) ?? 0) + (usd ?? 0));

@@ -213,9 +213,7 @@ async function main() {
   }
 
   const makeClient = (provider, failing) => {
-    const options = LIVE
-      ? { ...(failing ? { fetch: fetchCuttingBodyAfter(4) } : {}) }
-      : { apiKey: 'demo-key', maxRetries: 0 };
+    const options = LIVE ? { ...(failing ? { fetch: fetchCuttingBodyAfter(4) } : {}) } : { apiKey: 'demo-key', maxRetries: 0 };
     if (provider === 'openai') return new OpenAI({ ...options, ...(emulator ? { baseURL: emulator.openaiBaseURL } : {}) });
     return new Anthropic({ ...options, ...(emulator ? { baseURL: emulator.anthropicBaseURL } : {}) });
   };
@@ -302,7 +300,10 @@ function printTable(rows, spend, spanCount) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length), footer[i].length));
   const rightAligned = new Set([4]);
   const line = (cells) =>
-    cells.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
 
   console.log('');
@@ -326,8 +327,7 @@ function printTable(rows, spend, spanCount) {
   }
   console.log('');
   console.log(
-    `  ${spanCount} spans written; metric llm_cost.spend = ${usd(spend.total)} ` +
-      `(reported ${usd(spend.reported)}, estimated ${usd(spend.estimated)}).`,
+    `  ${spanCount} spans written; metric llm_cost.spend = ${usd(spend.total)} ` + `(reported ${usd(spend.reported)}, estimated ${usd(spend.estimated)}).`,
   );
 }
 

@@ -101,30 +101,29 @@ function scenarios(openai, anthropic) {
   add('openai cancelled', { outputTokens: 300, chunkDelayMs: 1 }, (o) =>
     readThenAbort((signal) => openai.chat.completions.create(openaiBody(true), { ...o, signal }), 8),
   );
-  add('openai dropped', { outputTokens: 300, dropAfterChunks: 10 }, (o) =>
-    drain(openai.chat.completions.create(openaiBody(true), o)), true);
+  add('openai dropped', { outputTokens: 300, dropAfterChunks: 10 }, (o) => drain(openai.chat.completions.create(openaiBody(true), o)), true);
   add('openai non-streaming', { outputTokens: 60 }, (o) => openai.chat.completions.create(openaiBody(false), o));
-  add('anthropic completed', { outputTokens: 150, firstChunkDelayMs: 20 }, (o) =>
-    drain(anthropic.messages.create(anthropicBody(true), o)),
-  );
+  add('anthropic completed', { outputTokens: 150, firstChunkDelayMs: 20 }, (o) => drain(anthropic.messages.create(anthropicBody(true), o)));
   add('anthropic broken', { outputTokens: 300 }, (o) => readThenBreak(anthropic.messages.create(anthropicBody(true), o), 5));
   add('anthropic cancelled', { outputTokens: 300, chunkDelayMs: 1 }, (o) =>
     readThenAbort((signal) => anthropic.messages.create(anthropicBody(true), { ...o, signal }), 8),
   );
-  add('anthropic web search', { outputTokens: 80, serverToolCalls: { web_search: 2 } }, (o) =>
-    drain(anthropic.messages.create(anthropicBody(true), o)),
+  add('anthropic web search', { outputTokens: 80, serverToolCalls: { web_search: 2 } }, (o) => drain(anthropic.messages.create(anthropicBody(true), o)));
+  add('openai unpriced model', { outputTokens: 50 }, (o) => drain(openai.chat.completions.create({ ...openaiBody(true), model: 'acme-private-model' }, o)));
+  add(
+    'anthropic error event',
+    { outputTokens: 300, errorAfterChunks: 10, errorType: 'overloaded_error', errorMessage: 'Overloaded' },
+    (o) => drain(anthropic.messages.create(anthropicBody(true), o)),
+    true,
   );
-  add('openai unpriced model', { outputTokens: 50 }, (o) =>
-    drain(openai.chat.completions.create({ ...openaiBody(true), model: 'acme-private-model' }, o)),
-  );
-  add('anthropic error event', { outputTokens: 300, errorAfterChunks: 10, errorType: 'overloaded_error', errorMessage: 'Overloaded' }, (o) =>
-    drain(anthropic.messages.create(anthropicBody(true), o)), true);
   // A named budget that pays for about 100 output tokens: in the first round it stops a
   // 2,000-token stream midway; in later rounds it is spent, and refuses before sending.
-  add('openai budget-stopped', { outputTokens: 2000 }, (o) =>
-    llmCost.withBudget({ name: 'example-budget', maxUsd: 0.00006 }, () =>
-      drain(openai.chat.completions.create(openaiBody(true), o)),
-    ), true);
+  add(
+    'openai budget-stopped',
+    { outputTokens: 2000 },
+    (o) => llmCost.withBudget({ name: 'example-budget', maxUsd: 0.00006 }, () => drain(openai.chat.completions.create(openaiBody(true), o))),
+    true,
+  );
   return list;
 }
 

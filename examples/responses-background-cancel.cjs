@@ -153,9 +153,7 @@ function printSpend(delta, list) {
     const type = point.attributes['gen_ai.token.type'];
     const source = point.attributes['llm_cost.source'];
     const outcome = point.attributes['llm_cost.stream.outcome'];
-    console.log(
-      `    gen_ai.token.type=${type.padEnd(6)} llm_cost.source=${source.padEnd(9)} outcome=${outcome.padEnd(9)} +${point.value.toFixed(8)}`,
-    );
+    console.log(`    gen_ai.token.type=${type.padEnd(6)} llm_cost.source=${source.padEnd(9)} outcome=${outcome.padEnd(9)} +${point.value.toFixed(8)}`);
   }
   console.log(`  spend metric total +$${metricTotal.toFixed(8)}; sum of the span costs $${spanTotal.toFixed(8)}`);
   console.log('');

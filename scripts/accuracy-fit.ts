@@ -181,7 +181,8 @@ export function buildFitData(recordings: readonly AccuracyRecording[]): FitData 
     const truth = trueUsage(r);
     const source = sourceOf(r);
     const reportedReasoning = r.provider === 'openai' ? (r.usage_summary.reasoning ?? 0) : 0;
-    if (r.provider === 'openai' && at.reasoning.kind === 'typical') reasoning.push({ source, index, defaultTokens: at.reasoning.defaultTokens, reported: reportedReasoning });
+    if (r.provider === 'openai' && at.reasoning.kind === 'typical')
+      reasoning.push({ source, index, defaultTokens: at.reasoning.defaultTokens, reported: reportedReasoning });
     const targets: ['input' | 'output', number | undefined, number | undefined][] = [
       ['input', at.input, truth.input],
       // The visible output: reasoning is reported apart (OpenAI); Anthropic's thinking is streamed.
@@ -398,12 +399,19 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 function median(values: readonly number[]): number {
-  return quantile([...values].sort((a, b) => a - b), 0.5);
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 /** The constants a fit kept (fitted rather than fallen back). */
 export function keptConstants(result: FitResult): Set<string> {
-  return new Set(Object.entries(result.constants).filter(([, c]) => c.status === 'fitted').map(([name]) => name));
+  return new Set(
+    Object.entries(result.constants)
+      .filter(([, c]) => c.status === 'fitted')
+      .map(([name]) => name),
+  );
 }
 
 /** The constants whose fit on `result` differs from the shipped value. */

@@ -189,7 +189,8 @@ function collectPass(
       const sample = { estimate: estimateOf(estimate, type), truth: expected };
       add(`${group} ${type}`, sample);
       if (type === 'input') add(`${group} input [${inputSlice(recording)}]`, sample);
-      if (type === 'input' && recording.api === 'responses' && responsesInputVisible(recording)) add(`${group} input [no server-side tools or compaction]`, sample);
+      if (type === 'input' && recording.api === 'responses' && responsesInputVisible(recording))
+        add(`${group} input [no server-side tools or compaction]`, sample);
       if (type === 'output') add(`${group} output [${outputSlice(recording)}]`, sample);
       // API-inserted citations are not model tokens (the recordings' README).
       if (type === 'output' && recording.provider === 'openai' && (truth.reasoning ?? 0) === 0 && !citations) {
@@ -239,7 +240,10 @@ export function buildReport(file: string, recordings: readonly AccuracyRecording
     const stripped = results.stripped[i];
     if (reported?.error === 'API not replayed') return;
     replayed++;
-    for (const [mode, result] of [['reported', reported], ['stripped', stripped]] as const) {
+    for (const [mode, result] of [
+      ['reported', reported],
+      ['stripped', stripped],
+    ] as const) {
       if (!result?.cost) {
         replayErrors[mode]++;
         if (replayErrors.examples.length < 10) replayErrors.examples.push(`${mode} ${recording.response_id}: ${result?.error ?? 'no cost record'}`);

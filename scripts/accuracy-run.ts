@@ -85,11 +85,7 @@ export interface PipelineOptions {
 type Create = (body: object, options: object) => Promise<unknown>;
 const requireHere = createRequire(__filename);
 
-export async function runPipeline(
-  recordings: readonly AccuracyRecording[],
-  modules: PipelineModules,
-  options: PipelineOptions,
-): Promise<PipelineResults> {
+export async function runPipeline(recordings: readonly AccuracyRecording[], modules: PipelineModules, options: PipelineOptions): Promise<PipelineResults> {
   const seen = new Map<string, CostRecord>();
   /** Follow-ups waiting for a response's cost (two may continue the same response). */
   const waiting = new Map<string, (() => void)[]>();

@@ -102,7 +102,8 @@ export function formatReport(report: AccuracyReport): string {
   return parts.filter((p) => p !== '').join('\n');
 }
 
-const figures = (t: TargetCheck): string => `n ${String(t.count).padStart(4)} ${fmt(t.median).padStart(6)} / ${fmt(t.p90).padStart(6)} / ${fmt(t.bias).padStart(6)}`;
+const figures = (t: TargetCheck): string =>
+  `n ${String(t.count).padStart(4)} ${fmt(t.median).padStart(6)} / ${fmt(t.p90).padStart(6)} / ${fmt(t.bias).padStart(6)}`;
 
 /** Each target's row per source repository: does the fit carry over? */
 function formatBySource(title: string, bySource: AccuracyReport['targetsBySource']): string {
@@ -134,7 +135,10 @@ function formatConstants(all: FitResult, folds: ReadonlyMap<string, FitResult>):
       const drift = Math.abs(fit.value - c.value) > 1e-9 ? '  <- shipped value differs from this fit' : '';
       const status = fit.status === 'fitted' ? 'fitted  ' : `-> ${fit.fallback ?? ''}`;
       lines.push(
-        `  ${name.padEnd(44)} ${String(c.value).padStart(6)} ${String(fit.value).padStart(6)}  ${status.padEnd(32)} ${String(fit.records).padStart(5)}  ${fit.sources.map((s) => s.split('/').pop()).join(',').padEnd(70)} ${range}${drift}`,
+        `  ${name.padEnd(44)} ${String(c.value).padStart(6)} ${String(fit.value).padStart(6)}  ${status.padEnd(32)} ${String(fit.records).padStart(5)}  ${fit.sources
+          .map((s) => s.split('/').pop())
+          .join(',')
+          .padEnd(70)} ${range}${drift}`,
       );
     }
   }

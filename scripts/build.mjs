@@ -13,11 +13,7 @@ const require = createRequire(import.meta.url);
 const out = `dist.build-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 try {
-  execFileSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', `${out}/cjs`],
-    { stdio: 'inherit' },
-  );
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', `${out}/cjs`], { stdio: 'inherit' });
 
   const entries = { index: 'index', 'emulator/index': 'emulator/index' };
   mkdirSync(`${out}/esm/emulator`, { recursive: true });

@@ -57,7 +57,10 @@ const option = (flag, all) => {
   const at = process.argv.indexOf(flag);
   return at === -1 ? all : process.argv[at + 1].split(',');
 };
-const sdkKeys = option('--sdk', SDKS.map((s) => s.key));
+const sdkKeys = option(
+  '--sdk',
+  SDKS.map((s) => s.key),
+);
 const sdkSource = (sdk) => join(sdk.tree ?? join(repo, 'node_modules'), sdk.alias);
 // A version whose tree is not installed fails the run in CI (never a silent pass); elsewhere it is skipped.
 const missingSdks = SDKS.filter((s) => sdkKeys.includes(s.key) && !existsSync(join(sdkSource(s), 'package.json')));
@@ -104,9 +107,11 @@ const LINES = [
     const installed = existsSync(join(sdkNodeDir, 'package.json')) ? versionOf(sdkNodeDir) : undefined;
     const where = relative(repo, line.tree);
     const unavailable =
-      installed === undefined ? `the OpenTelemetry ${line.key} line is not installed: ${where} has no @opentelemetry/sdk-node (run \`npm ci --prefix ${dirname(where)}\`)`
-      : line.sdkNode && !line.sdkNode.test(installed) ? `${where} holds @opentelemetry/sdk-node ${installed}, not the ${line.key} line`
-      : undefined;
+      installed === undefined
+        ? `the OpenTelemetry ${line.key} line is not installed: ${where} has no @opentelemetry/sdk-node (run \`npm ci --prefix ${dirname(where)}\`)`
+        : line.sdkNode && !line.sdkNode.test(installed)
+          ? `${where} holds @opentelemetry/sdk-node ${installed}, not the ${line.key} line`
+          : undefined;
     return {
       ...line,
       label: `otel ${installed ? installed.split('.').slice(0, 2).join('.') : line.key}`,
@@ -175,12 +180,16 @@ function prepareSdk(sdk, line) {
   // repository, or, in a separate line's cell, the way an app does (the harness is copied
   // into the cell so that its `@opentelemetry/sdk-node` resolves from the line's tree).
   const ref = line.separate
-    ? { ours: { cjs: lit('otel-llm-cost'), esm: lit('otel-llm-cost'), bundle: lit('otel-llm-cost') },
+    ? {
+        ours: { cjs: lit('otel-llm-cost'), esm: lit('otel-llm-cost'), bundle: lit('otel-llm-cost') },
         harness: { cjs: lit('./otel-harness.cjs'), esm: lit('./otel-harness.cjs'), bundle: lit('./otel-harness.cjs') },
-        emulator: { cjs: lit('otel-llm-cost/emulator'), esm: lit('otel-llm-cost/emulator'), bundle: lit('otel-llm-cost/emulator') } }
-    : { ours: { cjs: lit(join(dist, 'cjs', 'index.js')), esm: url(join(dist, 'esm', 'index.js')), bundle: lit(join(dist, 'esm', 'index.js')) },
+        emulator: { cjs: lit('otel-llm-cost/emulator'), esm: lit('otel-llm-cost/emulator'), bundle: lit('otel-llm-cost/emulator') },
+      }
+    : {
+        ours: { cjs: lit(join(dist, 'cjs', 'index.js')), esm: url(join(dist, 'esm', 'index.js')), bundle: lit(join(dist, 'esm', 'index.js')) },
         harness: { cjs: lit(harness), esm: url(harness), bundle: lit(harness) },
-        emulator: { cjs: lit(emulator), esm: url(emulator), bundle: lit(emulator) } };
+        emulator: { cjs: lit(emulator), esm: url(emulator), bundle: lit(emulator) },
+      };
   let check = '';
   let ours;
   if (line.separate) {
@@ -246,10 +255,7 @@ runSuite({ provider: ${lit(sdk.provider)}, sdk, otel, emulatorModule, uninstrume
   );
   // A single-file bundle: the SDK is inlined, so the app instruments it by hand. openai
   // cells use instrumentClient(client), anthropic cells patch(module).
-  const manual =
-    sdk.provider === 'openai'
-      ? `prepareClient: (client) => instrumentation.instrumentClient(client)`
-      : `prepareClient: (client) => client`;
+  const manual = sdk.provider === 'openai' ? `prepareClient: (client) => instrumentation.instrumentClient(client)` : `prepareClient: (client) => client`;
   writeFileSync(
     join(dir, 'bundle-entry.mjs'),
     `import * as sdk from ${lit(sdk.name)};
@@ -304,7 +310,14 @@ function nodeBinary(major) {
       nodeBinaries.set(major, path);
     } catch (error) {
       // Its cells fail with this reason rather than the whole matrix stopping here.
-      nodeBinaries.set(major, new Error(`node@${major} could not be fetched with npx: ${String(error.stderr ?? error).trim().slice(-300)}`));
+      nodeBinaries.set(
+        major,
+        new Error(
+          `node@${major} could not be fetched with npx: ${String(error.stderr ?? error)
+            .trim()
+            .slice(-300)}`,
+        ),
+      );
     }
   }
   return nodeBinaries.get(major);
@@ -329,7 +342,10 @@ function runCell(cell) {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('MATRIX-RESULT '));
       const result = line ? JSON.parse(line.slice('MATRIX-RESULT '.length)) : { passed: [], failed: [{ name: 'run', error: `exit ${code}\n${out}\n${err}` }] };
-      let otel = out.split('\n').find((l) => l.startsWith('MATRIX-OTEL '))?.slice('MATRIX-OTEL '.length);
+      let otel = out
+        .split('\n')
+        .find((l) => l.startsWith('MATRIX-OTEL '))
+        ?.slice('MATRIX-OTEL '.length);
       if (cell.loads) {
         // A bundle loads nothing at run time: what it holds was checked when it was built.
         const name = `OpenTelemetry from ${cell.sdk.line.tree} (bundled): ${cell.loads.summary}`;
@@ -365,11 +381,21 @@ for (const sdk of prepared.filter((s) => !s.line.unavailable)) {
     const watch = sdk.line.separate ? ['--import', pathToFileURL(join(sdk.dir, 'watch-loads.cjs')).href] : [];
     for (const mode of modes) {
       const args =
-        mode === 'cjs' ? [...watch, join(sdk.dir, 'cell.cjs')]
-        : mode === 'esm' ? [...watch, '--import', pathToFileURL(join(sdk.dir, 'register.mjs')).href, join(sdk.dir, 'cell.mjs')]
-        : [bundled.outfile];
+        mode === 'cjs'
+          ? [...watch, join(sdk.dir, 'cell.cjs')]
+          : mode === 'esm'
+            ? [...watch, '--import', pathToFileURL(join(sdk.dir, 'register.mjs')).href, join(sdk.dir, 'cell.mjs')]
+            : [bundled.outfile];
       // The bundle runs from its own folder outside the repository: nothing to resolve there.
-      cells.push({ sdk, major, mode, node, args, cwd: mode === 'bundle' ? dirname(bundled.outfile) : sdk.dir, loads: mode === 'bundle' ? bundled.loads : undefined });
+      cells.push({
+        sdk,
+        major,
+        mode,
+        node,
+        args,
+        cwd: mode === 'bundle' ? dirname(bundled.outfile) : sdk.dir,
+        loads: mode === 'bundle' ? bundled.loads : undefined,
+      });
     }
   }
 }
@@ -386,16 +412,27 @@ rmSync(bundles, { recursive: true, force: true });
 // The table: one row per SDK version and OpenTelemetry line, one column per Node version and
 // module system.
 const columns = nodes.flatMap((major) => modes.map((mode) => ({ major, mode, title: `node${major} ${mode}` })));
-const rowsOf = (line, sdkList, cellText) => sdkList.map((sdk) => [`${sdk.name}@${sdk.version} · ${line.label}`, ...columns.map((c) => (line.nodes.includes(c.major) ? cellText(sdk, c) : '—'))]);
+const rowsOf = (line, sdkList, cellText) =>
+  sdkList.map((sdk) => [`${sdk.name}@${sdk.version} · ${line.label}`, ...columns.map((c) => (line.nodes.includes(c.major) ? cellText(sdk, c) : '—'))]);
 const rows = [
   ...LINES.filter((line) => !skipped.includes(line)).flatMap((line) =>
-    rowsOf(line, prepared.filter((sdk) => sdk.line === line), (sdk, { major, mode }) => {
-      const r = results.find((x) => x.sdk === sdk && x.major === major && x.mode === mode);
-      const ok = r && r.code === 0 && r.result.failed.length === 0 && r.result.passed.length > 0;
-      return ok ? `PASS ${r.result.passed.length}` : 'FAIL';
-    }),
+    rowsOf(
+      line,
+      prepared.filter((sdk) => sdk.line === line),
+      (sdk, { major, mode }) => {
+        const r = results.find((x) => x.sdk === sdk && x.major === major && x.mode === mode);
+        const ok = r && r.code === 0 && r.result.failed.length === 0 && r.result.passed.length > 0;
+        return ok ? `PASS ${r.result.passed.length}` : 'FAIL';
+      },
+    ),
   ),
-  ...skipped.flatMap((line) => rowsOf(line, sdks.map((sdk) => ({ ...sdk, version: versionOf(sdkSource(sdk)) })), () => 'SKIP')),
+  ...skipped.flatMap((line) =>
+    rowsOf(
+      line,
+      sdks.map((sdk) => ({ ...sdk, version: versionOf(sdkSource(sdk)) })),
+      () => 'SKIP',
+    ),
+  ),
 ];
 const header = ['SDK · OpenTelemetry line', ...columns.map((c) => c.title)];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -419,7 +456,14 @@ if (LINES.some((l) => nodes.some((n) => !l.nodes.includes(n)))) console.log('—
 const failures = results.filter((r) => !(r.code === 0 && r.result.failed.length === 0 && r.result.passed.length > 0));
 for (const failure of failures) {
   console.log(`\nFAIL ${failure.sdk.key} · ${failure.sdk.line.label} node${failure.major} ${failure.mode}:`);
-  for (const f of failure.result.failed) console.log(`  - ${f.name}\n${f.error.split('\n').slice(0, 8).map((l) => `      ${l}`).join('\n')}`);
+  for (const f of failure.result.failed)
+    console.log(
+      `  - ${f.name}\n${f.error
+        .split('\n')
+        .slice(0, 8)
+        .map((l) => `      ${l}`)
+        .join('\n')}`,
+    );
 }
 const checks = results.reduce((n, r) => n + r.result.passed.length, 0);
 console.log(`\n${results.length - failures.length}/${results.length} cells passed, ${checks} checks, ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);

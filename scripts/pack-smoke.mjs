@@ -31,12 +31,14 @@ try {
     execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
   )[0];
   const files = packed.files.map((f) => f.path);
-  const allowed = (path) =>
-    /^dist\/(cjs|esm)\//.test(path) || ['package.json', 'README.md', 'LICENSE', 'collector-config.yaml'].includes(path);
+  const allowed = (path) => /^dist\/(cjs|esm)\//.test(path) || ['package.json', 'README.md', 'LICENSE', 'collector-config.yaml'].includes(path);
   // Source maps point at src/, which is not published: they would only be dead weight.
   const extra = files.filter((path) => !allowed(path) || /\.test\.|\.tsbuildinfo$|\.map$|(^|\/)dist\.build-/.test(path));
   step('published files are only dist/ (no source maps), README, package.json and the collector config', extra.length === 0, extra.slice(0, 5).join(', '));
-  step('every entry point of "exports" is in the tarball', exportTargets().every((target) => files.includes(target)));
+  step(
+    'every entry point of "exports" is in the tarball',
+    exportTargets().every((target) => files.includes(target)),
+  );
   console.log(`     ${packed.filename}: ${files.length} files, ${(packed.size / 1024).toFixed(0)} kB packed`);
 
   // 2. A fresh project outside the repository, the tarball installed with npm.
@@ -64,11 +66,18 @@ try {
   }
   writeFileSync(
     join(app, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false, types: ['node'] }, files: ['types.cts', 'types.mts'] }),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false, types: ['node'] },
+      files: ['types.cts', 'types.mts'],
+    }),
   );
   const run = (args) => spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8' });
   const cjs = run(['app.cjs']);
-  step('CommonJS app: require("otel-llm-cost") records a cut-short stream', cjs.status === 0, (cjs.stdout + cjs.stderr).trim().split('\n').slice(-3).join(' | '));
+  step(
+    'CommonJS app: require("otel-llm-cost") records a cut-short stream',
+    cjs.status === 0,
+    (cjs.stdout + cjs.stderr).trim().split('\n').slice(-3).join(' | '),
+  );
   const esm = run(['--import', './register.mjs', 'app.mjs']);
   step('ES module app: --import registration records a cut-short stream', esm.status === 0, (esm.stdout + esm.stderr).trim().split('\n').slice(-3).join(' | '));
   const tsc = run([join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
@@ -77,7 +86,11 @@ try {
   // 4. The emulator CLI, as `npx otel-llm-cost-emulator` runs it: the bin npm linked.
   const bin = join(app, 'node_modules', '.bin', process.platform === 'win32' ? 'otel-llm-cost-emulator.cmd' : 'otel-llm-cost-emulator');
   const help = spawnSync(bin, ['--help'], { cwd: app, encoding: 'utf8' });
-  step('otel-llm-cost-emulator --help (the bin npm installed)', help.status === 0 && help.stdout.startsWith('Usage: otel-llm-cost-emulator'), (help.stdout + help.stderr).trim().split('\n')[0]);
+  step(
+    'otel-llm-cost-emulator --help (the bin npm installed)',
+    help.status === 0 && help.stdout.startsWith('Usage: otel-llm-cost-emulator'),
+    (help.stdout + help.stderr).trim().split('\n')[0],
+  );
   const served = await emulatorCliServes(bin);
   step('otel-llm-cost-emulator serves a chat completion and stops on SIGTERM', served.ok, served.detail);
 } catch (error) {

@@ -41,7 +41,14 @@ if (filters.length === 0) {
   const [build, typecheck] = await Promise.all([
     run([join('scripts', 'build.mjs')]),
     // Incremental: a run after a small change checks only what it touched (a fresh clone pays in full).
-    run([join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json', '--incremental', '--tsBuildInfoFile', join('node_modules', '.cache', 'otel-llm-cost', 'typecheck.tsbuildinfo')]),
+    run([
+      join('node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.test.json',
+      '--incremental',
+      '--tsBuildInfoFile',
+      join('node_modules', '.cache', 'otel-llm-cost', 'typecheck.tsbuildinfo'),
+    ]),
   ]);
   if (build !== 0 || typecheck !== 0) {
     console.error(`test: ${build !== 0 ? 'the build' : 'the type check'} failed; no tests run`);

@@ -49,9 +49,7 @@ function versionNextTo(entry: string): string | undefined {
 }
 
 export function loadedEarlyMessage(name: string, copy: LoadedModule, instrumented: boolean): string {
-  const outcome = instrumented
-    ? 'it has been instrumented now, but requests already under way were not recorded'
-    : 'its requests are not recorded';
+  const outcome = instrumented ? 'it has been instrumented now, but requests already under way were not recorded' : 'its requests are not recorded';
   return (
     `${name}${copy.version ? `@${copy.version}` : ''} (${copy.path}) was loaded before the instrumentation was enabled: ${outcome}. ` +
     `Create and register the instrumentation (or start the OpenTelemetry SDK) before anything imports ${name}, ` +

@@ -171,10 +171,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
 
   protected init() {
     const sdks = this.owned.sdks;
-    return [
-      this.moduleDefinition(OPENAI_MODULE, OPENAI_VERSIONS, sdks.openai),
-      this.moduleDefinition(ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, sdks.anthropic),
-    ];
+    return [this.moduleDefinition(OPENAI_MODULE, OPENAI_VERSIONS, sdks.openai), this.moduleDefinition(ANTHROPIC_MODULE, ANTHROPIC_VERSIONS, sdks.anthropic)];
   }
 
   protected override _updateMetricInstruments(): void {
@@ -199,8 +196,11 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
     };
     const pipeline = new CostPipeline(costing, [spanExporter, metrics, new CallbackExporter(() => config().onCost)]);
     let flushHooks: ProviderFlushHooks | undefined;
-    const runtime = new RequestRuntime(() => this.tracer, pipeline, runtimeSettings(config()), () =>
-      flushHooks?.hookGlobalTracerProvider(),
+    const runtime = new RequestRuntime(
+      () => this.tracer,
+      pipeline,
+      runtimeSettings(config()),
+      () => flushHooks?.hookGlobalTracerProvider(),
     );
     flushHooks = new ProviderFlushHooks(
       // Counting holds no handle of its own: the wait keeps the process alive, within its bound.
@@ -216,11 +216,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
       openai: (moduleExports) => openaiTargets(moduleExports, openai),
       anthropic: (moduleExports) => anthropicTargets(moduleExports, nativeSpans),
     };
-    const fetchRecorder = new FetchRecorder(
-      runtime,
-      [...openaiHttpEndpoints(openai), ...anthropicHttpEndpoints()],
-      () => config().fetchBaseURLs ?? [],
-    );
+    const fetchRecorder = new FetchRecorder(runtime, [...openaiHttpEndpoints(openai), ...anthropicHttpEndpoints()], () => config().fetchBaseURLs ?? []);
     return {
       runtime,
       pipeline,
@@ -330,9 +326,7 @@ export class LLMCostInstrumentation extends InstrumentationBase<LLMCostInstrumen
   }
 
   private wrapMethod(original: SdkMethod, target: PatchTarget): SdkMethod {
-    const recorded = target.plan
-      ? outermostOnly(instrumentMethod(original, target.plan, this.owned.runtime), original, () => this.isEnabled())
-      : original;
+    const recorded = target.plan ? outermostOnly(instrumentMethod(original, target.plan, this.owned.runtime), original, () => this.isEnabled()) : original;
     const prepare = target.prepare;
     if (!prepare) return recorded;
     return function prepared(this: unknown, ...args: unknown[]): unknown {

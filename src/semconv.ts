@@ -92,13 +92,9 @@ export const METRIC_LLM_COST_SPEND = 'llm_cost.spend';
 export const METRIC_LLM_COST_BUDGET_EXCEEDED = 'llm_cost.budget.exceeded';
 
 /** Bucket boundaries the conventions give for `gen_ai.client.token.usage`. */
-export const TOKEN_USAGE_BUCKETS = [
-  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
-];
+export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 /** Bucket boundaries the conventions give for the duration histograms, in seconds. */
-export const DURATION_BUCKETS = [
-  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
-];
+export const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
 /** The factor applied to locally counted output tokens when the output was estimated (see docs/accuracy.md). */
 export const ATTR_LLM_COST_ESTIMATE_CALIBRATION = 'llm_cost.estimate.calibration';

@@ -73,8 +73,7 @@ describe('accuracy pipeline on the recorded fixtures', () => {
       if (!reasoning) {
         // A few tokens of slack: a 5-token reply is 2 tokens of text plus framing.
         assert.ok(output >= truth.output! * lowest - 4 && output <= truth.output! * 2 + 4, `${recording.response_id}: output ${output} vs ${truth.output}`);
-      }
-      else assert.ok(output > 0);
+      } else assert.ok(output > 0);
       const input = cost.usage.input.value;
       assert.ok(input >= truth.input! * 0.15 && input <= truth.input! * 3, `${recording.response_id}: input ${input} vs ${truth.input}`);
       assert.notEqual(cost.cost.source, 'reported');
@@ -117,11 +116,18 @@ describe('accuracy pipeline on the recorded fixtures', () => {
   it('checks the same targets per source repository, the records split among them', () => {
     const sources = report.targetsBySource.map((s) => s.source);
     assert.deepEqual(sources, [...new Set(recordings.map((r) => String(r.source_repo)))].sort());
-    assert.equal(report.targetsBySource.reduce((sum, s) => sum + s.records, 0), FIXTURES);
+    assert.equal(
+      report.targetsBySource.reduce((sum, s) => sum + s.records, 0),
+      FIXTURES,
+    );
     for (const source of report.targetsBySource) assert.equal(source.targets.length, report.targets.length);
     for (const target of report.targets) {
       const split = report.targetsBySource.flatMap((s) => s.targets.filter((t) => t.row === target.row));
-      assert.equal(split.reduce((sum, t) => sum + t.count, 0), target.count, target.row);
+      assert.equal(
+        split.reduce((sum, t) => sum + t.count, 0),
+        target.count,
+        target.row,
+      );
     }
   });
 
@@ -152,7 +158,10 @@ describe('refitting the constants', () => {
         // OpenAI's estimated reasoning is all hidden and fitted apart; Claude's is the streamed
         // summary and what it left out, which the row already holds.
         const hidden = recording.provider === 'openai' && cost.usage.reasoning?.source === 'estimated' ? cost.usage.reasoning.value : 0;
-        assert.ok(Math.abs(row.base + hidden - cost.usage.output.value) <= 0.5, `${recording.response_id} output ${row.base} + ${hidden} vs ${cost.usage.output.value}`);
+        assert.ok(
+          Math.abs(row.base + hidden - cost.usage.output.value) <= 0.5,
+          `${recording.response_id} output ${row.base} + ${hidden} vs ${cost.usage.output.value}`,
+        );
       }
     }
   });
@@ -173,10 +182,7 @@ describe('refitting the constants', () => {
       slopes,
     });
     // Tool calls cost 10 in both sources; the schema residual shows in one source only.
-    const rows = [
-      ...['a', 'a', 'b', 'b', 'b'].map((source) => row(source, 30, { [call]: 1 })),
-      ...[1, 2, 3].map(() => row('a', 26, { [schema]: 1 })),
-    ];
+    const rows = [...['a', 'a', 'b', 'b', 'b'].map((source) => row(source, 30, { [call]: 1 })), ...[1, 2, 3].map(() => row('a', 26, { [schema]: 1 }))];
     const fit = fitConstants({ rows, reasoning: [] });
     assert.equal(fit.values[call], 10);
     assert.equal(fit.constants[call]!.status, 'fitted');

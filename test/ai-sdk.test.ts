@@ -171,7 +171,8 @@ for (const line of lines) {
       await until(() => otel.allSpans().length > 1);
       const all = otel.allSpans();
       const traceId = ours.spanContext().traceId;
-      const parentId = (ours as { parentSpanContext?: { spanId: string }; parentSpanId?: string }).parentSpanContext?.spanId ??
+      const parentId =
+        (ours as { parentSpanContext?: { spanId: string }; parentSpanId?: string }).parentSpanContext?.spanId ??
         (ours as { parentSpanId?: string }).parentSpanId;
       const parent = all.find((span) => span.spanContext().spanId === parentId);
       assert.ok(parent, `our span has a parent among ${all.map((s) => s.name).join(', ')}`);

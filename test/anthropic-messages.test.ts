@@ -21,10 +21,7 @@ harness.setup(() => {
 
 describe('anthropic messages.create, streaming', () => {
   it('completed: input, cache and output reported, exact cost', async () => {
-    const stream = await client.messages.create(
-      { ...base, stream: true },
-      script({ outputTokens: 30, cacheReadTokens: 200, cacheCreationTokens: 100 }),
-    );
+    const stream = await client.messages.create({ ...base, stream: true }, script({ outputTokens: 30, cacheReadTokens: 200, cacheCreationTokens: 100 }));
     const events = [];
     for await (const event of stream) events.push(event);
     const span = onlySpan(await otel.settle());
@@ -45,7 +42,10 @@ describe('anthropic messages.create, streaming', () => {
 
   it('the consumer sees exactly the events it sees without the instrumentation', async () => {
     const read = async () => {
-      const stream = await client.messages.create({ ...base, stream: true }, script({ text: 'Lisbon in spring is mild, bright and a little windy by the river.' }));
+      const stream = await client.messages.create(
+        { ...base, stream: true },
+        script({ text: 'Lisbon in spring is mild, bright and a little windy by the river.' }),
+      );
       const events = [];
       for await (const event of stream) events.push(normalizeChunk(event));
       return events;
@@ -79,10 +79,7 @@ describe('anthropic messages.create, streaming', () => {
     // Aborted once the emulator has the request, long before its first event is due.
     const controller = new AbortController();
     harness.emulator.once('request', () => controller.abort());
-    const pending = client.messages.create(
-      { ...base, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
-    );
+    const pending = client.messages.create({ ...base, stream: true }, { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) });
     await assert.rejects(pending);
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');
@@ -133,7 +130,11 @@ describe('anthropic messages.create, streaming', () => {
   it('thinking and tool input count towards the estimated output', async () => {
     const stream = await client.messages.create(
       { ...base, stream: true },
-      script({ thinking: 'Let me think about tide pools and their inhabitants carefully.', toolCall: { name: 'lookup', arguments: { topic: 'tide pools', depth: 3 } }, omitTerminal: true }),
+      script({
+        thinking: 'Let me think about tide pools and their inhabitants carefully.',
+        toolCall: { name: 'lookup', arguments: { topic: 'tide pools', depth: 3 } },
+        omitTerminal: true,
+      }),
     );
     for await (const _event of stream);
     const span = onlySpan(await otel.settle());

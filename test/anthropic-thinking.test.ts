@@ -29,7 +29,14 @@ const enabled = { type: 'enabled' as const, budget_tokens: 2048 };
 
 describe('what a Claude stream shows about its thinking', () => {
   it('Claude 4 and later summarize; Claude 3.7 returns thinking in full; older models do not think', () => {
-    for (const model of ['claude-sonnet-4-20250514', 'claude-sonnet-4-5', 'claude-opus-4-1-20250805', 'claude-haiku-4-5', 'claude-opus-4-7', 'claude-mythos-preview']) {
+    for (const model of [
+      'claude-sonnet-4-20250514',
+      'claude-sonnet-4-5',
+      'claude-opus-4-1-20250805',
+      'claude-haiku-4-5',
+      'claude-opus-4-7',
+      'claude-mythos-preview',
+    ]) {
       assert.ok(summarizesThinking(model), model);
     }
     for (const model of ['claude-3-7-sonnet-20250219', 'claude-3-5-sonnet-20240620', 'claude-3-opus-20240229', 'claude-2.1', undefined]) {
@@ -42,7 +49,8 @@ describe('what a Claude stream shows about its thinking', () => {
     assert.deepEqual(thinkingExpectation(body(), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ thinking: { type: 'disabled' } }), summary, k), { kind: 'none' });
     // A malformed `thinking` (the API would refuse it) asks for nothing.
-    for (const thinking of ['enabled', null, 42, ['enabled'], { type: 7 }]) assert.deepEqual(thinkingExpectation(body({ thinking }), summary, k), { kind: 'none' });
+    for (const thinking of ['enabled', null, 42, ['enabled'], { type: 7 }])
+      assert.deepEqual(thinkingExpectation(body({ thinking }), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ model: 'claude-3-7-sonnet-20250219', thinking: enabled }), summary, k), { kind: 'none' });
     assert.deepEqual(thinkingExpectation(body({ thinking: enabled }), summary, k), { kind: 'summarized', defaultShare: SHARE, summaryChars: 400 });
     assert.deepEqual(thinkingExpectation(body({ thinking: { type: 'adaptive' } }), summary, k), { kind: 'summarized', defaultShare: SHARE, summaryChars: 400 });
@@ -59,7 +67,14 @@ describe('what a Claude stream shows about its thinking', () => {
 
   it('estimates the hidden part from the summary, and learns it from the residual of completed requests (not from garbage)', () => {
     const calibration = new EstimateCalibration();
-    const spec = { outputKey: 'anthropic/claude-sonnet-4-5', hiddenKey: 'anthropic/claude-sonnet-4-5#thinking', outputFactorBounds: [1, 1.3] as const, inputKey: 'i', inputOffsetBounds: [0, 0] as const, inputOffsetMaxTokens: 0 };
+    const spec = {
+      outputKey: 'anthropic/claude-sonnet-4-5',
+      hiddenKey: 'anthropic/claude-sonnet-4-5#thinking',
+      outputFactorBounds: [1, 1.3] as const,
+      inputKey: 'i',
+      inputOffsetBounds: [0, 0] as const,
+      inputOffsetMaxTokens: 0,
+    };
     const expectation = { kind: 'summarized', defaultShare: 0.2, summaryChars: 300 } as const;
     // 400 tokens received, three quarters of the characters summary: 300 summary tokens, 60 hidden.
     assert.deepEqual(estimateHidden(expectation, calibration, spec, 400, 400), { hidden: 60, reasoning: 360 });
@@ -102,7 +117,10 @@ describe('Claude thinking through the real SDK', () => {
   /** A stream whose terminal events never arrive: the output is estimated from what streamed. */
   const unterminated = async (body: object, scripted: object = {}): Promise<ReturnType<typeof onlySpan>> => {
     otel.reset();
-    const stream = await client.messages.create({ model, max_tokens: 4096, messages, ...body, stream: true }, script({ ...EMULATED, omitTerminal: true, ...scripted }));
+    const stream = await client.messages.create(
+      { model, max_tokens: 4096, messages, ...body, stream: true },
+      script({ ...EMULATED, omitTerminal: true, ...scripted }),
+    );
     for await (const _ of stream) void _;
     return onlySpan(await otel.settle());
   };
@@ -133,7 +151,10 @@ describe('Claude thinking through the real SDK', () => {
   });
 
   it('a completed response reports the full thinking count as reasoning, and its output as billed', async () => {
-    const stream = await client.messages.create({ model, max_tokens: 4096, messages, thinking: enabled, stream: true }, script({ ...EMULATED, reasoningTokens: 300 }));
+    const stream = await client.messages.create(
+      { model, max_tokens: 4096, messages, thinking: enabled, stream: true },
+      script({ ...EMULATED, reasoningTokens: 300 }),
+    );
     let delta: { usage: { output_tokens: number; output_tokens_details?: { thinking_tokens: number } | null } } | undefined;
     for await (const event of stream) if (event.type === 'message_delta') delta = event as typeof delta;
     const span = onlySpan(await otel.settle());
@@ -149,11 +170,17 @@ describe('Claude thinking through the real SDK', () => {
     // The summary leaves out three times itself, billed.
     const hiddenTokens = 3 * tokens(THOUGHT);
     for (let i = 0; i < 6; i++) {
-      const stream = await client.messages.create({ model: opus, max_tokens: 4096, messages, thinking: enabled, stream: true }, script({ ...EMULATED, reasoningTokens: hiddenTokens }));
+      const stream = await client.messages.create(
+        { model: opus, max_tokens: 4096, messages, thinking: enabled, stream: true },
+        script({ ...EMULATED, reasoningTokens: hiddenTokens }),
+      );
       for await (const _ of stream) void _;
     }
     await otel.settle(6);
-    const stream = await client.messages.create({ model: opus, max_tokens: 4096, messages, thinking: enabled, stream: true }, script({ ...EMULATED, omitTerminal: true }));
+    const stream = await client.messages.create(
+      { model: opus, max_tokens: 4096, messages, thinking: enabled, stream: true },
+      script({ ...EMULATED, omitTerminal: true }),
+    );
     for await (const _ of stream) void _;
     const spans = await otel.settle(7);
     const cut = spans.at(-1)!;
@@ -172,13 +199,19 @@ describe('Claude thinking through the real SDK', () => {
     assert.equal(attr(fresh, 'gen_ai.usage.reasoning.output_tokens'), undefined, 'nothing learned yet: no guess');
     otel.reset();
     for (let i = 0; i < 3; i++) {
-      const stream = await client.messages.create({ model: haiku, max_tokens: 4096, messages, thinking: omitted, stream: true }, script({ ...EMULATED, reasoningTokens: 200 }));
+      const stream = await client.messages.create(
+        { model: haiku, max_tokens: 4096, messages, thinking: omitted, stream: true },
+        script({ ...EMULATED, reasoningTokens: 200 }),
+      );
       for await (const event of stream) {
         if (event.type === 'content_block_delta') assert.notEqual(event.delta.type, 'thinking_delta', 'omitted thinking is not streamed');
       }
     }
     await otel.settle(3);
-    const stream = await client.messages.create({ model: haiku, max_tokens: 4096, messages, thinking: omitted, stream: true }, script({ ...EMULATED, omitTerminal: true }));
+    const stream = await client.messages.create(
+      { model: haiku, max_tokens: 4096, messages, thinking: omitted, stream: true },
+      script({ ...EMULATED, omitTerminal: true }),
+    );
     for await (const _ of stream) void _;
     const cut = (await otel.settle(4)).at(-1)!;
     assert.equal(attr(cut, 'gen_ai.usage.reasoning.output_tokens'), tokens(THOUGHT) + 200);
@@ -188,7 +221,10 @@ describe('Claude thinking through the real SDK', () => {
   it('a recorded Claude 4 stream whose long thinking came as a summary, usage stripped: the estimate adds what the summary left out', async () => {
     const record = loadFixture('anthropic-stream-thinking-summarized');
     const request = record.request as { model: string; thinking: object; messages: object[]; max_tokens: number };
-    const stream = await client.messages.create({ ...request, stream: true } as never, script({ replay: 'anthropic-stream-thinking-summarized', stripUsage: true }));
+    const stream = await client.messages.create(
+      { ...request, stream: true } as never,
+      script({ replay: 'anthropic-stream-thinking-summarized', stripUsage: true }),
+    );
     let thought = '';
     let text = '';
     for await (const event of stream as unknown as AsyncIterable<{ type: string; delta?: { type: string; thinking?: string; text?: string } }>) {
@@ -222,7 +258,10 @@ describe('Claude thinking through the real SDK', () => {
           type: 'message',
           role: 'assistant',
           model,
-          content: [{ type: 'thinking', thinking: 'Hm.', signature: 'x' }, { type: 'text', text: 'Anemone.' }],
+          content: [
+            { type: 'thinking', thinking: 'Hm.', signature: 'x' },
+            { type: 'text', text: 'Anemone.' },
+          ],
           stop_reason: 'end_turn',
           stop_sequence: null,
           usage: { input_tokens: 12, output_tokens: 40, output_tokens_details: { thinking_tokens: thinkingTokens } },

@@ -153,10 +153,7 @@ function assertFleetInvariants(run: FleetRun, extraAllowanceUsd = 0): void {
   // Past the limit, only the streams in flight go on, each until its process sees the crossing:
   // at most its input and its whole output, however slowly the machine runs.
   const allowance = streams * (inputUsd + OUTPUT_TOKENS * outputTokenUsd) + extraAllowanceUsd;
-  assert.ok(
-    run.storeUsd <= LIMIT_USD + allowance,
-    `fleet total $${run.storeUsd} within $${LIMIT_USD} + in-flight allowance $${allowance.toFixed(6)}`,
-  );
+  assert.ok(run.storeUsd <= LIMIT_USD + allowance, `fleet total $${run.storeUsd} within $${LIMIT_USD} + in-flight allowance $${allowance.toFixed(6)}`);
   assert.ok(run.storeUsd >= LIMIT_USD - streams * inputUsd - 0.05 * LIMIT_USD, `the fleet used its budget: $${run.storeUsd}`);
 }
 
@@ -211,7 +208,10 @@ describe('four processes streaming under one shared budget in Redis', () => {
     await restarting;
     report(`open, Redis stopped at $${OUTAGE_AT} and restarted ($${spentWhileDown.toFixed(6)} spent while it was away)`, run);
     assert.equal(phase, 'back', 'Redis was stopped and restarted mid-run');
-    assert.ok(run.results.every((r) => r.unavailableRefusals === 0), 'nothing refused for the outage');
+    assert.ok(
+      run.results.every((r) => r.unavailableRefusals === 0),
+      'nothing refused for the outage',
+    );
     // Away, each replica spent on its own view, so what the fleet spent then may come on top
     // of the limit; the stop comes once Redis is back and the fleet total is known again.
     assertFleetInvariants(run, spentWhileDown);
@@ -236,7 +236,10 @@ describe('four processes streaming under one shared budget in Redis', () => {
     await restarting;
     report(`closed, Redis stopped at $${OUTAGE_AT} and restarted`, run);
     assert.equal(phase, 'back', 'Redis was stopped and restarted mid-run');
-    assert.ok(run.results.every((r) => r.unavailableRefusals > 0), 'every replica refused requests while Redis was away');
+    assert.ok(
+      run.results.every((r) => r.unavailableRefusals > 0),
+      'every replica refused requests while Redis was away',
+    );
     assertFleetInvariants(run);
   });
 });

@@ -239,7 +239,10 @@ describe('RedisBudgetStore with a real Redis', () => {
     // its process sees the fleet total: at most its whole input and 20 chunks. Each process
     // on its own account would have spent $1, the fleet $4.
     assert.ok(total <= limit + 12 * (0.004 + 20 * 0.0005), `overspend $${total - limit}`);
-    assert.ok(results.some((r) => r.stoppedMidway > 0), 'requests were stopped mid-way by the fleet total');
+    assert.ok(
+      results.some((r) => r.stoppedMidway > 0),
+      'requests were stopped mid-way by the fleet total',
+    );
     assert.ok(total > limit * 0.95, `the fleet spent up to its limit: $${total}`);
   });
 
@@ -258,7 +261,14 @@ describe('RedisBudgetStore with a real Redis', () => {
       assert.ok(Math.abs(store.total(key) - 0.45) < 1e-9, 'the local view counts what was kept locally');
       assert.ok(Math.abs(store.stats().unsyncedUsd - 0.25) < 1e-9);
       await server.restart();
-      await waitFor(() => store.flush().then(() => true, () => false), 'the store to reach Redis again');
+      await waitFor(
+        () =>
+          store.flush().then(
+            () => true,
+            () => false,
+          ),
+        'the store to reach Redis again',
+      );
       assert.ok(Math.abs((await redisTotal(key)) - 0.45) < 1e-9, `reconciled: $${await redisTotal(key)}`);
       assert.equal(store.stats().reachable, true);
     });
@@ -276,7 +286,14 @@ describe('RedisBudgetStore with a real Redis', () => {
       store.add(key, 0.02);
       assert.equal(store.reserve(key, 0.1, 1), 'unavailable');
       await server.restart();
-      await waitFor(() => store.flush().then(() => true, () => false), 'the store to reach Redis again');
+      await waitFor(
+        () =>
+          store.flush().then(
+            () => true,
+            () => false,
+          ),
+        'the store to reach Redis again',
+      );
       assert.equal(store.reserve(key, 0.1, 1), 'reserved');
       await store.flush(SYNCED);
       assert.ok(Math.abs((await redisTotal(key)) - 0.22) < 1e-9, `$${await redisTotal(key)}`);
@@ -299,7 +316,14 @@ describe('RedisBudgetStore with a real Redis', () => {
     }
     // The batch was sent again on every retry, queued behind the frozen connection: Redis
     // now runs each copy, and applies it once.
-    await waitFor(() => store.flush().then(() => true, () => false), 'the store to reach Redis again');
+    await waitFor(
+      () =>
+        store.flush().then(
+          () => true,
+          () => false,
+        ),
+      'the store to reach Redis again',
+    );
     assert.ok(Math.abs((await redisTotal(key)) - 0.15) < 1e-9, `$${await redisTotal(key)}`);
     assert.equal(store.reserve(key, 0.01, 1), 'reserved');
   });
@@ -313,10 +337,7 @@ describe('RedisBudgetStore with a real Redis', () => {
       const key = uniqueKey();
       const budget = { name: key.name, maxUsd: 0.01, store: here };
       const request = () =>
-        openai.chat.completions.create(
-          { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello there' }], stream: true },
-          script({ outputTokens: 50 }),
-        );
+        openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello there' }], stream: true }, script({ outputTokens: 50 }));
       await withBudget(budget, async () => {
         for await (const _chunk of await request());
       });

@@ -241,7 +241,14 @@ describe('RedisBudgetStore with many tenants in one process', { skip, timeout: 6
     assert.ok(store.stats().failures > 0);
     // Repaired: the kept amount is recorded, the account is served again.
     await admin.del(`${prefix}{poisoned}:total`);
-    await waitFor(() => store.flush().then(() => true, () => false), 'the kept amount to be recorded');
+    await waitFor(
+      () =>
+        store.flush().then(
+          () => true,
+          () => false,
+        ),
+      'the kept amount to be recorded',
+    );
     assert.equal(Number(await admin.hGet(`${prefix}{poisoned}:total`, 't')) / 1e9, 0.1);
     assert.equal(store.reserve(poisoned, 0.1, 1), 'reserved');
   });
@@ -264,7 +271,14 @@ describe('RedisBudgetStore with many tenants in one process', { skip, timeout: 6
     } finally {
       server.resume();
     }
-    await waitFor(() => store.flush().then(() => true, () => false), 'the store to reach Redis again');
+    await waitFor(
+      () =>
+        store.flush().then(
+          () => true,
+          () => false,
+        ),
+      'the store to reach Redis again',
+    );
     await waitFor(() => store.stats().accounts === 0, 'the idle accounts to be dropped');
   });
 
@@ -306,6 +320,9 @@ describe('RedisBudgetStore with many tenants in one process', { skip, timeout: 6
     await store.flush();
     assert.equal(store.stats().failures, 0);
     const buckets = await admin.hVals(`${prefix}{fraction}:rolling:1501`);
-    assert.equal(buckets.reduce((sum, nanos) => sum + Number(nanos), 0), 0.2e9);
+    assert.equal(
+      buckets.reduce((sum, nanos) => sum + Number(nanos), 0),
+      0.2e9,
+    );
   });
 });

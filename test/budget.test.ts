@@ -142,10 +142,7 @@ describe('a budget stops a stream mid-way', () => {
 
   it('OpenAI Responses stream and the .stream() helper are stopped too', async () => {
     await withBudget({ maxUsd: 0.0002 }, async () => {
-      const responses = await openai.responses.create(
-        { model, input: 'Write a long essay.', stream: true },
-        script({ outputTokens: 4000 }),
-      );
+      const responses = await openai.responses.create({ model, input: 'Write a long essay.', stream: true }, script({ outputTokens: 4000 }));
       const first = await drain(responses);
       assert.ok(first.error instanceof BudgetExceededError, `got ${String(first.error)}`);
     });
@@ -176,10 +173,7 @@ describe('any budget, any stream length', () => {
         const outcome = await withBudget({ maxUsd: limit }, async (budget) => {
           // Paced, as a provider streams: a burst already in the socket buffer is read in one
           // go of microtasks, before any exact count can come back from the tokenizer worker.
-          const stream = await openai.chat.completions.create(
-            { model, messages, stream: true },
-            script({ outputTokens, chunkDelayMs: 1 }),
-          );
+          const stream = await openai.chat.completions.create({ model, messages, stream: true }, script({ outputTokens, chunkDelayMs: 1 }));
           const { chunks: read, error } = await drain(stream);
           chunks = read;
           assert.ok(error === undefined || error instanceof BudgetExceededError, `only a budget error: ${String(error)}`);
@@ -217,10 +211,7 @@ describe('pre-flight', () => {
       });
       // The SDK's promise surface keeps working on a refusal.
       await assert.rejects(openai.chat.completions.create({ model, messages: long }).withResponse(), BudgetExceededError);
-      await assert.rejects(
-        anthropic.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 10, messages: long }),
-        BudgetExceededError,
-      );
+      await assert.rejects(anthropic.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 10, messages: long }), BudgetExceededError);
       assert.equal(budget.spentUsd, 0, 'a refusal spends nothing');
     });
     assert.equal(harness.emulator.requests.length, 0, 'nothing was sent');
@@ -263,9 +254,7 @@ describe('budget scopes', () => {
 
   it('a named budget accumulates across scopes (a session), has a per-model breakdown, and can be reset', async () => {
     for (let i = 0; i < 3; i++) {
-      await withBudget({ maxUsd: 1, name: 'session-42' }, () =>
-        openai.chat.completions.create({ model, messages }, script({ outputTokens: 10 })),
-      );
+      await withBudget({ maxUsd: 1, name: 'session-42' }, () => openai.chat.completions.create({ model, messages }, script({ outputTokens: 10 })));
     }
     await otel.settle(3);
     const session = getBudget('session-42')!;
@@ -286,10 +275,7 @@ describe('budget scopes', () => {
     const budget = await withBudget({ maxUsd: 0.002 }, async (budget) => {
       await Promise.all(
         Array.from({ length: streams }, async () => {
-          const stream = await openai.chat.completions.create(
-            { model, messages, stream: true },
-            script({ outputTokens: 2000, chunkDelayMs: 1 }),
-          );
+          const stream = await openai.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 2000, chunkDelayMs: 1 }));
           return drain(stream);
         }),
       );
@@ -316,10 +302,7 @@ describe('clamp and fallback', () => {
       assert.ok(response.usage);
     });
     await withBudget({ maxUsd: 0.0001 + 100 * outputUsdPerToken('anthropic', 'claude-3-5-haiku-latest'), clampMaxTokens: true }, async () => {
-      await anthropic.messages.create(
-        { model: 'claude-3-5-haiku-latest', max_tokens: 4000, messages },
-        script({ outputTokens: 1000 }),
-      );
+      await anthropic.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 4000, messages }, script({ outputTokens: 1000 }));
     });
     const [chatBody, anthropicBody] = harness.emulator.requests.map((r) => r.body as Record<string, unknown>);
     const clamped = chatBody!.max_completion_tokens as number;
@@ -357,25 +340,23 @@ describe('budgets declared in the configuration', () => {
       keyedBudget: { baggageKey: 'tenant.id', namePrefix: 'tenant:', maxUsd: 0.0002 },
     });
     try {
-      const asTenant = (tenant: string) =>
-        propagation.setBaggage(context.active(), propagation.createBaggage({ 'tenant.id': { value: tenant } }));
+      const asTenant = (tenant: string) => propagation.setBaggage(context.active(), propagation.createBaggage({ 'tenant.id': { value: tenant } }));
       const stopped = await context.with(asTenant('acme'), async () => {
         const stream = await openai.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 3000 }));
         return drain(stream);
       });
       assert.ok(stopped.error instanceof BudgetExceededError);
       assert.equal(stopped.error.budgetName, 'tenant:acme');
-      const other = await context.with(asTenant('globex'), () =>
-        openai.chat.completions.create({ model, messages }, script({ outputTokens: 10 })),
-      );
+      const other = await context.with(asTenant('globex'), () => openai.chat.completions.create({ model, messages }, script({ outputTokens: 10 })));
       assert.ok(other.usage, 'another tenant has its own budget');
       await openai.chat.completions.create({ model, messages }, script({ outputTokens: 10 }));
       const spans = await otel.settle(3);
       // Spans end in the order their estimates finish, not in request order.
-      assert.deepEqual(
-        spans.map((s) => (attr(s, 'llm_cost.budget.names') as string[]).join(' < ')).sort(),
-        ['service-wide', 'tenant:acme < service-wide', 'tenant:globex < service-wide'],
-      );
+      assert.deepEqual(spans.map((s) => (attr(s, 'llm_cost.budget.names') as string[]).join(' < ')).sort(), [
+        'service-wide',
+        'tenant:acme < service-wide',
+        'tenant:globex < service-wide',
+      ]);
       assert.ok(getBudget('service-wide')!.spentUsd > getBudget('tenant:acme')!.spentUsd);
     } finally {
       otel.instrumentation.setConfig(baseConfig);
@@ -389,12 +370,7 @@ describe('budgets declared in the configuration', () => {
     });
     try {
       const { error } = await withBudget({ maxUsd: 0.0008 }, async () =>
-        drain(
-          await openai.chat.completions.create(
-            { model: 'acme-finetune-1', messages, stream: true },
-            script({ outputTokens: 2000, chunkDelayMs: 1 }),
-          ),
-        ),
+        drain(await openai.chat.completions.create({ model: 'acme-finetune-1', messages, stream: true }, script({ outputTokens: 2000, chunkDelayMs: 1 }))),
       );
       assert.ok(error instanceof BudgetExceededError, `got ${String(error)}`);
       const span = onlySpan(await otel.settle());
@@ -410,14 +386,11 @@ describe('budgets declared in the configuration', () => {
   it('invalid budget options fail at construction, naming the option', async () => {
     const { LLMCostInstrumentation } = await import('../src/index.js');
     assert.throws(() => new LLMCostInstrumentation({ defaultBudget: { maxUsd: -1 } }), /defaultBudget\.maxUsd/);
-    assert.throws(
-      () => new LLMCostInstrumentation({ keyedBudget: { maxUsd: 1 } }),
-      /keyedBudget needs a baggageKey/,
+    assert.throws(() => new LLMCostInstrumentation({ keyedBudget: { maxUsd: 1 } }), /keyedBudget needs a baggageKey/);
+    assert.throws(() => new LLMCostInstrumentation({ defaultBudget: { maxUsd: 1, fallback: { atShare: 2, model: 'x' } } }), /fallback\.atShare/);
+    await assert.rejects(
+      withBudget({ maxUsd: Number.NaN }, () => 1),
+      /maxUsd/,
     );
-    assert.throws(
-      () => new LLMCostInstrumentation({ defaultBudget: { maxUsd: 1, fallback: { atShare: 2, model: 'x' } } }),
-      /fallback\.atShare/,
-    );
-    await assert.rejects(withBudget({ maxUsd: Number.NaN }, () => 1), /maxUsd/);
   });
 });

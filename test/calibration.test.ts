@@ -101,7 +101,8 @@ describe('EstimateCalibration', () => {
       [Number.NaN, 100],
       [100, Number.POSITIVE_INFINITY],
       [100, Number.NaN],
-    ] as const) calibration.observeShare('anthropic/x#thinking', hidden, summary);
+    ] as const)
+      calibration.observeShare('anthropic/x#thinking', hidden, summary);
     assert.equal(calibration.hiddenShare('anthropic/x#thinking', 0.5), 0.5);
     // A residual per response (thinking whose text is not returned) is learned like reasoning tokens.
     calibration.observeHidden('anthropic/y#thinking', 300);

@@ -20,7 +20,11 @@ const work = mkdtempSync(join(tmpdir(), 'llm-cost-cli-'));
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(args, (t) => (out += t), (t) => (err += t));
+  const code = await main(
+    args,
+    (t) => (out += t),
+    (t) => (err += t),
+  );
   return { code, out, err };
 }
 
@@ -79,7 +83,10 @@ describe('otel-llm-cost prices', () => {
     assert.deepEqual(acme?.perMTok, { input: 2, cacheRead: 2, cacheWrite: 2, cacheWrite1h: 2, output: 8 });
     assert.equal(gpt5?.source, 'genai-prices', 'tiers and tools alone leave the data in charge of standard prices');
     assert.match(gpt5?.serviceTiers?.find((t) => t.tier === 'priority')?.pricing ?? '', /^override: input \$2\.5/);
-    assert.deepEqual(gpt5?.toolFees?.find((t) => t.tool === 'code_interpreter'), { tool: 'code_interpreter', usdPerCall: 0.03, source: 'override' });
+    assert.deepEqual(
+      gpt5?.toolFees?.find((t) => t.tool === 'code_interpreter'),
+      { tool: 'code_interpreter', usdPerCall: 0.03, source: 'override' },
+    );
     writeFileSync(file, JSON.stringify({ m: { inputPerMTok: -1, outputPerMTok: 1 } }));
     const bad = await run('prices', '--overrides', file, 'm');
     assert.equal(bad.code, 2);

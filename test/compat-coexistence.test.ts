@@ -37,8 +37,7 @@ const sdk = new NodeSDK({
 sdk.start();
 const { OpenAI } = require('openai') as typeof OpenAIModule;
 
-const scopeOf = (span: tracing.ReadableSpan) =>
-  (span as tracing.ReadableSpan & { instrumentationScope: { name: string } }).instrumentationScope.name;
+const scopeOf = (span: tracing.ReadableSpan) => (span as tracing.ReadableSpan & { instrumentationScope: { name: string } }).instrumentationScope.name;
 const harness = useEmulator();
 let client: InstanceType<typeof OpenAI>;
 
@@ -80,7 +79,7 @@ it('two copies of otel-llm-cost and instrumentation-openai: one otel-llm-cost sp
     'no usage chunk the user did not ask for',
   );
   const theirs = exporter.getFinishedSpans().filter((s) => scopeOf(s) === '@opentelemetry/instrumentation-openai');
-  assert.equal(theirs.length, 1, "instrumentation-openai keeps writing its own span");
+  assert.equal(theirs.length, 1, 'instrumentation-openai keeps writing its own span');
 });
 
 it('non-streamed request: one otel-llm-cost span', async () => {

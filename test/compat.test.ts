@@ -70,7 +70,9 @@ describe('SDK versions and layouts', () => {
   });
 
   it('a supported version is wrapped (the fake is hooked at all)', () => {
-    const sdk = require(fakeOpenAI('v4-ok', '4.99.0', WELL_FORMED)) as { OpenAI: { Chat: { Completions: { prototype: { create: { __wrapped?: boolean } } } } } };
+    const sdk = require(fakeOpenAI('v4-ok', '4.99.0', WELL_FORMED)) as {
+      OpenAI: { Chat: { Completions: { prototype: { create: { __wrapped?: boolean } } } } };
+    };
     assert.equal(sdk.OpenAI.Chat.Completions.prototype.create.__wrapped, true);
   });
 

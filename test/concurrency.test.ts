@@ -35,7 +35,10 @@ it('1,000 concurrent streams: right parents, own numbers, spend = sum of span co
       const stream =
         i % 2 === 0
           ? await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `q${i}` }], stream: true }, options)
-          : await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: `q${i}` }], stream: true }, options);
+          : await anthropic.messages.create(
+              { model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: `q${i}` }], stream: true },
+              options,
+            );
       try {
         for await (const _chunk of stream as AsyncIterable<unknown>) {
           if (plan === 'broken') break;
@@ -56,7 +59,7 @@ it('1,000 concurrent streams: right parents, own numbers, spend = sum of span co
   for (const span of spans) {
     const want = expected.get(span.spanContext().traceId);
     assert.ok(want, 'every span belongs to one request');
-    const parent = (span as { parentSpanContext?: { spanId: string }; parentSpanId?: string });
+    const parent = span as { parentSpanContext?: { spanId: string }; parentSpanId?: string };
     assert.equal(parent.parentSpanContext?.spanId ?? parent.parentSpanId, want.parentSpanId, 'parent');
     assert.equal(attr(span, 'llm_cost.stream.outcome'), want.plan);
     const output = attr(span, 'gen_ai.usage.output_tokens') as number;

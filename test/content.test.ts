@@ -41,19 +41,14 @@ describe('content capture: OpenAI Chat Completions', () => {
       { role: 'system', parts: [{ type: 'text', content: 'You are terse.' }] },
       { role: 'user', parts: [{ type: 'text', content: 'What lives in tide pools?' }] },
     ]);
-    assert.deepEqual(json(span, 'gen_ai.output.messages'), [
-      { role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'stop' },
-    ]);
+    assert.deepEqual(json(span, 'gen_ai.output.messages'), [{ role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'stop' }]);
     assert.equal(attr(span, 'gen_ai.system_instructions'), undefined, 'Chat keeps system messages in the history');
     assert.equal(attr(span, 'llm_cost.content.truncated'), undefined);
   });
 
   it('a stream with a tool call: the text and the call, with its arguments as an object', async () => {
     const toolCall = { name: 'lookup', arguments: { topic: 'tide pools', depth: 2 } };
-    const stream = await openai().chat.completions.create(
-      { model: 'gpt-4o-mini', messages, stream: true },
-      script({ text: TEXT, toolCall }),
-    );
+    const stream = await openai().chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }, script({ text: TEXT, toolCall }));
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     assert.equal(text, TEXT);
@@ -86,9 +81,7 @@ describe('content capture: OpenAI Chat Completions', () => {
       if (++count === 3) break;
     }
     const span = onlySpan(await otel.settle());
-    assert.deepEqual(json(span, 'gen_ai.output.messages'), [
-      { role: 'assistant', parts: [{ type: 'text', content: received }], finish_reason: 'unknown' },
-    ]);
+    assert.deepEqual(json(span, 'gen_ai.output.messages'), [{ role: 'assistant', parts: [{ type: 'text', content: received }], finish_reason: 'unknown' }]);
   });
 
   it('images are named by kind only: no bytes, no URL', async () => {
@@ -96,13 +89,27 @@ describe('content capture: OpenAI Chat Completions', () => {
     await openai().chat.completions.create(
       {
         model: 'gpt-4o-mini',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe.' }, { type: 'image_url', image_url: { url: secretURL } }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Describe.' },
+              { type: 'image_url', image_url: { url: secretURL } },
+            ],
+          },
+        ],
       },
       script({ text: TEXT }),
     );
     const span = onlySpan(await otel.settle());
     assert.deepEqual(json(span, 'gen_ai.input.messages'), [
-      { role: 'user', parts: [{ type: 'text', content: 'Describe.' }, { type: 'uri', modality: 'image' }] },
+      {
+        role: 'user',
+        parts: [
+          { type: 'text', content: 'Describe.' },
+          { type: 'uri', modality: 'image' },
+        ],
+      },
     ]);
     assert.ok(!JSON.stringify(span.attributes).includes('SECRET-SIGNATURE'));
   });
@@ -122,9 +129,7 @@ describe('content capture: Anthropic Messages', () => {
     for await (const _event of stream) void _event;
     const span = onlySpan(await otel.settle());
     assert.deepEqual(json(span, 'gen_ai.system_instructions'), [{ type: 'text', content: 'Answer like a marine biologist.' }]);
-    assert.deepEqual(json(span, 'gen_ai.input.messages'), [
-      { role: 'user', parts: [{ type: 'text', content: 'What lives in tide pools?' }] },
-    ]);
+    assert.deepEqual(json(span, 'gen_ai.input.messages'), [{ role: 'user', parts: [{ type: 'text', content: 'What lives in tide pools?' }] }]);
     const [output] = json(span, 'gen_ai.output.messages') as { parts: Record<string, unknown>[]; finish_reason: string }[];
     assert.ok(output);
     assert.deepEqual(output.parts.slice(0, 2), [
@@ -155,9 +160,7 @@ describe('content capture: Anthropic Messages', () => {
       { role: 'assistant', parts: [{ type: 'tool_call', id: 'toolu_1', name: 'lookup', arguments: { q: 'kelp' } }] },
       { role: 'user', parts: [{ type: 'tool_call_response', id: 'toolu_1', response: 'Kelp is algae.' }] },
     ]);
-    assert.deepEqual(json(span, 'gen_ai.output.messages'), [
-      { role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'end_turn' },
-    ]);
+    assert.deepEqual(json(span, 'gen_ai.output.messages'), [{ role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'end_turn' }]);
   });
 });
 
@@ -172,12 +175,8 @@ describe('content capture: OpenAI Responses', () => {
     assert.equal(spans.length, 2);
     for (const span of spans) {
       assert.deepEqual(json(span, 'gen_ai.system_instructions'), [{ type: 'text', content: 'Be brief.' }]);
-      assert.deepEqual(json(span, 'gen_ai.input.messages'), [
-        { role: 'user', parts: [{ type: 'text', content: 'What lives in tide pools?' }] },
-      ]);
-      assert.deepEqual(json(span, 'gen_ai.output.messages'), [
-        { role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'stop' },
-      ]);
+      assert.deepEqual(json(span, 'gen_ai.input.messages'), [{ role: 'user', parts: [{ type: 'text', content: 'What lives in tide pools?' }] }]);
+      assert.deepEqual(json(span, 'gen_ai.output.messages'), [{ role: 'assistant', parts: [{ type: 'text', content: TEXT }], finish_reason: 'stop' }]);
     }
   });
 });
@@ -220,10 +219,7 @@ describe('content capture: bounded', () => {
   });
 
   it('the default bound is 16384 characters', async () => {
-    await openai().chat.completions.create(
-      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'kelp '.repeat(8_000) }] },
-      script({ text: TEXT }),
-    );
+    await openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'kelp '.repeat(8_000) }] }, script({ text: TEXT }));
     const span = onlySpan(await otel.settle());
     const value = attr(span, 'gen_ai.input.messages') as string;
     assert.ok(value.length <= 16_384 && value.length > 16_000, `${value.length} characters`);

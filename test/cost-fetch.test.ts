@@ -133,7 +133,12 @@ describe('outcomes', () => {
       const reader = response.body!.getReader();
       for (let i = 0; i < 5; i++) await reader.read();
       controller.abort();
-      failures.push(await reader.read().then(() => 'no error', (error: Error) => error.name));
+      failures.push(
+        await reader.read().then(
+          () => 'no error',
+          (error: Error) => error.name,
+        ),
+      );
     }
     assert.deepEqual(failures, ['AbortError', 'AbortError']);
     const span = onlySpan(await otel.settle());
@@ -153,7 +158,12 @@ describe('outcomes', () => {
     const failures: string[] = [];
     for (const send of [fetch, recorded]) {
       const response = await send(...request('chat', chatBody(), { outputTokens: 200, dropAfterChunks: 5 }));
-      failures.push(await readBytes(response.body).then(() => 'no error', (error: Error) => `${error.name}: ${error.message}`));
+      failures.push(
+        await readBytes(response.body).then(
+          () => 'no error',
+          (error: Error) => `${error.name}: ${error.message}`,
+        ),
+      );
     }
     assert.equal(failures[1], failures[0]);
     const span = onlySpan(await otel.settle());
@@ -187,7 +197,10 @@ describe('outcomes', () => {
     const url = 'http://127.0.0.1:9/v1/chat/completions';
     const wrapper = costFetch(undefined, { baseURLs: ['http://127.0.0.1:9/v1'] });
     const init = { method: 'POST', body: JSON.stringify(chatBody()) };
-    const plain = await fetch(url, init).then(() => 'ok', (error: Error) => error.message);
+    const plain = await fetch(url, init).then(
+      () => 'ok',
+      (error: Error) => error.message,
+    );
     await assert.rejects(wrapper(url, init), (error: Error) => error.message === plain);
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'error');
   });
@@ -346,7 +359,12 @@ describe('requests it cannot read are sent untouched', () => {
     const [url, init] = request('chat', chatBody());
     const notJson = await recorded(url, { ...init, body: '{"model": ' });
     await notJson.text();
-    harness.emulator.addRecording('hostile', { provider: 'openai', api: 'chat.completions', stream: true, events: ['not json', { choices: 'nope' }, null, [1]] });
+    harness.emulator.addRecording('hostile', {
+      provider: 'openai',
+      api: 'chat.completions',
+      stream: true,
+      events: ['not json', { choices: 'nope' }, null, [1]],
+    });
     const plain = sameIds(await readText((await fetch(...request('chat', chatBody(), { replay: 'hostile' }))).body));
     const wrapped = sameIds(await readText((await recorded(...request('chat', chatBody(), { replay: 'hostile' }))).body));
     assert.equal(wrapped, plain);

@@ -58,15 +58,15 @@ describe('a fast stream cut by an abort counts every chunk the consumer received
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');
     assert.equal(attr(span, 'llm_cost.stream.chunks'), received);
     // Each chunk carries at least one token: the estimate covers what the loop received.
-    assert.ok((attr(span, 'gen_ai.usage.output_tokens') as number) >= received - 2, `output ${attr(span, 'gen_ai.usage.output_tokens')} for ${received} chunks`);
+    assert.ok(
+      (attr(span, 'gen_ai.usage.output_tokens') as number) >= received - 2,
+      `output ${attr(span, 'gen_ai.usage.output_tokens')} for ${received} chunks`,
+    );
   });
 
   it('openai chat, the caller’s AbortSignal', async () => {
     const controller = new AbortController();
-    const stream = await openai.chat.completions.create(
-      { model: 'gpt-4o-mini', messages, stream: true },
-      { ...burst, signal: controller.signal },
-    );
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }, { ...burst, signal: controller.signal });
     const { received } = await readAndAbort(stream, 3, () => controller.abort());
     const span = onlySpan(await otel.settle());
     assert.ok(received > 20, `received ${received}`);
@@ -100,10 +100,7 @@ describe('a stream nobody reads', () => {
   it('is collected: it ends as abandoned and its connection is closed', async () => {
     const create = async () => {
       // Never iterated, never kept: only this package could keep it alive.
-      await openai.chat.completions.create(
-        { model: 'gpt-4o-mini', messages, stream: true },
-        script({ outputTokens: 5000, chunkDelayMs: 2 }),
-      );
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }, script({ outputTokens: 5000, chunkDelayMs: 2 }));
     };
     await create();
     let spans = otel.spans();

@@ -49,10 +49,7 @@ function expectedChatPrompt(): number {
 }
 
 function expectedAnthropicInput(): number {
-  return (
-    tokenizer.count(anthropicBase.system) +
-    anthropicBase.messages.reduce((sum, m) => sum + ANTHROPIC_MESSAGE_OVERHEAD + tokenizer.count(m.content), 0)
-  );
+  return tokenizer.count(anthropicBase.system) + anthropicBase.messages.reduce((sum, m) => sum + ANTHROPIC_MESSAGE_OVERHEAD + tokenizer.count(m.content), 0);
 }
 
 const lastLog = () => harness.emulator.requests.at(-1)!;
@@ -72,7 +69,10 @@ describe('generated text', () => {
         assert.equal(tokenizer.count(planned.text), target, `seed ${seed}, target ${target}: ${planned.text}`);
         assert.equal(planned.tokens, target);
         assert.equal(planned.chunks.map((c) => c.text).join(''), planned.text);
-        assert.equal(planned.chunks.reduce((sum, c) => sum + c.tokens, 0), target);
+        assert.equal(
+          planned.chunks.reduce((sum, c) => sum + c.tokens, 0),
+          target,
+        );
       }
     }
   });
@@ -97,7 +97,10 @@ describe('openai chat.completions', () => {
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.deepEqual(chunks[0]!.choices[0]!.delta, { role: 'assistant', content: '', refusal: null });
-    assert.ok(chunks.every((c) => !('usage' in c)), 'no usage key without include_usage');
+    assert.ok(
+      chunks.every((c) => !('usage' in c)),
+      'no usage key without include_usage',
+    );
     assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'stop');
     assert.match(chunks[0]!.id, /^chatcmpl-[A-Za-z0-9]{29}$/);
     assert.equal(chunks[0]!.model, 'gpt-4o-mini-2024-07-18');
@@ -247,7 +250,10 @@ describe('anthropic messages', () => {
     const message = await anthropic.messages
       .stream(anthropicBase, script({ thinking, text, toolCall: { name: 'get_weather', arguments: input } }))
       .finalMessage();
-    assert.deepEqual(message.content.map((b) => b.type), ['thinking', 'text', 'tool_use']);
+    assert.deepEqual(
+      message.content.map((b) => b.type),
+      ['thinking', 'text', 'tool_use'],
+    );
     const [t, x, tool] = message.content;
     assert.ok(t!.type === 'thinking' && x!.type === 'text' && tool!.type === 'tool_use');
     assert.equal(t.thinking, thinking);
@@ -303,10 +309,7 @@ describe('failure scripts', () => {
   });
 
   it('errorAfterChunks: both SDKs throw APIError', async () => {
-    const stream = await openai.chat.completions.create(
-      { model: 'gpt-4o-mini', messages: chatMessages, stream: true },
-      script({ errorAfterChunks: 3 }),
-    );
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages, stream: true }, script({ errorAfterChunks: 3 }));
     await assert.rejects(
       async () => {
         for await (const _chunk of stream);
@@ -343,13 +346,16 @@ describe('failure scripts', () => {
 
   it('status with failTimes: SDK retries then succeed; errors are provider-shaped', async () => {
     const retrying = new OpenAI({ apiKey: 'test', baseURL: harness.emulator.openaiBaseURL, maxRetries: 2 });
-    const ok = await retrying.chat.completions.create(
-      { model: 'gpt-4o-mini', messages: chatMessages },
-      script({ status: 500, failTimes: 2, outputTokens: 3 }),
-    );
+    const ok = await retrying.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages }, script({ status: 500, failTimes: 2, outputTokens: 3 }));
     assert.equal(ok.usage?.completion_tokens, 3);
-    assert.deepEqual(harness.emulator.requests.map((r) => r.outcome), ['http_error', 'http_error', 'completed']);
-    assert.deepEqual(harness.emulator.requests.map((r) => r.status), [500, 500, 200]);
+    assert.deepEqual(
+      harness.emulator.requests.map((r) => r.outcome),
+      ['http_error', 'http_error', 'completed'],
+    );
+    assert.deepEqual(
+      harness.emulator.requests.map((r) => r.status),
+      [500, 500, 200],
+    );
     // Retries are immediate: the SDKs wait what `retry-after-ms` says (`retry-after: 0` alone
     // sends them to their ~0.5 s backoff).
     const failed = await fetch(`${harness.emulator.openaiBaseURL}/chat/completions`, {
@@ -377,10 +383,7 @@ describe('failure scripts', () => {
     await assert.rejects(
       anthropic.messages.create(anthropicBase, script({ status: 529 })),
       (error: unknown) =>
-        error instanceof Anthropic.APIError &&
-        error.status === 529 &&
-        error.type === 'overloaded_error' &&
-        typeof error.requestID === 'string',
+        error instanceof Anthropic.APIError && error.status === 529 && error.type === 'overloaded_error' && typeof error.requestID === 'string',
     );
   });
 
@@ -418,10 +421,7 @@ describe('failure scripts', () => {
     assert.equal(aborted.clientClosedEarly, true);
     assert.equal(aborted.status, 0, 'no headers were sent');
     await assert.rejects(
-      openai.chat.completions.create(
-        { model: 'gpt-4o-mini', messages: chatMessages },
-        { headers: { [EMULATOR_SCRIPT_HEADER]: '{"outputToken": 5}' } },
-      ),
+      openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chatMessages }, { headers: { [EMULATOR_SCRIPT_HEADER]: '{"outputToken": 5}' } }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && /unknown script field "outputToken"/.test(error.message),
     );
   });
@@ -484,10 +484,7 @@ describe('replay of recorded traffic', () => {
     assert.equal(message.usage.input_tokens, record.usage_summary.input);
     assert.equal(message.usage.cache_read_input_tokens, record.usage_summary.cached);
 
-    const stream = await anthropic.messages.create(
-      { ...anthropicBase, stream: true },
-      script({ replay: 'anthropic-stream-thinking', stripUsage: true }),
-    );
+    const stream = await anthropic.messages.create({ ...anthropicBase, stream: true }, script({ replay: 'anthropic-stream-thinking', stripUsage: true }));
     const events = [];
     for await (const event of stream) events.push(event);
     const start = events.find((e) => e.type === 'message_start');
@@ -499,10 +496,7 @@ describe('replay of recorded traffic', () => {
   });
 
   it('failure scripts apply to replays too', async () => {
-    const stream = await anthropic.messages.create(
-      { ...anthropicBase, stream: true },
-      script({ replay: 'anthropic-stream-text', dropAfterChunks: 3 }),
-    );
+    const stream = await anthropic.messages.create({ ...anthropicBase, stream: true }, script({ replay: 'anthropic-stream-text', dropAfterChunks: 3 }));
     let deltas = 0;
     await assert.rejects(async () => {
       for await (const event of stream) if (event.type === 'content_block_delta') deltas++;
@@ -528,9 +522,7 @@ describe('replay of recorded traffic', () => {
     assert.ok(done.type === 'response.completed');
     assert.equal(done.response.usage?.output_tokens_details.reasoning_tokens, record.usage_summary.reasoning);
 
-    const final = await openai.responses
-      .stream({ model: 'gpt-4o-mini', input: 'hi' }, script({ replay: 'openai-responses-stream-text' }))
-      .finalResponse();
+    const final = await openai.responses.stream({ model: 'gpt-4o-mini', input: 'hi' }, script({ replay: 'openai-responses-stream-text' })).finalResponse();
     assert.equal(final.output_text, loadFixture('openai-responses-stream-text').output_text);
 
     const body = await openai.responses.create({ model: 'gpt-4o-mini', input: 'hi' }, script({ replay: 'openai-responses-nonstream' }));
@@ -563,7 +555,12 @@ describe('wire details', () => {
     assert.match(res.headers.get('x-request-id') ?? '', /^req_[0-9a-f]{32}$/);
     const text = await res.text();
     assert.ok(text.endsWith('data: [DONE]\n\n'));
-    assert.ok(text.split('\n\n').filter(Boolean).every((frame) => frame.startsWith('data: ')));
+    assert.ok(
+      text
+        .split('\n\n')
+        .filter(Boolean)
+        .every((frame) => frame.startsWith('data: ')),
+    );
   });
 
   it('Anthropic SSE framing has event lines; ?beta=true is accepted', async () => {

@@ -29,10 +29,7 @@ async function fail(provider: Provider, s: EmulatorScript): Promise<unknown> {
   try {
     if (provider === 'openai') {
       const client = harness.openai({ apiKey: OPENAI_KEY });
-      const stream = await client.chat.completions.create(
-        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }], stream: true },
-        script(s),
-      );
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }], stream: true }, script(s));
       for await (const _chunk of stream) {
         // read until the error
       }

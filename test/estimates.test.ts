@@ -87,7 +87,10 @@ describe('input', () => {
     };
     const rendered = renderFunctions([fn]);
     assert.match(rendered, /type get_weather = \(_: \{\ncity: string,\nunit\?: "c" \| "f",\n\}\) => any;/);
-    const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Weather in Prague?' }];
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Prague?' },
+    ];
     const withTools = countChatInput({ model: 'gpt-4o', messages, tools: [{ type: 'function', function: fn }] }, counter);
     const without = countChatInput({ model: 'gpt-4o', messages }, counter);
     assert.equal(withTools - without, counter.count(rendered) + k['openai.input.tools']);
@@ -99,7 +102,8 @@ describe('input', () => {
     const fn = { name: 'f', parameters: { type: 'object', properties: { x: { type: 'string' } } } };
     const tools = [{ type: 'function', function: fn }];
     const user = { role: 'user', content: 'Go' };
-    const added = (messages: object[]) => countChatInput({ model: 'gpt-4o', messages, tools }, counter) - countChatInput({ model: 'gpt-4o', messages }, counter);
+    const added = (messages: object[]) =>
+      countChatInput({ model: 'gpt-4o', messages, tools }, counter) - countChatInput({ model: 'gpt-4o', messages }, counter);
     assert.equal(added([user]) - added([{ role: 'system', content: 'S' }, user]), 3);
     assert.equal(added([{ role: 'developer', content: 'S' }, user]), added([{ role: 'system', content: 'S' }, user]));
     // No tools, no frame.
@@ -119,13 +123,22 @@ describe('input', () => {
     const rendered = renderFunctions([fn]);
     assert.match(rendered, /\/\/ get_city_info_args\ntype get_city_info = \(_: \{\n\/\/ City Name\n\/\/ The city\ncity_name: string,/);
     // A title costs its own tokens and about two for the comment around it.
-    const untitled = renderFunctions([{ ...fn, parameters: { ...fn.parameters, title: undefined, properties: { city_name: { description: 'The city', type: 'string' } } } }]);
+    const untitled = renderFunctions([
+      { ...fn, parameters: { ...fn.parameters, title: undefined, properties: { city_name: { description: 'The city', type: 'string' } } } },
+    ]);
     const titles = counter.count('get_city_info_args') + counter.count(' City Name');
     const added = counter.count(rendered) - counter.count(untitled);
     assert.ok(added >= titles + 2 && added <= titles + 4, `${added} tokens for ${titles} tokens of titles`);
     // A title reached through `$ref` is the definition's.
     const viaRef = renderFunctions([
-      { name: 'r', parameters: { type: 'object', $defs: { Recipe: { title: 'Recipe', type: 'object', properties: {} } }, properties: { recipe: { $ref: '#/$defs/Recipe' } } } },
+      {
+        name: 'r',
+        parameters: {
+          type: 'object',
+          $defs: { Recipe: { title: 'Recipe', type: 'object', properties: {} } },
+          properties: { recipe: { $ref: '#/$defs/Recipe' } },
+        },
+      },
     ]);
     assert.match(viaRef, /\/\/ Recipe\nrecipe\?: \{/);
   });
@@ -134,7 +147,10 @@ describe('input', () => {
     const messages = [{ role: 'user', content: 'A book' }];
     const response_format = { type: 'json_schema', json_schema: { name: 'book', schema: { type: 'object', properties: { title: { type: 'string' } } } } };
     assert.ok(countChatInput({ model: 'gpt-4o', messages, response_format }, counter) > countChatInput({ model: 'gpt-4o', messages }, counter));
-    assert.equal(countChatInput({ model: 'gpt-4o', messages, response_format: { type: 'json_object' } }, counter), countChatInput({ model: 'gpt-4o', messages }, counter));
+    assert.equal(
+      countChatInput({ model: 'gpt-4o', messages, response_format: { type: 'json_object' } }, counter),
+      countChatInput({ model: 'gpt-4o', messages }, counter),
+    );
   });
 
   it('matches the recorded prompt sizes of gpt-5 models (one less, two more per assistant turn)', () => {
@@ -174,7 +190,19 @@ describe('input', () => {
       assert.ok(Number.isFinite(countMessagesInput(search, counter)), type);
       assert.equal(messagesInputBound(search), 'lower', type);
     }
-    const redacted = { model: 'claude-sonnet-4-5', messages: [...messages, { role: 'assistant', content: [{ type: 'redacted_thinking', data: 'xyz' }, { type: 'text', text: 'Hi' }] }] };
+    const redacted = {
+      model: 'claude-sonnet-4-5',
+      messages: [
+        ...messages,
+        {
+          role: 'assistant',
+          content: [
+            { type: 'redacted_thinking', data: 'xyz' },
+            { type: 'text', text: 'Hi' },
+          ],
+        },
+      ],
+    };
     assert.equal(messagesInputBound(redacted), 'lower');
     const cleared = { model: 'claude-sonnet-4-5', messages, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } };
     assert.equal(messagesInputBound(cleared), 'upper');
@@ -190,9 +218,18 @@ describe('input', () => {
     const input = [{ role: 'user', content: 'Hi' }];
     const reasoning = { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'long thoughts '.repeat(50) }] };
     assert.equal(countResponsesInput({ model: 'gpt-5', input: [...input, reasoning] }, counter), countResponsesInput({ model: 'gpt-5', input }, counter));
-    const thinking = { role: 'assistant', content: [{ type: 'thinking', thinking: 'long thoughts '.repeat(50), signature: 'x' }, { type: 'text', text: 'Hello' }] };
+    const thinking = {
+      role: 'assistant',
+      content: [
+        { type: 'thinking', thinking: 'long thoughts '.repeat(50), signature: 'x' },
+        { type: 'text', text: 'Hello' },
+      ],
+    };
     const plain = { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] };
-    assert.equal(countMessagesInput({ model: 'claude-sonnet-4-5', messages: [...input, thinking] }, counter), countMessagesInput({ model: 'claude-sonnet-4-5', messages: [...input, plain] }, counter));
+    assert.equal(
+      countMessagesInput({ model: 'claude-sonnet-4-5', messages: [...input, thinking] }, counter),
+      countMessagesInput({ model: 'claude-sonnet-4-5', messages: [...input, plain] }, counter),
+    );
   });
 
   it("adds Anthropic's tool-use system prompt when tools are given, larger from the 4.5 families on", () => {
@@ -204,14 +241,18 @@ describe('input', () => {
     // ... the 4.5 and later families measure more (docs/accuracy.md); same generation, same factor.
     assert.equal(count('claude-haiku-4-5') - count('claude-sonnet-4-20250514'), ka['anthropic.input.tools.recent']);
     assert.equal(
-      count('claude-sonnet-4-6', { tool_choice: { type: 'tool', name: 't' } }) - count('claude-sonnet-4-20250514', { tool_choice: { type: 'tool', name: 't' } }),
+      count('claude-sonnet-4-6', { tool_choice: { type: 'tool', name: 't' } }) -
+        count('claude-sonnet-4-20250514', { tool_choice: { type: 'tool', name: 't' } }),
       ka['anthropic.input.tools.recent.forced'],
     );
   });
 
   it('adds the extended-thinking instructions', () => {
     const body = { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] };
-    assert.equal(countMessagesInput({ ...body, thinking: { type: 'enabled', budget_tokens: 1024 } }, counter) - countMessagesInput(body, counter), ka['anthropic.input.thinking']);
+    assert.equal(
+      countMessagesInput({ ...body, thinking: { type: 'enabled', budget_tokens: 1024 } }, counter) - countMessagesInput(body, counter),
+      ka['anthropic.input.thinking'],
+    );
   });
 
   it('counts a forcing tool_choice and earlier calls', () => {
@@ -225,7 +266,17 @@ describe('input', () => {
     assert.equal(responses({ tool_choice: { type: 'function', name: 'f' } }) - responses({}), k['openai.input.tool_choice.named.responses']);
     // A second function tool costs its rendering, nothing more (once titles are rendered, the
     // recorded Responses prompts of three sources leave no per-function residual).
-    const two = countResponsesInput({ model: 'gpt-4o', input: 'Go', tools: [{ type: 'function', ...fn }, { type: 'function', ...fn, name: 'g' }] }, counter);
+    const two = countResponsesInput(
+      {
+        model: 'gpt-4o',
+        input: 'Go',
+        tools: [
+          { type: 'function', ...fn },
+          { type: 'function', ...fn, name: 'g' },
+        ],
+      },
+      counter,
+    );
     assert.equal(two - responses({}), counter.count(renderFunctions([fn, { ...fn, name: 'g' }])) - counter.count(renderFunctions([fn])));
   });
 
@@ -249,7 +300,10 @@ describe('input', () => {
     const format = { type: 'json_schema', json_schema: { name: 'book', schema } };
     const chat = (extra: object) => countChatInput({ model: 'gpt-4o', messages, ...extra }, counter);
     const tools = [{ type: 'function', function: fn }];
-    assert.equal(chat({ response_format: format }) - chat({}) - (chat({ response_format: format, tools }) - chat({ tools })), 0 - k['openai.input.schema.beside_tools']);
+    assert.equal(
+      chat({ response_format: format }) - chat({}) - (chat({ response_format: format, tools }) - chat({ tools })),
+      0 - k['openai.input.schema.beside_tools'],
+    );
     const responses = (extra: object) => countResponsesInput({ model: 'gpt-4o', input: 'A book', ...extra }, counter);
     assert.equal(
       chat({ response_format: format }) - chat({}) - (responses({ text: { format: { type: 'json_schema', name: 'book', schema } } }) - responses({})),
@@ -265,7 +319,10 @@ describe('output framing', () => {
     assert.equal(chatOutputOverhead('gpt-4o', plain, text), 0);
     const call = k['openai.output.tool_call'];
     assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 1 }), call);
-    assert.equal(chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }), 2 * call + k['openai.output.parallel_calls']);
+    assert.equal(
+      chatOutputOverhead('gpt-4o', { tools: true, jsonSchema: false }, { ...text, textMessages: 0, toolCalls: 2 }),
+      2 * call + k['openai.output.parallel_calls'],
+    );
     assert.equal(chatOutputOverhead('gpt-5-mini', plain, text), k['openai.output.reasoning_format']);
     const end = k['openai.output.responses.message_end'];
     assert.equal(responsesOutputOverhead('gpt-4o', plain, text), end);
@@ -372,7 +429,10 @@ describe('recorded replays with the usage stripped', () => {
   const TEXT = 'Seven is a fine lucky number, and it is prime as well.';
 
   const cutResponses = async (scripted: object, extra: object = {}): Promise<void> => {
-    const stream = await openai.responses.create({ model: 'gpt-5-mini', input: 'A lucky number?', stream: true, ...extra }, script({ text: TEXT, ...scripted }));
+    const stream = await openai.responses.create(
+      { model: 'gpt-5-mini', input: 'A lucky number?', stream: true, ...extra },
+      script({ text: TEXT, ...scripted }),
+    );
     let deltas = 0;
     for await (const event of stream) if (event.type === 'response.output_text.delta' && ++deltas === 3) break;
   };
@@ -392,7 +452,10 @@ describe('recorded replays with the usage stripped', () => {
 
   it('chat: effort none, and a model whose default is none, guess nothing; a default of medium guesses the typical count', async () => {
     const cutChat = async (model: string, extra: object = {}): Promise<void> => {
-      const stream = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'A lucky number?' }], stream: true, ...extra }, script({ text: TEXT }));
+      const stream = await openai.chat.completions.create(
+        { model, messages: [{ role: 'user', content: 'A lucky number?' }], stream: true, ...extra },
+        script({ text: TEXT }),
+      );
       let chunks = 0;
       for await (const _ of stream) if (++chunks === 3) break;
     };
@@ -411,7 +474,10 @@ describe('recorded replays with the usage stripped', () => {
     for (let i = 0; i < 8; i++) {
       await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'A lucky number?' }] }, script({ text: TEXT }));
     }
-    const stream = await openai.chat.completions.create({ model: 'gpt-5-nano', messages: [{ role: 'user', content: 'Again?' }], stream: true }, script({ text: TEXT }));
+    const stream = await openai.chat.completions.create(
+      { model: 'gpt-5-nano', messages: [{ role: 'user', content: 'Again?' }], stream: true },
+      script({ text: TEXT }),
+    );
     let chunks = 0;
     for await (const _ of stream) if (++chunks === 3) break;
     const spans = await otel.settle(9);

@@ -168,7 +168,10 @@ describe('exact counting through the provider, against the emulator', () => {
     const names = otel.allSpans().map((s) => s.name);
     assert.ok(names.includes('anthropic.messages.create'), `the SDK's own spans are recorded here: ${names.join(', ')}`);
     assert.deepEqual(
-      otel.allSpans().map((s) => s.name).filter((name) => name.includes('count')),
+      otel
+        .allSpans()
+        .map((s) => s.name)
+        .filter((name) => name.includes('count')),
       [],
     );
     assert.equal(costs.length, 1);
@@ -193,7 +196,10 @@ describe('exact counting through the provider, against the emulator', () => {
 
   it('a completed request that reported usage is never counted', async () => {
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages }, script({ text: TEXT }));
-    const stream = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [messages[1]!], stream: true }, script({ text: TEXT }));
+    const stream = await anthropic.messages.create(
+      { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [messages[1]!], stream: true },
+      script({ text: TEXT }),
+    );
     for await (const _ of stream) void _;
     const spans = await otel.settle(2);
     for (const span of spans) {
@@ -306,7 +312,11 @@ describe('ProviderCountScheduler: bounded on every side', () => {
   it('caps the counts per minute, on a sliding window', async () => {
     let now = 1_000_000;
     const skips: string[] = [];
-    const scheduler = new ProviderCountScheduler({ timeoutMs: 1000, maxConcurrent: 10, maxPerMinute: 3 }, () => now, (reason) => skips.push(reason));
+    const scheduler = new ProviderCountScheduler(
+      { timeoutMs: 1000, maxConcurrent: 10, maxPerMinute: 3 },
+      () => now,
+      (reason) => skips.push(reason),
+    );
     const ok = async () => ({ input: 1 });
     for (let i = 0; i < 3; i++) assert.deepEqual(await scheduler.count(ok), { input: 1 });
     assert.equal(await scheduler.count(ok), undefined);

@@ -19,8 +19,25 @@ const { otel } = harness;
 let malformed: Server;
 let malformedURL: string;
 const GOOD_CHUNK = {
-  openai: { id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }] },
-  anthropic: { type: 'message_start', message: { id: 'msg_x', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, usage: { input_tokens: 9, output_tokens: 1 } } },
+  openai: {
+    id: 'chatcmpl-x',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }],
+  },
+  anthropic: {
+    type: 'message_start',
+    message: {
+      id: 'msg_x',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5',
+      content: [],
+      stop_reason: null,
+      usage: { input_tokens: 9, output_tokens: 1 },
+    },
+  },
 };
 harness.setup(async () => {
   // Unknown event types and chunk shapes a future API might send, inside real recordings.
@@ -34,7 +51,9 @@ harness.setup(async () => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     const good = request.url?.includes('/messages') ? GOOD_CHUNK.anthropic : GOOD_CHUNK.openai;
     const event = request.url?.includes('/messages') ? 'event: message_start\n' : '';
-    response.end(`${event}data: ${JSON.stringify(good)}\n\n${request.url?.includes('/messages') ? 'event: content_block_delta\n' : ''}data: {"broken": tru\n\n`);
+    response.end(
+      `${event}data: ${JSON.stringify(good)}\n\n${request.url?.includes('/messages') ? 'event: content_block_delta\n' : ''}data: {"broken": tru\n\n`,
+    );
   });
   await new Promise<void>((resolve) => malformed.listen(0, '127.0.0.1', resolve));
   malformedURL = `http://127.0.0.1:${(malformed.address() as AddressInfo).port}`;
@@ -180,9 +199,12 @@ for (const provider of ['openai', 'anthropic'] as const) {
     it('the consumer throwing inside its loop gets its own error back', async () => {
       const stream = await open(provider, { outputTokens: 30 });
       const mine = new Error('consumer failure');
-      await assert.rejects(async () => {
-        for await (const _chunk of stream as AsyncIterable<unknown>) throw mine;
-      }, (error) => error === mine);
+      await assert.rejects(
+        async () => {
+          for await (const _chunk of stream as AsyncIterable<unknown>) throw mine;
+        },
+        (error) => error === mine,
+      );
       await otel.settle();
       assertCostRecorded('broken');
     });
@@ -223,7 +245,11 @@ for (const provider of ['openai', 'anthropic'] as const) {
 
     it('the server killed mid-stream', async () => {
       const doomed = await startEmulator();
-      const stream = await open(provider, { outputTokens: 500, chunkDelayMs: 3 }, { baseURL: provider === 'openai' ? doomed.openaiBaseURL : doomed.anthropicBaseURL });
+      const stream = await open(
+        provider,
+        { outputTokens: 500, chunkDelayMs: 3 },
+        { baseURL: provider === 'openai' ? doomed.openaiBaseURL : doomed.anthropicBaseURL },
+      );
       let n = 0;
       let error: unknown;
       try {

@@ -20,7 +20,9 @@ describe('SDKs loaded before the instrumentation', () => {
     assert.deepEqual(report.spans.map((s) => s.provider).sort(), ['anthropic', 'openai']);
     for (const span of report.spans) assert.ok(span.input > 0);
     for (const name of ['openai', '@anthropic-ai/sdk']) {
-      const said = report.diagnostics.filter((d) => d.startsWith('warn: ') && d.includes(`${name}@`) && d.includes('was loaded before the instrumentation was enabled'));
+      const said = report.diagnostics.filter(
+        (d) => d.startsWith('warn: ') && d.includes(`${name}@`) && d.includes('was loaded before the instrumentation was enabled'),
+      );
       assert.equal(said.length, 1, report.diagnostics.join('\n'));
       assert.match(said[0]!, /Create and register the instrumentation .* before anything imports/);
     }

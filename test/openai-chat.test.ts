@@ -29,13 +29,13 @@ beforeEach(() => {
 
 describe('openai chat.completions.create, streaming', () => {
   it('completed: reported usage, exact cost, usage chunk hidden from the consumer', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 30 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 30 }));
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
-    assert.ok(chunks.every((c) => c.choices.length > 0), 'every chunk the consumer sees has a choice');
+    assert.ok(
+      chunks.every((c) => c.choices.length > 0),
+      'every chunk the consumer sees has a choice',
+    );
     const span = onlySpan(await otel.settle());
     assertCost(span, { outcome: 'completed', input: 'reported', output: 'reported' });
     assert.equal(attr(span, 'gen_ai.usage.output_tokens'), 30);
@@ -57,7 +57,10 @@ describe('openai chat.completions.create, streaming', () => {
 
   it('the consumer sees exactly the chunks it sees without the instrumentation', async () => {
     const read = async () => {
-      const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ text: 'Lisbon in spring is mild, bright and a little windy by the river.' }));
+      const stream = await client.chat.completions.create(
+        { model, messages, stream: true },
+        script({ text: 'Lisbon in spring is mild, bright and a little windy by the river.' }),
+      );
       const chunks = [];
       for await (const chunk of stream) chunks.push(normalizeChunk(chunk));
       return chunks;
@@ -82,10 +85,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('broken: break after 3 chunks estimates input and output, and closes the connection', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 200, chunkDelayMs: 2 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 200, chunkDelayMs: 2 }));
     let seen = 0;
     for await (const _chunk of stream) if (++seen === 3) break;
     const span = onlySpan(await otel.settle());
@@ -101,9 +101,12 @@ describe('openai chat.completions.create, streaming', () => {
   it('broken: an error thrown inside the loop reaches the consumer unchanged', async () => {
     const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 50 }));
     const mine = new Error('consumer failure');
-    await assert.rejects(async () => {
-      for await (const _chunk of stream) throw mine;
-    }, (error) => error === mine);
+    await assert.rejects(
+      async () => {
+        for await (const _chunk of stream) throw mine;
+      },
+      (error) => error === mine,
+    );
     assertCost(onlySpan(await otel.settle()), { outcome: 'broken', input: 'estimated', output: 'estimated' });
   });
 
@@ -121,10 +124,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('cancelled: stream.controller.abort()', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 200, chunkDelayMs: 2 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 200, chunkDelayMs: 2 }));
     let seen = 0;
     for await (const _chunk of stream) if (++seen === 4) stream.controller.abort();
     assertCost(onlySpan(await otel.settle()), { outcome: 'cancelled', input: 'estimated', output: 'estimated' });
@@ -134,10 +134,7 @@ describe('openai chat.completions.create, streaming', () => {
     // Aborted once the emulator has the request, long before its headers are due.
     const controller = new AbortController();
     harness.emulator.once('request', () => controller.abort());
-    const pending = client.chat.completions.create(
-      { model, messages, stream: true },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
-    );
+    const pending = client.chat.completions.create({ model, messages, stream: true }, { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) });
     await assert.rejects(pending, errorNamed('APIUserAbortError'));
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'cancelled');
@@ -146,10 +143,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('error: the connection drops mid-stream', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 100, dropAfterChunks: 5 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 100, dropAfterChunks: 5 }));
     let seen = 0;
     await assert.rejects(async () => {
       for await (const _chunk of stream) seen++;
@@ -162,10 +156,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('error: an error chunk mid-stream', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 100, errorAfterChunks: 4 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 100, errorAfterChunks: 4 }));
     await assert.rejects(async () => {
       for await (const _chunk of stream);
     }, errorNamed('APIError'));
@@ -175,10 +166,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('error: HTTP 500 rejects as the SDK does, and nothing is billed', async () => {
-    await assert.rejects(
-      client.chat.completions.create({ model, messages, stream: true }, script({ status: 500 })),
-      errorNamed('InternalServerError'),
-    );
+    await assert.rejects(client.chat.completions.create({ model, messages, stream: true }, script({ status: 500 })), errorNamed('InternalServerError'));
     const span = onlySpan(await otel.settle());
     assert.equal(attr(span, 'llm_cost.stream.outcome'), 'error');
     assert.equal(attr(span, 'error.type'), 'InternalServerError');
@@ -187,15 +175,12 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('truncated: the stream ends without its terminal chunk', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 20, omitTerminal: true }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 20, omitTerminal: true }));
     for await (const _chunk of stream);
     assertCost(onlySpan(await otel.settle()), { outcome: 'truncated', input: 'estimated', output: 'estimated' });
   });
 
-  it('a call of the function tool_choice forces: its name and framing are the API\'s, not in the estimate', async () => {
+  it("a call of the function tool_choice forces: its name and framing are the API's, not in the estimate", async () => {
     const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon' } };
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     const estimate = async (forced: boolean) => {
@@ -231,10 +216,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('toReadableStream() cancelled by the reader is broken', async () => {
-    const stream = await client.chat.completions.create(
-      { model, messages, stream: true },
-      script({ outputTokens: 100, chunkDelayMs: 2 }),
-    );
+    const stream = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 100, chunkDelayMs: 2 }));
     const reader = stream.toReadableStream().getReader();
     await reader.read();
     await reader.read();
@@ -243,9 +225,7 @@ describe('openai chat.completions.create, streaming', () => {
   });
 
   it('withResponse() keeps working on a stream', async () => {
-    const { data, response } = await client.chat.completions
-      .create({ model, messages, stream: true }, script({ outputTokens: 6 }))
-      .withResponse();
+    const { data, response } = await client.chat.completions.create({ model, messages, stream: true }, script({ outputTokens: 6 })).withResponse();
     assert.equal(response.status, 200);
     for await (const _chunk of data);
     assertCost(onlySpan(await otel.settle()), { outcome: 'completed', input: 'reported', output: 'reported' });
@@ -290,10 +270,7 @@ describe('openai chat.completions.create, non-streaming', () => {
   it('cancelled before the response', async () => {
     const controller = new AbortController();
     harness.emulator.once('request', () => controller.abort());
-    const pending = client.chat.completions.create(
-      { model, messages },
-      { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) },
-    );
+    const pending = client.chat.completions.create({ model, messages }, { signal: controller.signal, ...script({ firstChunkDelayMs: 60_000 }) });
     await assert.rejects(pending, errorNamed('APIUserAbortError'));
     assert.equal(attr(onlySpan(await otel.settle()), 'llm_cost.stream.outcome'), 'cancelled');
   });
@@ -333,7 +310,10 @@ describe('metrics and the cost callback', () => {
     assert.ok(points.every((p) => p.attributes['gen_ai.provider.name'] === 'openai'));
     const tokens = await otel.metricPoints('gen_ai.client.token.usage');
     assert.ok(tokens.some((p) => p.attributes['gen_ai.token.type'] === 'input' && p.attributes['llm_cost.source'] === 'reported'));
-    assert.ok(tokens.every((p) => !('gen_ai.response.id' in p.attributes)), 'no unbounded attributes on metrics');
+    assert.ok(
+      tokens.every((p) => !('gen_ai.response.id' in p.attributes)),
+      'no unbounded attributes on metrics',
+    );
     assert.ok((await otel.metricPoints('gen_ai.client.operation.duration')).length > 0);
     assert.ok((await otel.metricPoints('gen_ai.client.operation.time_to_first_chunk')).length > 0);
     assert.equal(costs.length, 2);

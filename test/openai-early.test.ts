@@ -20,7 +20,10 @@ const messages: string[] = [];
 const collect = (...args: unknown[]): void => {
   messages.push(args.map(String).join(' '));
 };
-diag.setLogger({ error: collect, warn: collect, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+diag.setLogger(
+  { error: collect, warn: collect, info: () => {}, debug: () => {}, verbose: () => {} },
+  { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+);
 
 const harness = useHarness();
 const { otel } = harness;

@@ -37,7 +37,10 @@ describe('completions.create (legacy)', () => {
     const stream = await client.completions.create({ model, prompt, stream: true }, script({ outputTokens: 20 }));
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
-    assert.ok(chunks.every((chunk) => chunk.choices.length > 0 && !('usage' in chunk)), 'no usage chunk or field appears');
+    assert.ok(
+      chunks.every((chunk) => chunk.choices.length > 0 && !('usage' in chunk)),
+      'no usage chunk or field appears',
+    );
     const span = onlySpan(await otel.settle());
     assertCost(span, { outcome: 'completed', input: 'reported', output: 'reported' });
     assert.equal(num(span, 'gen_ai.usage.output_tokens'), 20);

@@ -33,8 +33,7 @@ type Event = { type: string; sequence_number: number; delta?: string; response?:
 
 /** Drops what differs between two otherwise identical responses (ids, timestamps). */
 const VARYING = new Set(['id', 'item_id', 'call_id', 'created_at']);
-const normalizeEvent = (event: unknown): unknown =>
-  JSON.parse(JSON.stringify(event, (key, value: unknown) => (VARYING.has(key) ? undefined : value)));
+const normalizeEvent = (event: unknown): unknown => JSON.parse(JSON.stringify(event, (key, value: unknown) => (VARYING.has(key) ? undefined : value)));
 
 const spend = async (): Promise<number> => sumPoints(await otel.metricPoints('llm_cost.spend'));
 const tokens = async (type: 'input' | 'output'): Promise<number> =>
@@ -43,10 +42,7 @@ const num = (span: Parameters<typeof attr>[0], name: string): number => attr(spa
 
 describe('responses.create, streaming', () => {
   it('completed: usage from response.completed, exact cost, finish reason, ids', async () => {
-    const stream = await client.responses.create(
-      { model, input, instructions, stream: true },
-      script({ outputTokens: 30, cacheReadTokens: 12 }),
-    );
+    const stream = await client.responses.create({ model, input, instructions, stream: true }, script({ outputTokens: 30, cacheReadTokens: 12 }));
     const events: Event[] = [];
     for await (const event of stream) events.push(event as Event);
     const span = onlySpan(await otel.settle());
@@ -93,7 +89,15 @@ describe('responses.create, streaming', () => {
 
   it('function call: finish reason tool_calls; a broken call estimates name and arguments', async () => {
     const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon', unit: 'celsius', days: 3 } };
-    const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Weather.', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        description: 'Weather.',
+        strict: false,
+        parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      },
+    ];
     const full = await client.responses.create({ model, input, tools, stream: true }, script({ toolCall }));
     for await (const _event of full);
     const completed = onlySpan(await otel.settle());
@@ -110,11 +114,22 @@ describe('responses.create, streaming', () => {
     assert.ok(estimated > 1 && estimated < reported, `estimate ${estimated} of ${reported}`);
   });
 
-  it('a call of the function tool_choice forces: its name and framing are the API\'s, not in the estimate', async () => {
+  it("a call of the function tool_choice forces: its name and framing are the API's, not in the estimate", async () => {
     const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon' } };
-    const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Weather.', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        description: 'Weather.',
+        strict: false,
+        parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      },
+    ];
     const estimate = async (tool_choice?: { type: 'function'; name: string }) => {
-      const stream = await client.responses.create({ model, input, tools, ...(tool_choice ? { tool_choice } : {}), stream: true }, script({ toolCall, omitTerminal: true }));
+      const stream = await client.responses.create(
+        { model, input, tools, ...(tool_choice ? { tool_choice } : {}), stream: true },
+        script({ toolCall, omitTerminal: true }),
+      );
       for await (const _event of stream);
       const span = onlySpan(await otel.settle());
       otel.reset();
@@ -210,10 +225,7 @@ describe('responses.create, streaming', () => {
 describe('background streams and responses.cancel()', () => {
   it('cancel(id) mid-stream: the span ends cancelled at once, estimated, and the spend grows by its cost', async () => {
     const spendBefore = await spend();
-    const stream = await client.responses.create(
-      { model, input, stream: true, background: true },
-      script({ outputTokens: 400, chunkDelayMs: 2 }),
-    );
+    const stream = await client.responses.create({ model, input, stream: true, background: true }, script({ outputTokens: 400, chunkDelayMs: 2 }));
     let id: string | undefined;
     let seen = 0;
     let cancelled: { status?: string; usage?: unknown } | undefined;
@@ -225,8 +237,14 @@ describe('background streams and responses.cancel()', () => {
     }
     assert.equal(cancelled?.status, 'cancelled');
     assert.equal(cancelled?.usage, null, 'the API reports no usage for a cancelled response');
-    assert.ok(after.every((type) => !/^response\.(completed|incomplete|failed)$/.test(type)), 'no terminal event');
-    assert.ok(after.some((type) => type.endsWith('.done')), `the stream trailed off with *.done events: ${after.join(',')}`);
+    assert.ok(
+      after.every((type) => !/^response\.(completed|incomplete|failed)$/.test(type)),
+      'no terminal event',
+    );
+    assert.ok(
+      after.some((type) => type.endsWith('.done')),
+      `the stream trailed off with *.done events: ${after.join(',')}`,
+    );
     const retrieved = await client.responses.retrieve(id!);
     assert.equal(retrieved.status, 'cancelled');
     assert.equal(retrieved.usage, null);
@@ -242,10 +260,7 @@ describe('background streams and responses.cancel()', () => {
 
   it('a background stream trailing off with only *.done events and no terminal event is cancelled, not truncated', async () => {
     // Cancelled by another process: this one only sees the trailing events, then the end.
-    const stream = await client.responses.create(
-      { model, input, stream: true, background: true },
-      script({ outputTokens: 400, chunkDelayMs: 2 }),
-    );
+    const stream = await client.responses.create({ model, input, stream: true, background: true }, script({ outputTokens: 400, chunkDelayMs: 2 }));
     let seen = 0;
     let id = '';
     for await (const event of stream) {
@@ -314,10 +329,7 @@ describe('resumed streams are charged once', () => {
 
   it('responses.stream({ response_id }) resumes through retrieve, charged once', async () => {
     const spendBefore = await spend();
-    const first = await client.responses.create(
-      { model, input, stream: true, background: true },
-      script({ outputTokens: 40, chunkDelayMs: 1 }),
-    );
+    const first = await client.responses.create({ model, input, stream: true, background: true }, script({ outputTokens: 40, chunkDelayMs: 1 }));
     let id = '';
     for await (const event of first) {
       if (event.type === 'response.created') id = event.response.id;

@@ -86,34 +86,126 @@ function assertNamed(error: unknown, message: RegExp): true {
 describe('the instrumentation configuration refuses typos and wrong types, naming the option', () => {
   const cases: [string, unknown, RegExp][] = [
     // The cases of the issue.
-    ['a misspelt budget key', { defaultBudget: { maxUsd: 1, windw: 'day' } }, /^otel-llm-cost: defaultBudget\.windw is not an option \(did you mean "window"\?\)$/],
-    ['a misspelt top-level key (swapped letters)', { injectStreamUsgae: false }, /^otel-llm-cost: injectStreamUsgae is not an option \(did you mean "injectStreamUsage"\?\)$/],
-    ['a string for a boolean, quoted', { defaultBudget: { maxUsd: 1, clampMaxTokens: 'yes' } }, /^otel-llm-cost: defaultBudget\.clampMaxTokens must be a boolean, got "yes"$/],
-    ['a number as a fallback model', { defaultBudget: { maxUsd: 1, fallback: { atShare: 0.5, model: 'gpt-4o-mini', from: 42 } } }, /^otel-llm-cost: defaultBudget\.fallback\.from must be a model name or an array of model names, got 42$/],
-    ['priceOverrides as a Map (with a negative price inside)', { priceOverrides: new Map([['m', { inputPerMTok: -1, outputPerMTok: 1 }]]) }, /^otel-llm-cost: priceOverrides must be an object keyed by model id, got a Map \(use a plain object, e\.g\. Object\.fromEntries\(map\)\)$/],
-    ['a negative price', { priceOverrides: { m: { inputPerMTok: -1, outputPerMTok: 1 } } }, /^otel-llm-cost: priceOverrides\["m"\]\.inputPerMTok must be a finite number of USD per million tokens, 0 or more, got -1$/],
-    ['a budgetStore with async methods', { budgetStore: new AsyncStore() }, /^otel-llm-cost: budgetStore\.reserve must be a synchronous function, got an async function: /],
+    [
+      'a misspelt budget key',
+      { defaultBudget: { maxUsd: 1, windw: 'day' } },
+      /^otel-llm-cost: defaultBudget\.windw is not an option \(did you mean "window"\?\)$/,
+    ],
+    [
+      'a misspelt top-level key (swapped letters)',
+      { injectStreamUsgae: false },
+      /^otel-llm-cost: injectStreamUsgae is not an option \(did you mean "injectStreamUsage"\?\)$/,
+    ],
+    [
+      'a string for a boolean, quoted',
+      { defaultBudget: { maxUsd: 1, clampMaxTokens: 'yes' } },
+      /^otel-llm-cost: defaultBudget\.clampMaxTokens must be a boolean, got "yes"$/,
+    ],
+    [
+      'a number as a fallback model',
+      { defaultBudget: { maxUsd: 1, fallback: { atShare: 0.5, model: 'gpt-4o-mini', from: 42 } } },
+      /^otel-llm-cost: defaultBudget\.fallback\.from must be a model name or an array of model names, got 42$/,
+    ],
+    [
+      'priceOverrides as a Map (with a negative price inside)',
+      { priceOverrides: new Map([['m', { inputPerMTok: -1, outputPerMTok: 1 }]]) },
+      /^otel-llm-cost: priceOverrides must be an object keyed by model id, got a Map \(use a plain object, e\.g\. Object\.fromEntries\(map\)\)$/,
+    ],
+    [
+      'a negative price',
+      { priceOverrides: { m: { inputPerMTok: -1, outputPerMTok: 1 } } },
+      /^otel-llm-cost: priceOverrides\["m"\]\.inputPerMTok must be a finite number of USD per million tokens, 0 or more, got -1$/,
+    ],
+    [
+      'a budgetStore with async methods',
+      { budgetStore: new AsyncStore() },
+      /^otel-llm-cost: budgetStore\.reserve must be a synchronous function, got an async function: /,
+    ],
     // Around them.
     ['priceOverrides as a class instance', { priceOverrides: new PriceTable() }, /priceOverrides must be an object keyed by model id, got a PriceTable$/],
-    ['a misspelt price field', { priceOverrides: { m: { inputPerMtok: 1, outputPerMTok: 1 } } }, /priceOverrides\["m"\]\.inputPerMtok is not a price override field \(did you mean "inputPerMTok"\?\)/],
-    ['a budgetStore missing a method', { budgetStore: { reserve: () => 'reserved', add() {}, reset() {} } }, /budgetStore\.total must be a synchronous function, got undefined/],
+    [
+      'a misspelt price field',
+      { priceOverrides: { m: { inputPerMtok: 1, outputPerMTok: 1 } } },
+      /priceOverrides\["m"\]\.inputPerMtok is not a price override field \(did you mean "inputPerMTok"\?\)/,
+    ],
+    [
+      'a budgetStore missing a method',
+      { budgetStore: { reserve: () => 'reserved', add() {}, reset() {} } },
+      /budgetStore\.total must be a synchronous function, got undefined/,
+    ],
     ['a budgetStore that is a string', { budgetStore: 'redis://localhost' }, /budgetStore must be a BudgetStore .*, got "redis:\/\/localhost"/],
-    ['a budgetStore with a flush that is not a function', { budgetStore: Object.assign(new InMemoryBudgetStore(), { flush: true }) }, /budgetStore\.flush must be a function, got true/],
-    ['a keyed budget store with an async method', { keyedBudget: { baggageKey: 'tenant.id', maxUsd: 1, store: new AsyncAddStore() } }, /keyedBudget\.store\.add must be a synchronous function, got an async function/],
-    ['a default budget store with an async method', { defaultBudget: { maxUsd: 1, store: new AsyncStore() } }, /defaultBudget\.store\.reserve must be a synchronous function/],
-    ['a name on a keyed budget (names come from the key)', { keyedBudget: { baggageKey: 'tenant.id', maxUsd: 1, name: 'x' } }, /keyedBudget\.name is not an option \(known: maxUsd, store, window, clampMaxTokens, fallback, baggageKey, key, namePrefix\)/],
-    ['a keyed budget without a key', { keyedBudget: { maxUsd: 1 } }, /^otel-llm-cost: keyedBudget needs a baggageKey \(a baggage entry name\) or a key function$/],
-    ['a baggage key that is not a string', { keyedBudget: { maxUsd: 1, baggageKey: 5 } }, /keyedBudget\.baggageKey must be a baggage entry name \(a non-empty string\), got 5/],
-    ['a key that is not a function', { keyedBudget: { maxUsd: 1, key: 'tenant.id' } }, /keyedBudget\.key must be a function of the active context, got "tenant\.id"/],
-    ['a misspelt keyed budget key', { keyedBudget: { baggagekey: 'tenant.id', maxUsd: 1 } }, /keyedBudget\.baggagekey is not an option \(did you mean "baggageKey"\?\)/],
-    ['an unknown window', { defaultBudget: { maxUsd: 1, window: 'week' } }, /defaultBudget\.window must be "total", "day", "month" or \{ rollingMs \}, got "week"/],
-    ['a misspelt rolling window', { defaultBudget: { maxUsd: 1, window: { rollingMS: 60000 } } }, /defaultBudget\.window\.rollingMS is not an option \(did you mean "rollingMs"\?\)/],
-    ['a rolling window of 0', { defaultBudget: { maxUsd: 1, window: { rollingMs: 0 } } }, /defaultBudget\.window\.rollingMs must be a positive number of milliseconds, got 0/],
+    [
+      'a budgetStore with a flush that is not a function',
+      { budgetStore: Object.assign(new InMemoryBudgetStore(), { flush: true }) },
+      /budgetStore\.flush must be a function, got true/,
+    ],
+    [
+      'a keyed budget store with an async method',
+      { keyedBudget: { baggageKey: 'tenant.id', maxUsd: 1, store: new AsyncAddStore() } },
+      /keyedBudget\.store\.add must be a synchronous function, got an async function/,
+    ],
+    [
+      'a default budget store with an async method',
+      { defaultBudget: { maxUsd: 1, store: new AsyncStore() } },
+      /defaultBudget\.store\.reserve must be a synchronous function/,
+    ],
+    [
+      'a name on a keyed budget (names come from the key)',
+      { keyedBudget: { baggageKey: 'tenant.id', maxUsd: 1, name: 'x' } },
+      /keyedBudget\.name is not an option \(known: maxUsd, store, window, clampMaxTokens, fallback, baggageKey, key, namePrefix\)/,
+    ],
+    [
+      'a keyed budget without a key',
+      { keyedBudget: { maxUsd: 1 } },
+      /^otel-llm-cost: keyedBudget needs a baggageKey \(a baggage entry name\) or a key function$/,
+    ],
+    [
+      'a baggage key that is not a string',
+      { keyedBudget: { maxUsd: 1, baggageKey: 5 } },
+      /keyedBudget\.baggageKey must be a baggage entry name \(a non-empty string\), got 5/,
+    ],
+    [
+      'a key that is not a function',
+      { keyedBudget: { maxUsd: 1, key: 'tenant.id' } },
+      /keyedBudget\.key must be a function of the active context, got "tenant\.id"/,
+    ],
+    [
+      'a misspelt keyed budget key',
+      { keyedBudget: { baggagekey: 'tenant.id', maxUsd: 1 } },
+      /keyedBudget\.baggagekey is not an option \(did you mean "baggageKey"\?\)/,
+    ],
+    [
+      'an unknown window',
+      { defaultBudget: { maxUsd: 1, window: 'week' } },
+      /defaultBudget\.window must be "total", "day", "month" or \{ rollingMs \}, got "week"/,
+    ],
+    [
+      'a misspelt rolling window',
+      { defaultBudget: { maxUsd: 1, window: { rollingMS: 60000 } } },
+      /defaultBudget\.window\.rollingMS is not an option \(did you mean "rollingMs"\?\)/,
+    ],
+    [
+      'a rolling window of 0',
+      { defaultBudget: { maxUsd: 1, window: { rollingMs: 0 } } },
+      /defaultBudget\.window\.rollingMs must be a positive number of milliseconds, got 0/,
+    ],
     ['a missing limit', { defaultBudget: { name: 'service' } }, /defaultBudget\.maxUsd must be a finite number of USD >= 0, got undefined/],
     ['a limit given as a string', { defaultBudget: { maxUsd: '5' } }, /defaultBudget\.maxUsd must be a finite number of USD >= 0, got "5"/],
-    ['a fallback share above 1', { defaultBudget: { maxUsd: 1, fallback: { atShare: 2, model: 'x' } } }, /defaultBudget\.fallback\.atShare must be a number in \(0, 1\], got 2/],
-    ['a misspelt fallback key', { defaultBudget: { maxUsd: 1, fallback: { atshare: 0.8, model: 'x' } } }, /defaultBudget\.fallback\.atshare is not an option \(did you mean "atShare"\?\)/],
-    ['a bad item in a fallback list', { defaultBudget: { maxUsd: 1, fallback: { atShare: 0.8, model: 'x', from: ['gpt-4o', 3] } } }, /defaultBudget\.fallback\.from\[1\] must be a model name \(a non-empty string\), got 3/],
+    [
+      'a fallback share above 1',
+      { defaultBudget: { maxUsd: 1, fallback: { atShare: 2, model: 'x' } } },
+      /defaultBudget\.fallback\.atShare must be a number in \(0, 1\], got 2/,
+    ],
+    [
+      'a misspelt fallback key',
+      { defaultBudget: { maxUsd: 1, fallback: { atshare: 0.8, model: 'x' } } },
+      /defaultBudget\.fallback\.atshare is not an option \(did you mean "atShare"\?\)/,
+    ],
+    [
+      'a bad item in a fallback list',
+      { defaultBudget: { maxUsd: 1, fallback: { atShare: 0.8, model: 'x', from: ['gpt-4o', 3] } } },
+      /defaultBudget\.fallback\.from\[1\] must be a model name \(a non-empty string\), got 3/,
+    ],
     ['a budget given as a Map', { defaultBudget: new Map([['maxUsd', 1]]) }, /defaultBudget must be an object, got a Map/],
     ['enabled as a string', { enabled: 'false' }, /^otel-llm-cost: enabled must be a boolean, got "false"$/],
     ['anthropicNativeSpans out of its values', { anthropicNativeSpans: 'drop' }, /anthropicNativeSpans must be "suppress" or "keep", got "drop"/],
@@ -125,14 +217,20 @@ describe('the instrumentation configuration refuses typos and wrong types, namin
   ];
   for (const [label, config, message] of cases) {
     it(label, () => {
-      assert.throws(() => new LLMCostInstrumentation(config as LLMCostInstrumentationConfig), (error) => assertNamed(error, message));
+      assert.throws(
+        () => new LLMCostInstrumentation(config as LLMCostInstrumentationConfig),
+        (error) => assertNamed(error, message),
+      );
     });
   }
 
   it('setConfig checks the same, and keeps the previous configuration when it throws', () => {
     const instrumentation = new LLMCostInstrumentation({ enabled: false, injectStreamUsage: false });
     const bad = { enabled: false, defaultBudget: { maxUsd: 1, windw: 'day' } } as unknown as LLMCostInstrumentationConfig;
-    assert.throws(() => instrumentation.setConfig(bad), (error) => assertNamed(error, /defaultBudget\.windw/));
+    assert.throws(
+      () => instrumentation.setConfig(bad),
+      (error) => assertNamed(error, /defaultBudget\.windw/),
+    );
     assert.equal(instrumentation.getConfig().injectStreamUsage, false);
   });
 
@@ -152,12 +250,27 @@ describe('withBudget checks its arguments before running anything', () => {
   const cases: [string, unknown, unknown, RegExp][] = [
     ['no function', { maxUsd: 1 }, undefined, /^otel-llm-cost: withBudget\(options, fn\): fn must be a function, got undefined$/],
     ['a promise instead of a function', { maxUsd: 1 }, Promise.resolve(1), /withBudget\(options, fn\): fn must be a function, got a Promise/],
-    ['a misspelt option', { maxUsd: 1, windw: 'day' }, () => 1, /^otel-llm-cost: withBudget\(options, fn\): options\.windw is not an option \(did you mean "window"\?\)$/],
-    ['a string for a boolean', { maxUsd: 1, clampMaxTokens: 'yes' }, () => 1, /withBudget\(options, fn\): options\.clampMaxTokens must be a boolean, got "yes"/],
+    [
+      'a misspelt option',
+      { maxUsd: 1, windw: 'day' },
+      () => 1,
+      /^otel-llm-cost: withBudget\(options, fn\): options\.windw is not an option \(did you mean "window"\?\)$/,
+    ],
+    [
+      'a string for a boolean',
+      { maxUsd: 1, clampMaxTokens: 'yes' },
+      () => 1,
+      /withBudget\(options, fn\): options\.clampMaxTokens must be a boolean, got "yes"/,
+    ],
     ['a limit given as a string', { maxUsd: '1' }, () => 1, /withBudget\(options, fn\): options\.maxUsd must be a finite number of USD >= 0, got "1"/],
     ['NaN as the limit', { maxUsd: Number.NaN }, () => 1, /options\.maxUsd must be a finite number of USD >= 0, got NaN/],
     ['an empty name', { maxUsd: 1, name: '' }, () => 1, /options\.name must be a non-empty string, got ""/],
-    ['a store with async methods', { maxUsd: 1, store: new AsyncStore() }, () => 1, /withBudget\(options, fn\): options\.store\.reserve must be a synchronous function, got an async function/],
+    [
+      'a store with async methods',
+      { maxUsd: 1, store: new AsyncStore() },
+      () => 1,
+      /withBudget\(options, fn\): options\.store\.reserve must be a synchronous function, got an async function/,
+    ],
     ['no options', undefined, () => 1, /withBudget\(options, fn\): options must be an object, got undefined/],
     ['the arguments swapped', () => 1, { maxUsd: 1 }, /withBudget\(options, fn\): options must be an object, got a function/],
   ];
@@ -171,10 +284,7 @@ describe('withBudget checks its arguments before running anything', () => {
               return (fn as () => unknown)();
             }
           : fn;
-      await assert.rejects(
-        withBudget(options as never, tracked as never),
-        (error) => assertNamed(error, message),
-      );
+      await assert.rejects(withBudget(options as never, tracked as never), (error) => assertNamed(error, message));
       assert.equal(ran, false);
     });
   }
@@ -188,9 +298,17 @@ describe('withBudget checks its arguments before running anything', () => {
 
 describe('new RedisBudgetStore(options) checks its options the same way', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['a misspelt option', { url: 'redis://127.0.0.1:1', failmode: 'closed' }, /^otel-llm-cost: new RedisBudgetStore\(options\): options\.failmode is not an option \(did you mean "failMode"\?\)$/],
+    [
+      'a misspelt option',
+      { url: 'redis://127.0.0.1:1', failmode: 'closed' },
+      /^otel-llm-cost: new RedisBudgetStore\(options\): options\.failmode is not an option \(did you mean "failMode"\?\)$/,
+    ],
     ['an unknown failMode, quoted', { url: 'redis://127.0.0.1:1', failMode: 'maybe' }, /options\.failMode must be "open" or "closed", got "maybe"/],
-    ['a timeout Node would fire at once', { url: 'redis://127.0.0.1:1', timeoutMs: 1e12 }, /options\.timeoutMs must be a positive number of milliseconds up to 2147483647, got 1000000000000/],
+    [
+      'a timeout Node would fire at once',
+      { url: 'redis://127.0.0.1:1', timeoutMs: 1e12 },
+      /options\.timeoutMs must be a positive number of milliseconds up to 2147483647, got 1000000000000/,
+    ],
     ['a zero sync interval', { url: 'redis://127.0.0.1:1', syncIntervalMs: 0 }, /options\.syncIntervalMs must be a positive number of milliseconds/],
     ['a negative near-limit share', { url: 'redis://127.0.0.1:1', nearLimitShare: -0.1 }, /options\.nearLimitShare must be a positive number, got -0\.1/],
     ['a URL given as the client', { client: 'redis://127.0.0.1:1' }, /options\.client must be a Redis client .*, got "redis:\/\/127\.0\.0\.1:1"/],
@@ -203,7 +321,10 @@ describe('new RedisBudgetStore(options) checks its options the same way', () => 
   ];
   for (const [label, options, message] of cases) {
     it(label, () => {
-      assert.throws(() => new RedisBudgetStore(options as never), (error) => assertNamed(error, message));
+      assert.throws(
+        () => new RedisBudgetStore(options as never),
+        (error) => assertNamed(error, message),
+      );
     });
   }
 
@@ -250,8 +371,14 @@ describe('a store whose methods return promises is caught at first use, and trea
   it('reserve() returns a rejecting promise: refused before sending, one diag error, no unhandled rejection, never called again', async () => {
     const { store, calls } = promisingStore(['reserve'], 'reject');
     const name = `promising-reserve-${process.pid}`;
-    await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(1)), BudgetStoreUnavailableError);
-    await assert.rejects(withBudget({ name, maxUsd: 1, store }, () => stream(2)), BudgetStoreUnavailableError);
+    await assert.rejects(
+      withBudget({ name, maxUsd: 1, store }, () => stream(1)),
+      BudgetStoreUnavailableError,
+    );
+    await assert.rejects(
+      withBudget({ name, maxUsd: 1, store }, () => stream(2)),
+      BudgetStoreUnavailableError,
+    );
     assert.equal(harness.emulator.requests.length, 0, 'nothing was sent');
     assert.deepEqual(calls, ['reserve'], 'the store is not called after the first promise');
     assert.equal(diagErrors.length, 1, diagErrors.join('\n'));
@@ -260,7 +387,10 @@ describe('a store whose methods return promises is caught at first use, and trea
       /^otel-llm-cost the store of budget "promising-reserve-\d+"\.reserve\(\) returned a promise; BudgetStore methods must be synchronous .*BudgetStoreUnavailableError/,
     );
     const spans = await otel.settle(2);
-    assert.deepEqual(spans.map((span) => attr(span, 'llm_cost.stream.outcome')), ['budget_exceeded', 'budget_exceeded']);
+    assert.deepEqual(
+      spans.map((span) => attr(span, 'llm_cost.stream.outcome')),
+      ['budget_exceeded', 'budget_exceeded'],
+    );
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(unhandled, []);
   });
@@ -291,7 +421,10 @@ describe('a store whose methods return promises is caught at first use, and trea
     const { store } = promisingStore(['total'], 'resolve');
     const name = `promising-total-${process.pid}`;
     // Clamping reads the remaining amount (total) before reserving.
-    await assert.rejects(withBudget({ name, maxUsd: 1, store, clampMaxTokens: true }, () => stream(1)), BudgetStoreUnavailableError);
+    await assert.rejects(
+      withBudget({ name, maxUsd: 1, store, clampMaxTokens: true }, () => stream(1)),
+      BudgetStoreUnavailableError,
+    );
     assert.equal(harness.emulator.requests.length, 0);
     assert.equal(diagErrors.length, 1);
     assert.match(diagErrors[0]!, /store of budget "promising-total-\d+"\.total\(\) returned a promise/);
@@ -308,31 +441,48 @@ describe('a store whose methods return promises is caught at first use, and trea
 });
 
 describe('the configurations shown in the README, docs and examples pass', () => {
-  const client = { sendCommand: async () => 'OK', get isReady() { return true; } };
+  const client = {
+    sendCommand: async () => 'OK',
+    get isReady() {
+      return true;
+    },
+  };
   const configs: [string, LLMCostInstrumentationConfig][] = [
     ['README: no options', {}],
     ['examples/bill-your-users.cjs, demo.cjs, prometheus-app.cjs: onCost', { onCost: () => {} }],
     ['test/matrix/packaging/types.mts', { anthropicNativeSpans: 'keep', onCost: () => {} }],
     ['test/abandoned.test.ts', { abandonedTimeoutMs: 60000 }],
     ['README: injectStreamUsage off for a server that rejects stream_options', { injectStreamUsage: false }],
-    ['docs/budgets.md: budgets without code around each call', {
-      defaultBudget: { name: 'service', maxUsd: 200, window: 'day' },
-      keyedBudget: { baggageKey: 'tenant.id', namePrefix: 'tenant:', maxUsd: 5, window: 'day' },
-    }],
+    [
+      'docs/budgets.md: budgets without code around each call',
+      {
+        defaultBudget: { name: 'service', maxUsd: 200, window: 'day' },
+        keyedBudget: { baggageKey: 'tenant.id', namePrefix: 'tenant:', maxUsd: 5, window: 'day' },
+      },
+    ],
     ['examples/budget-caps.cjs', { keyedBudget: { baggageKey: 'tenant.id', namePrefix: 'tenant:', maxUsd: 0.00005, window: 'day' } }],
     ['README: keyedBudget with a key function', { keyedBudget: { key: () => 'tenant-1', maxUsd: 1 } }],
-    ['docs/budgets.md: clamp and fallback', {
-      defaultBudget: { maxUsd: 10, clampMaxTokens: true, fallback: { atShare: 0.8, model: 'gpt-4o-mini', from: 'gpt-4o' } },
-    }],
-    ['README: fallback from a list, rolling window', {
-      defaultBudget: { maxUsd: 10, window: { rollingMs: 3_600_000 }, fallback: { atShare: 0.5, model: 'gpt-4o-mini', from: ['gpt-4o', 'o3'] } },
-    }],
-    ['docs/configuration.md: price overrides', {
-      priceOverrides: {
-        'ft:gpt-4o-mini-2024-07-18:acme::9abcDEF': { inputPerMTok: 0.3, outputPerMTok: 1.2, cacheReadPerMTok: 0.15 },
-        'gpt-4o': { inputPerMTok: 2.0, outputPerMTok: 8.0, provider: 'azure.ai.openai' },
+    [
+      'docs/budgets.md: clamp and fallback',
+      {
+        defaultBudget: { maxUsd: 10, clampMaxTokens: true, fallback: { atShare: 0.8, model: 'gpt-4o-mini', from: 'gpt-4o' } },
       },
-    }],
+    ],
+    [
+      'README: fallback from a list, rolling window',
+      {
+        defaultBudget: { maxUsd: 10, window: { rollingMs: 3_600_000 }, fallback: { atShare: 0.5, model: 'gpt-4o-mini', from: ['gpt-4o', 'o3'] } },
+      },
+    ],
+    [
+      'docs/configuration.md: price overrides',
+      {
+        priceOverrides: {
+          'ft:gpt-4o-mini-2024-07-18:acme::9abcDEF': { inputPerMTok: 0.3, outputPerMTok: 1.2, cacheReadPerMTok: 0.15 },
+          'gpt-4o': { inputPerMTok: 2.0, outputPerMTok: 8.0, provider: 'azure.ai.openai' },
+        },
+      },
+    ],
     ['docs/configuration.md: message content', { captureMessageContent: true, messageContentMaxLength: 4096 }],
     ['a prototype-less options object', Object.assign(Object.create(null) as object, { injectStreamUsage: true })],
   ];
@@ -395,7 +545,9 @@ describe('the option tables in the docs list exactly the keys the checks know', 
     assert.deepEqual(tableKeys('docs/budgets-redis.md', '## Options'), [...schemas.redisBudgetStoreOptions.keys].sort());
   });
   it('README: the keyed budget row names its own options', () => {
-    const row = readFileSync(join(root, 'README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `keyedBudget` |'));
+    const row = readFileSync(join(root, 'README.md'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('| `keyedBudget` |'));
     for (const key of ['baggageKey', 'key', 'namePrefix']) assert.match(row ?? '', new RegExp(`\\b${key}\\b`));
   });
 });

@@ -32,7 +32,9 @@ function total(cost: PricedCost): number {
 
 describe('price catalog', () => {
   it('the bundled label names the installed genai-prices version', () => {
-    const installed = JSON.parse(readFileSync(join(__dirname, '..', 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(readFileSync(join(__dirname, '..', 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     assert.equal(GENAI_PRICES_VERSION, installed.version);
     const pinned = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     assert.equal(pinned.dependencies['@pydantic/genai-prices'], GENAI_PRICES_VERSION, 'pinned exactly');
@@ -130,11 +132,27 @@ describe('priceRequest', () => {
 
 describe('invalid tier, tool and update options fail at construction, naming the option', () => {
   const cases: [string, Partial<LLMCostInstrumentationConfig> | Record<string, unknown>, RegExp][] = [
-    ['an unknown tier', { priceOverrides: { m: { tiers: { turbo: { inputPerMTok: 1, outputPerMTok: 1 } } } } }, /priceOverrides\["m"\]\.tiers\.turbo is not a service tier/],
-    ['a tier without output price', { priceOverrides: { m: { tiers: { priority: { inputPerMTok: 1 } } } } }, /priceOverrides\["m"\]\.tiers\.priority\.outputPerMTok/],
-    ['a misspelt tier field', { priceOverrides: { m: { tiers: { flex: { inputPerMTok: 1, outputPerMTok: 1, cachedPerMTok: 1 } } } } }, /priceOverrides\["m"\]\.tiers\.flex\.cachedPerMTok is not a token price field/],
+    [
+      'an unknown tier',
+      { priceOverrides: { m: { tiers: { turbo: { inputPerMTok: 1, outputPerMTok: 1 } } } } },
+      /priceOverrides\["m"\]\.tiers\.turbo is not a service tier/,
+    ],
+    [
+      'a tier without output price',
+      { priceOverrides: { m: { tiers: { priority: { inputPerMTok: 1 } } } } },
+      /priceOverrides\["m"\]\.tiers\.priority\.outputPerMTok/,
+    ],
+    [
+      'a misspelt tier field',
+      { priceOverrides: { m: { tiers: { flex: { inputPerMTok: 1, outputPerMTok: 1, cachedPerMTok: 1 } } } } },
+      /priceOverrides\["m"\]\.tiers\.flex\.cachedPerMTok is not a token price field/,
+    ],
     ['tiers as an array', { priceOverrides: { m: { tiers: [] } } }, /priceOverrides\["m"\]\.tiers must be an object/],
-    ['an unknown tool', { priceOverrides: { m: { toolCallUsd: { image_generation: 0.04 } } } }, /priceOverrides\["m"\]\.toolCallUsd\.image_generation is not a server-side tool/],
+    [
+      'an unknown tool',
+      { priceOverrides: { m: { toolCallUsd: { image_generation: 0.04 } } } },
+      /priceOverrides\["m"\]\.toolCallUsd\.image_generation is not a server-side tool/,
+    ],
     ['a negative tool fee', { priceOverrides: { m: { toolCallUsd: { web_search: -1 } } } }, /priceOverrides\["m"\]\.toolCallUsd\.web_search must be .*got -1/],
     ['half a token price next to tiers', { priceOverrides: { m: { inputPerMTok: 1, tiers: {} } } }, /priceOverrides\["m"\]\.outputPerMTok/],
     ['priceUpdates not an object', { priceUpdates: true }, /priceUpdates must be an object/],

@@ -211,7 +211,10 @@ describe('price data updates', () => {
     updates.start();
     await updates.current;
     updates.stop();
-    assert.ok(warnings.slice(warned).some((w) => w.includes('not usable')), warnings.slice(warned).join('\n'));
+    assert.ok(
+      warnings.slice(warned).some((w) => w.includes('not usable')),
+      warnings.slice(warned).join('\n'),
+    );
     assert.ok(catalog.dataLabel.startsWith('fetched '), 'the fetch still ran');
   });
 

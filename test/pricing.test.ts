@@ -104,7 +104,7 @@ describe('service tier actually served', () => {
     assert.equal(attr(span, 'llm_cost.cost.service_tier'), 'flex');
     assert.equal(attr(span, 'llm_cost.cost.price_basis'), 'tier_multiplier');
     assert.equal(attr(span, 'llm_cost.cost.source'), 'reported');
-    close(attr(span, 'llm_cost.cost.usd'), 0.5 * (input * 1.25 + output * 10) / M, 'flex = half of standard');
+    close(attr(span, 'llm_cost.cost.usd'), (0.5 * (input * 1.25 + output * 10)) / M, 'flex = half of standard');
     const record = costs[0]!;
     assert.equal(record.requestedServiceTier, 'flex');
     assert.equal(record.servedServiceTier, 'flex');
@@ -151,7 +151,7 @@ describe('service tier actually served', () => {
     assert.equal(attr(span, 'llm_cost.cost.price_basis'), 'tier_multiplier');
     assert.equal(attr(span, 'llm_cost.cost.source'), 'estimated');
     const { input, output } = tokens(span);
-    close(attr(span, 'llm_cost.cost.usd'), 0.5 * (input * 1.25 + output * 10) / M, 'flex, from the request');
+    close(attr(span, 'llm_cost.cost.usd'), (0.5 * (input * 1.25 + output * 10)) / M, 'flex, from the request');
   });
 
   it('Anthropic reports its tier: batch at half, priority at standard prices (estimated)', async () => {
@@ -160,7 +160,7 @@ describe('service tier actually served', () => {
     assert.equal(attr(batch, 'llm_cost.cost.service_tier'), 'batch');
     assert.equal(attr(batch, 'llm_cost.cost.price_basis'), 'tier_multiplier');
     assert.equal(attr(batch, 'openai.response.service_tier'), undefined, 'no OpenAI attribute on an Anthropic span');
-    close(attr(batch, 'llm_cost.cost.usd'), 0.5 * (b.input * 3 + b.output * 15) / M, 'batch = half');
+    close(attr(batch, 'llm_cost.cost.usd'), (0.5 * (b.input * 3 + b.output * 15)) / M, 'batch = half');
     otel.reset();
     const priority = await messagesCall({ service_tier: 'auto' }, { outputTokens: 20, serviceTier: 'priority' }, true);
     const p = tokens(priority);
@@ -234,7 +234,11 @@ describe('server-side tool fees', () => {
     const fee = priced(costs[0]).tools[0];
     assert.deepEqual(fee, { tool: 'web_search', calls: 3, usd: 0.03, priceSource: 'genai-prices' });
     const points = await otel.metricPoints('llm_cost.spend');
-    close(sumPoints(points, { 'llm_cost.cost.kind': 'tool', 'llm_cost.tool.name': 'web_search', 'gen_ai.request.model': 'claude-sonnet-4-5' }), 0.03, 'tool spend');
+    close(
+      sumPoints(points, { 'llm_cost.cost.kind': 'tool', 'llm_cost.tool.name': 'web_search', 'gen_ai.request.model': 'claude-sonnet-4-5' }),
+      0.03,
+      'tool spend',
+    );
   });
 
   it('Anthropic: a stream cut after two searches still counts them (estimated)', async () => {
@@ -356,12 +360,19 @@ describe('a provider that lies', () => {
         { type: 'content_block_start', index: 3, content_block: { type: 'text', text: '' } },
         { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'hi' } },
         { type: 'content_block_stop', index: 3 },
-        { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5, server_tool_use: { web_search_requests: 0.5 } } },
+        {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: 5, server_tool_use: { web_search_requests: 0.5 } },
+        },
         { type: 'message_stop' },
       ],
     });
     const chunks: unknown[] = [];
-    const stream = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages, stream: true }, script({ replay: 'hostile-anthropic' }));
+    const stream = await anthropic().messages.create(
+      { model: 'claude-haiku-4-5', max_tokens: 50, messages, stream: true },
+      script({ replay: 'hostile-anthropic' }),
+    );
     for await (const event of stream) chunks.push(event);
     assert.equal(chunks.length, 12, 'the consumer saw every event');
     const span = onlySpan(await otel.settle());

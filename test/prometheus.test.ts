@@ -69,8 +69,14 @@ describe('shipped Prometheus files', () => {
     assert.equal(alerts.length, 7);
     for (const alert of alerts) {
       const cases = tests.split(/^ *- eval_time: /m).filter((block) => block.includes(`alertname: ${alert}\n`));
-      assert.ok(cases.some((block) => /exp_alerts:\n *- exp_labels:/.test(block)), `${alert}: a firing case`);
-      assert.ok(cases.some((block) => /exp_alerts: \[\]/.test(block)), `${alert}: a quiet case`);
+      assert.ok(
+        cases.some((block) => /exp_alerts:\n *- exp_labels:/.test(block)),
+        `${alert}: a firing case`,
+      );
+      assert.ok(
+        cases.some((block) => /exp_alerts: \[\]/.test(block)),
+        `${alert}: a quiet case`,
+      );
     }
     for (const alert of alerts) {
       const block = rules.slice(rules.indexOf(`- alert: ${alert}\n`)).split(/\n *- alert: /)[0]!;
@@ -259,9 +265,7 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     if (!prometheusInstalled) return;
     const dist = join(root, 'dist/cjs/index.js');
     // Built from older sources than these (the app runs the built package): build again.
-    const newestSource = Math.max(
-      ...readdirSync(join(root, 'src'), { recursive: true }).map((f) => statSync(join(root, 'src', String(f))).mtimeMs),
-    );
+    const newestSource = Math.max(...readdirSync(join(root, 'src'), { recursive: true }).map((f) => statSync(join(root, 'src', String(f))).mtimeMs));
     const distStale = !existsSync(dist) || statSync(dist).mtimeMs < newestSource;
     if (distStale || !existsSync(join(root, 'dist/cjs/emulator/index.js'))) {
       const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
@@ -410,14 +414,11 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     assert.deepEqual(outcomes, expected);
     const bySource = await instantQuery(base, `sum by (llm_cost_source) (llm_cost_spend_total{job="${SERVICE}"})`);
     assert.deepEqual(bySource.map((s) => s.metric.llm_cost_source).sort(), ['estimated', 'reported']);
-    const byModel = await instantQuery(
-      base,
-      `sum by (gen_ai_provider_name, gen_ai_request_model) (llm_cost_spend_total{job="${SERVICE}"})`,
-    );
-    assert.deepEqual(
-      byModel.map((s) => `${s.metric.gen_ai_provider_name} ${s.metric.gen_ai_request_model}`).sort(),
-      ['anthropic claude-haiku-4-5', 'openai gpt-4o-mini'],
-    );
+    const byModel = await instantQuery(base, `sum by (gen_ai_provider_name, gen_ai_request_model) (llm_cost_spend_total{job="${SERVICE}"})`);
+    assert.deepEqual(byModel.map((s) => `${s.metric.gen_ai_provider_name} ${s.metric.gen_ai_request_model}`).sort(), [
+      'anthropic claude-haiku-4-5',
+      'openai gpt-4o-mini',
+    ]);
     const services = await api(base, `/api/v1/label/job/values?match[]=llm_cost_spend_total`);
     assert.deepEqual(services, [SERVICE], 'the dashboard service variable');
     const trips = await instantQuery(base, `sum by (llm_cost_budget_reason) (llm_cost_budget_exceeded_total{job="${SERVICE}"})`);
@@ -433,9 +434,7 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
     await until(`alert ${TEST_ALERT} to fire`, async () => {
       const data = await api(base, '/api/v1/alerts');
       const alerts = isRecord(data) && Array.isArray(data.alerts) ? data.alerts : [];
-      return alerts.some((a: unknown) => isRecord(a) && isRecord(a.labels) && a.labels.alertname === TEST_ALERT && a.state === 'firing')
-        ? true
-        : undefined;
+      return alerts.some((a: unknown) => isRecord(a) && isRecord(a.labels) && a.labels.alertname === TEST_ALERT && a.state === 'firing') ? true : undefined;
     });
     const data = await api(base, '/api/v1/rules');
     assert.ok(isRecord(data) && Array.isArray(data.groups));
@@ -450,19 +449,20 @@ describe('end to end: the dashboard and alerts on real data in a real Prometheus
   it('unpriced traffic is on its own metric, its alert expression sees it, and tool fees are in the spend', async (t) => {
     if (!requirePrometheus(t)) return;
     const unpriced = await instantQuery(base, `sum by (gen_ai_request_model, gen_ai_token_type) (llm_cost_unpriced_tokens_total{job="${SERVICE}"})`);
-    assert.deepEqual(
-      unpriced.map((s) => `${s.metric.gen_ai_request_model} ${s.metric.gen_ai_token_type}`).sort(),
-      ['acme-private-model input', 'acme-private-model output'],
-    );
+    assert.deepEqual(unpriced.map((s) => `${s.metric.gen_ai_request_model} ${s.metric.gen_ai_token_type}`).sort(), [
+      'acme-private-model input',
+      'acme-private-model output',
+    ]);
     assert.ok(unpriced.every((s) => Number(s.value[1]) > 0));
     // The shipped alert's expression (its `for: 15m` is left to promtool's unit test).
     const rules = readFileSync(join(deploy, 'rules', 'llm-cost.rules.yml'), 'utf8');
     const expr = /- alert: LLMUnpricedModelTraffic\n\s+expr: (.+)\n/.exec(rules)?.[1];
     assert.ok(expr, 'the alert expression');
     const firing = await instantQuery(base, expr);
-    assert.deepEqual(firing.map((s) => `${s.metric.job} ${s.metric.gen_ai_provider_name} ${s.metric.gen_ai_request_model}`), [
-      `${SERVICE} openai acme-private-model`,
-    ]);
+    assert.deepEqual(
+      firing.map((s) => `${s.metric.job} ${s.metric.gen_ai_provider_name} ${s.metric.gen_ai_request_model}`),
+      [`${SERVICE} openai acme-private-model`],
+    );
     const byKind = await instantQuery(base, `sum by (llm_cost_cost_kind, llm_cost_tool_name) (llm_cost_spend_total{job="${SERVICE}"})`);
     const kinds = Object.fromEntries(byKind.map((s) => [`${s.metric.llm_cost_cost_kind} ${s.metric.llm_cost_tool_name ?? ''}`.trim(), Number(s.value[1])]));
     assert.deepEqual(Object.keys(kinds).sort(), ['tokens', 'tool web_search']);

@@ -37,7 +37,10 @@ it('every span ends once, counts are never negative, reported figures are kept',
           const stream =
             provider === 'openai'
               ? await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, options)
-              : await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true }, options);
+              : await anthropic.messages.create(
+                  { model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true },
+                  options,
+                );
           let n = 0;
           for await (const _chunk of stream as AsyncIterable<unknown>) {
             if (++n < cut) continue;

@@ -32,7 +32,8 @@ const versions: [name: string, module: string][] = [
   ['openai 6', 'openai'],
   ...(sdkNextInstalled ? [['openai 7', 'openai-v7'] as [string, string]] : []),
 ];
-if (!sdkNextInstalled) it('openai 7: raw bodies', { skip: 'openai 7 is not installed: run `npm ci --prefix test/sdk-next` (npm run test:matrix does)' }, () => undefined);
+if (!sdkNextInstalled)
+  it('openai 7: raw bodies', { skip: 'openai 7 is not installed: run `npm ci --prefix test/sdk-next` (npm run test:matrix does)' }, () => undefined);
 const classes = new Map<string, OpenAIClass>();
 
 before(() => {
@@ -70,7 +71,9 @@ for (const [name, module] of versions) {
     const s: EmulatorScript = { outputTokens: 40 };
 
     it('create({ stream: true }).asResponse(): the option is taken back before sending; the body is the server’s; completed', async () => {
-      const response = await client().chat.completions.create({ ...userBody }, script(s)).asResponse();
+      const response = await client()
+        .chat.completions.create({ ...userBody }, script(s))
+        .asResponse();
       const raw = sameIds(await rawText(response));
       assert.equal((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, undefined, 'sent as the caller wrote it');
       assert.equal(raw, await serverBody(userBody, s));
@@ -101,7 +104,9 @@ for (const [name, module] of versions) {
     });
 
     it('withResponse(), reading response.body: the traces cut; completed, reported', async () => {
-      const { response } = await client().chat.completions.create({ ...userBody }, script(s)).withResponse();
+      const { response } = await client()
+        .chat.completions.create({ ...userBody }, script(s))
+        .withResponse();
       assert.deepEqual((harness.emulator.requests[0]!.body as { stream_options?: unknown }).stream_options, { include_usage: true });
       const raw = sameIds(await rawText(response));
       const span = onlySpan(await otel.settle());
@@ -111,7 +116,9 @@ for (const [name, module] of versions) {
     });
 
     it('withResponse(), iterating data: unchanged (usage reported, the chunks the caller always saw)', async () => {
-      const { data, response } = await client().chat.completions.create({ ...userBody, stream: true as const }, script(s)).withResponse();
+      const { data, response } = await client()
+        .chat.completions.create({ ...userBody, stream: true as const }, script(s))
+        .withResponse();
       let chunks = 0;
       for await (const chunk of data) {
         assert.ok(chunk.choices.length > 0, 'never the usage-only chunk');
@@ -136,7 +143,9 @@ for (const [name, module] of versions) {
     });
 
     it('a raw body cancelled part-way: broken, estimated', async () => {
-      const response = (await client().chat.completions.create({ ...userBody }, script({ outputTokens: 2000, chunkDelayMs: 2 })).asResponse()) as {
+      const response = (await client()
+        .chat.completions.create({ ...userBody }, script({ outputTokens: 2000, chunkDelayMs: 2 }))
+        .asResponse()) as {
         body: unknown;
       };
       if (response.body instanceof ReadableStream) {

@@ -124,7 +124,10 @@ for (const sdk of SDKS) {
       const status = sdk.provider === 'anthropic' ? 529 : 429;
       const answer = await ask(sdk, { status, failTimes: 2, text: TEXT }, { stream: false, maxRetries: 2 });
       assert.equal(answer.text, TEXT);
-      assert.deepEqual(harness.emulator.requests.map((r) => r.status), [status, status, 200]);
+      assert.deepEqual(
+        harness.emulator.requests.map((r) => r.status),
+        [status, status, 200],
+      );
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 3);
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -136,7 +139,10 @@ for (const sdk of SDKS) {
     it('a stream that succeeds after a 500: one span, two attempts, the chunks the SDK gives', async () => {
       const answer = await ask(sdk, { status: 500, failTimes: 1, text: TEXT }, { stream: true, maxRetries: 1 });
       assert.equal(answer.text, TEXT);
-      assert.deepEqual(harness.emulator.requests.map((r) => r.status), [500, 200]);
+      assert.deepEqual(
+        harness.emulator.requests.map((r) => r.status),
+        [500, 200],
+      );
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 2);
       assert.equal(attr(span, 'llm_cost.stream.outcome'), 'completed');
@@ -145,10 +151,7 @@ for (const sdk of SDKS) {
     });
 
     it('retries spent: the SDK error reaches the caller, one span ends as error with every attempt', async () => {
-      await assert.rejects(
-        ask(sdk, { status: 500 }, { stream: true, maxRetries: 2 }),
-        errorNamed('InternalServerError'),
-      );
+      await assert.rejects(ask(sdk, { status: 500 }, { stream: true, maxRetries: 2 }), errorNamed('InternalServerError'));
       assert.equal(harness.emulator.requests.length, 3);
       const span = onlySpan(await otel.settle());
       assert.equal(attr(span, 'llm_cost.request.attempts'), 3);
@@ -200,8 +203,7 @@ for (const sdk of SDKS) {
 describe('retries: requests that are not attempts of ours', () => {
   it('concurrent requests to the same host each count only their own attempts', async () => {
     const client = harness.openai({ maxRetries: 3 });
-    const ask = (model: string, s: EmulatorScript) =>
-      client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] }, script(s));
+    const ask = (model: string, s: EmulatorScript) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }] }, script(s));
     await Promise.all([
       ask('gpt-4o-mini', { status: 503, failTimes: 3, text: 'retried' }),
       ask('gpt-4o', { text: 'first time' }),

@@ -153,10 +153,13 @@ describe('invalid configuration fails at construction, naming the option', () =>
   ];
   for (const [option, config] of invalid) {
     it(`${option}: ${JSON.stringify(config)}`, () => {
-      assert.throws(() => new LLMCostInstrumentation({ ...config, enabled: false }), (error: Error) => {
-        assert.match(error.message, new RegExp(option));
-        return true;
-      });
+      assert.throws(
+        () => new LLMCostInstrumentation({ ...config, enabled: false }),
+        (error: Error) => {
+          assert.match(error.message, new RegExp(option));
+          return true;
+        },
+      );
     });
   }
   it('setConfig validates too', () => {
@@ -172,9 +175,11 @@ describe('failures of ours degrade to marked values, never to an exception in th
     otel.reset();
     costs.length = 0;
     // genai-prices calls this hook at the start of every price lookup.
-    updatePrices(({ onCalc }) => onCalc(() => {
-      throw new Error('price data unavailable');
-    }));
+    updatePrices(({ onCalc }) =>
+      onCalc(() => {
+        throw new Error('price data unavailable');
+      }),
+    );
     try {
       const client = harness.openai();
       const completion = await client.chat.completions.create(

@@ -74,7 +74,9 @@ const line = fc.oneof(
   fc.constant('data'),
 );
 const block = fc.tuple(fc.array(fc.tuple(line, lineEnd), { maxLength: 4 }), lineEnd).map(([lines, end]) => lines.map(([l, e]) => l + e).join('') + end);
-const body = fc.tuple(fc.boolean(), fc.array(block, { maxLength: 8 }), fc.option(line)).map(([bom, blocks, tail]) => (bom ? '\ufeff' : '') + blocks.join('') + (tail ?? ''));
+const body = fc
+  .tuple(fc.boolean(), fc.array(block, { maxLength: 8 }), fc.option(line))
+  .map(([bom, blocks, tail]) => (bom ? '\ufeff' : '') + blocks.join('') + (tail ?? ''));
 
 describe('SSE parsing over bytes', () => {
   it('finds the same events as a whole-text reading, however the body is split', () => {
@@ -84,7 +86,10 @@ describe('SSE parsing over bytes', () => {
         const seen = parse(raw, splits).map((s) => s.event);
         assert.deepEqual(seen, reference(text));
         // One byte per read: every split point at once.
-        assert.deepEqual(parse(raw, [...raw.keys()]).map((s) => s.event), reference(text));
+        assert.deepEqual(
+          parse(raw, [...raw.keys()]).map((s) => s.event),
+          reference(text),
+        );
       }),
       { numRuns: 300 },
     );
@@ -102,7 +107,10 @@ describe('SSE parsing over bytes', () => {
 
   it('joins multi-line data and drops an event the body cut off', () => {
     const seen = parse(bytes('data: a\ndata:b\ndata\n\ndata: cut off'), [3, 9]);
-    assert.deepEqual(seen.map((s) => s.event.data), ['a\nb\n']);
+    assert.deepEqual(
+      seen.map((s) => s.event.data),
+      ['a\nb\n'],
+    );
   });
 
   it('stays linear on a long line delivered in many small reads', () => {
@@ -172,10 +180,7 @@ describe('the frame editor', () => {
         parser.finish(onEvent);
         const rest = editor.releaseAll();
         if (rest) out.push(rest);
-        assert.equal(
-          Buffer.concat(out).toString('utf8'),
-          'data: {"id":"1","choices":[{"delta":{"content":"é"}}]}\n\n: keep-alive\n\ndata: [DONE]\n\n',
-        );
+        assert.equal(Buffer.concat(out).toString('utf8'), 'data: {"id":"1","choices":[{"delta":{"content":"é"}}]}\n\n: keep-alive\n\ndata: [DONE]\n\n');
       }),
       { numRuns: 200 },
     );

@@ -95,7 +95,10 @@ describe('token counts equal js-tiktoken', () => {
     const text = fc.array(fc.constantFrom(...alphabet), { maxLength: 120 }).map((parts) => parts.join(''));
     for (const encoding of ENCODINGS) {
       const { ours, reference } = encodings.get(encoding)!;
-      fc.assert(fc.property(text, (t) => ours.countNow(t) === reference.encode(t, [], []).length), { numRuns: 300 });
+      fc.assert(
+        fc.property(text, (t) => ours.countNow(t) === reference.encode(t, [], []).length),
+        { numRuns: 300 },
+      );
     }
   });
 
@@ -113,7 +116,10 @@ describe('token counts equal js-tiktoken', () => {
       });
     for (const encoding of ENCODINGS) {
       const { ours, reference } = encodings.get(encoding)!;
-      fc.assert(fc.property(piece, (t) => ours.countNow(t) === reference.encode(t, [], []).length), { numRuns: 12 });
+      fc.assert(
+        fc.property(piece, (t) => ours.countNow(t) === reference.encode(t, [], []).length),
+        { numRuns: 12 },
+      );
     }
   });
 });

@@ -16,8 +16,7 @@ const { otel } = harness;
 const requireHere = createRequire(__filename);
 
 type Wrapped = ((...args: unknown[]) => unknown) & { __wrapped?: boolean; __original?: unknown };
-const methodsOf = (targets: PatchTarget[]) =>
-  targets.map((t) => ({ label: t.label, get: () => (t.owner as Record<string, Wrapped>)[t.method]! }));
+const methodsOf = (targets: PatchTarget[]) => targets.map((t) => ({ label: t.label, get: () => (t.owner as Record<string, Wrapped>)[t.method]! }));
 
 it('disable() restores the original methods, enable() wraps them again, and only enabled requests get spans', async () => {
   const methods = [
@@ -35,7 +34,10 @@ it('disable() restores the original methods, enable() wraps them again, and only
   for (const [i, m] of methods.entries()) assert.equal(m.get(), originals[i], `${m.label} is the original function again`);
   const client = harness.openai();
   const ask = async () => {
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, script({ outputTokens: 3 }));
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      script({ outputTokens: 3 }),
+    );
     let n = 0;
     for await (const _chunk of stream) n++;
     return n;

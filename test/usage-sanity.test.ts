@@ -19,7 +19,10 @@ before(() => {
   const note = (...args: unknown[]): void => {
     warnings.push(args.map(String).join(' '));
   };
-  diag.setLogger({ error: note, warn: note, info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  diag.setLogger(
+    { error: note, warn: note, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
 });
 after(() => {
   diag.disable();

@@ -64,10 +64,12 @@ export function sendBatch(
     };
     commands.forEach((command, index) => {
       open.add(index);
-      script.apply(command, () => (lastAnswerAt = Date.now())).then(
-        (totalNanos) => settle(index, { kind: 'answered', totalNanos }),
-        (error: unknown) => settle(index, isAccountError(error) ? { kind: 'rejected', error } : { kind: 'failed', error }),
-      );
+      script
+        .apply(command, () => (lastAnswerAt = Date.now()))
+        .then(
+          (totalNanos) => settle(index, { kind: 'answered', totalNanos }),
+          (error: unknown) => settle(index, isAccountError(error) ? { kind: 'rejected', error } : { kind: 'failed', error }),
+        );
     });
     if (open.size === 0) return finish();
     // This process's own stalls must not count as Redis's silence. The clients write what was

@@ -74,8 +74,7 @@ function loadNodeRedis(): NodeRedisModule {
     return require('redis') as NodeRedisModule;
   } catch (error) {
     throw new Error(
-      'otel-llm-cost: RedisBudgetStore({ url }) needs the `redis` package (npm install redis), ' +
-        'or pass a client you created: RedisBudgetStore({ client })',
+      'otel-llm-cost: RedisBudgetStore({ url }) needs the `redis` package (npm install redis), ' + 'or pass a client you created: RedisBudgetStore({ client })',
       { cause: error },
     );
   }

@@ -677,8 +677,7 @@ export class RedisBudgetStore implements BudgetStore {
       if (account.queued !== Queued.No || account.outstanding !== undefined || hasUnsent(account)) continue;
       const idleMs = now - account.usedAt;
       const evict =
-        now >= account.endsAt ||
-        (idleMs >= this.evictIdleMs && (idleMs >= Math.max(this.evictIdleMs, KEEP_NEAR_LIMIT_MS) || !this.nearLimit(account)));
+        now >= account.endsAt || (idleMs >= this.evictIdleMs && (idleMs >= Math.max(this.evictIdleMs, KEEP_NEAR_LIMIT_MS) || !this.nearLimit(account)));
       if (!evict) continue;
       this.accounts.delete(id);
       if (account.hot) this.cool(account);
@@ -695,9 +694,7 @@ function unsyncedOf(account: Account): number {
 }
 
 function hasUnsent(account: Account, countSending = true): boolean {
-  return (
-    (countSending && account.sending !== undefined) || account.resetRequested || Math.round(account.unsentUsd * NANOS_PER_USD) !== 0
-  );
+  return (countSending && account.sending !== undefined) || account.resetRequested || Math.round(account.unsentUsd * NANOS_PER_USD) !== 0;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,12 +9,7 @@ export interface UnitPrices {
 }
 
 /** `undefined` when neither the overrides nor the price data price the model. */
-export function unitPrices(
-  provider: string,
-  model: string | undefined,
-  inputTokens: number,
-  pricing: PriceSources | undefined,
-): UnitPrices | undefined {
+export function unitPrices(provider: string, model: string | undefined, inputTokens: number, pricing: PriceSources | undefined): UnitPrices | undefined {
   if (!model || !pricing) return undefined;
   const price = (input: number, output: number): PricedCost =>
     priceRequest(

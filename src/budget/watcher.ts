@@ -53,7 +53,9 @@ export class BudgetWatcher implements RequestWatcher {
       warnUnpriced: (model) => {
         if (this.unpricedWarned.has(model) || this.unpricedWarned.size >= UNPRICED_WARNINGS) return;
         this.unpricedWarned.add(model);
-        logWarning(`budgets cannot price model ${JSON.stringify(model)}: its requests are counted but not limited (give it a price in priceOverrides to limit them)`);
+        logWarning(
+          `budgets cannot price model ${JSON.stringify(model)}: its requests are counted but not limited (give it a price in priceOverrides to limit them)`,
+        );
       },
     };
     this.configure(config);

@@ -46,7 +46,13 @@ export interface ModelPriceReport {
 }
 
 /** Splits `provider:model`; otherwise the provider is the one given, or found by trying the defaults. */
-export function describeModel(spec: string, lookup: PriceLookup, overrides: PriceOverrides | undefined, providerOption: string | undefined, at: Date): ModelPriceReport {
+export function describeModel(
+  spec: string,
+  lookup: PriceLookup,
+  overrides: PriceOverrides | undefined,
+  providerOption: string | undefined,
+  at: Date,
+): ModelPriceReport {
   const colon = spec.indexOf(':');
   // `ft:gpt-4o-mini:acme::id` is a model id, not provider:model.
   const named = colon > 0 && !spec.startsWith('ft:') ? { provider: spec.slice(0, colon), model: spec.slice(colon + 1) } : undefined;

@@ -204,9 +204,4 @@ export interface ProviderSettings {
  * One SDK method: reads the call's arguments and plans what to observe. `body` is the first
  * argument; `args` all of them, for methods whose first argument is not a body (`retrieve(id, query)`).
  */
-export type PlanCall = (
-  body: unknown,
-  resource: unknown,
-  settings: ProviderSettings,
-  args: readonly unknown[],
-) => PlannedCall | undefined;
+export type PlanCall = (body: unknown, resource: unknown, settings: ProviderSettings, args: readonly unknown[]) => PlannedCall | undefined;

@@ -185,8 +185,7 @@ export class EstimateCalibration {
     if (!Number.isFinite(reasoning)) return;
     const observed = clamp(reasoning, REASONING_BOUNDS);
     const current = state.reasoningTokens;
-    state.reasoningTokens =
-      current === undefined ? observed : clamp(current + weightAfter(state.reasoningSamples) * (observed - current), REASONING_BOUNDS);
+    state.reasoningTokens = current === undefined ? observed : clamp(current + weightAfter(state.reasoningSamples) * (observed - current), REASONING_BOUNDS);
     state.reasoningSamples++;
   }
 
@@ -246,4 +245,3 @@ export class EstimateCalibration {
     return state;
   }
 }
-

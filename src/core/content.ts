@@ -135,9 +135,7 @@ export class ContentCapture implements OutputSink {
         (fitted) => fitted[0]?.parts ?? [],
       );
     }
-    this.input[sc.ATTR_GEN_AI_INPUT_MESSAGES] = boundedJson(messages, settings.maxLength, () =>
-      truncated.push(sc.ATTR_GEN_AI_INPUT_MESSAGES),
-    );
+    this.input[sc.ATTR_GEN_AI_INPUT_MESSAGES] = boundedJson(messages, settings.maxLength, () => truncated.push(sc.ATTR_GEN_AI_INPUT_MESSAGES));
     if (truncated.length > 0) this.input[sc.ATTR_LLM_COST_CONTENT_TRUNCATED] = truncated;
   }
 

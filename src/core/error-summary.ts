@@ -64,11 +64,7 @@ export function summarizeError(error: unknown, options: SummaryOptions): ErrorSu
   if (options.verbatim) return { type, ...fields.facts, message: ownMessage, ...(stack ? { stacktrace: stack } : {}) };
 
   const text = safeText(fields.text ?? stripStatusPrefix(ownMessage, fields.facts.status), options.request);
-  const head = [
-    fields.facts.status,
-    fields.facts.providerType,
-    fields.facts.code === undefined ? undefined : `(${fields.facts.code})`,
-  ]
+  const head = [fields.facts.status, fields.facts.providerType, fields.facts.code === undefined ? undefined : `(${fields.facts.code})`]
     .filter((part) => part !== undefined)
     .join(' ');
   const message = truncate(head && text ? `${head}: ${text}` : head || text || type);

@@ -56,9 +56,7 @@ export function instrumentMethod(original: SdkMethod, plan: PlanCall, runtime: R
       throw error;
     }
     const reader = request.content?.observing(call.reader) ?? call.reader;
-    return safely('observing a response', result, () =>
-      observeResult(result, request, reader, optionsSignal(args[1]), runtime.idleTimeoutMs, injected),
-    );
+    return safely('observing a response', result, () => observeResult(result, request, reader, optionsSignal(args[1]), runtime.idleTimeoutMs, injected));
   };
 }
 

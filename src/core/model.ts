@@ -31,14 +31,7 @@ export type CostSource = UsageSource | 'unpriced';
  * - abandoned: the response was never consumed (idle timeout or garbage collection);
  * - budget_exceeded: a budget stopped the request.
  */
-export type StreamOutcome =
-  | 'completed'
-  | 'broken'
-  | 'cancelled'
-  | 'error'
-  | 'truncated'
-  | 'abandoned'
-  | 'budget_exceeded';
+export type StreamOutcome = 'completed' | 'broken' | 'cancelled' | 'error' | 'truncated' | 'abandoned' | 'budget_exceeded';
 
 export type Operation = 'chat' | 'text_completion' | 'embeddings';
 

@@ -95,8 +95,7 @@ export class ProviderCountScheduler {
   }
 }
 
-const isCount = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKENS;
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKENS;
 
 /** Keeps the counts that are whole, non-negative, plausible numbers; undefined when none is. */
 function validCounts(value: unknown): ProviderCounts | undefined {

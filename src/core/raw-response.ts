@@ -110,7 +110,13 @@ function observeRaw(response: unknown, context: RawResponseContext, hide: boolea
       // usually reads `data` and drops `response`, which must not end anything.
       const release = new AbortController();
       release.signal.addEventListener('abort', () => tap.release(), { once: true });
-      watchCollected(body, request, release, () => tap.countArrived(), () => tap.readElsewhere());
+      watchCollected(
+        body,
+        request,
+        release,
+        () => tap.countArrived(),
+        () => tap.readElsewhere(),
+      );
     }
     return rewrapResponse(response, body);
   }

@@ -22,9 +22,7 @@ export interface RuntimeSettings {
 }
 
 /** A request `begin` let through (with the call to send: a watch may have rewritten it), or the refusal to give the caller. */
-export type Begun =
-  | { readonly request: RequestLifecycle; readonly call: PlannedCall; readonly refusal?: undefined }
-  | { readonly refusal: Error };
+export type Begun = { readonly request: RequestLifecycle; readonly call: PlannedCall; readonly refusal?: undefined } | { readonly refusal: Error };
 
 export class RequestRuntime implements RequestOwner {
   /** Consulted before each request is sent (budgets); `undefined` when nothing watches requests. */
@@ -96,10 +94,7 @@ export class RequestRuntime implements RequestOwner {
     });
     const contentSettings = this.settings.content;
     const reader = call.content;
-    const content =
-      contentSettings && reader
-        ? safely('capturing message content', undefined, () => new ContentCapture(reader, contentSettings))
-        : undefined;
+    const content = contentSettings && reader ? safely('capturing message content', undefined, () => new ContentCapture(reader, contentSettings)) : undefined;
     return new RequestLifecycle(call, span, this, watch, content);
   }
 

@@ -15,10 +15,7 @@ export function isEncodingName(value: unknown): value is EncodingName {
 
 /** js-tiktoken's rank data for the encoding (a 1–2 MB module, parsed in ~10–30 ms). */
 export async function importRankData(encoding: EncodingName): Promise<RankData> {
-  const module =
-    encoding === 'cl100k_base'
-      ? await import('js-tiktoken/ranks/cl100k_base')
-      : await import('js-tiktoken/ranks/o200k_base');
+  const module = encoding === 'cl100k_base' ? await import('js-tiktoken/ranks/cl100k_base') : await import('js-tiktoken/ranks/o200k_base');
   return module.default;
 }
 

@@ -59,9 +59,7 @@ export class Tokenizer {
     this.worker = new TokenizerWorker({
       ...options.worker,
       onUnavailable: (reason) =>
-        warn(
-          `the tokenizer worker is unavailable (${reason.message}); token counts now run on the main thread, in slices of a few milliseconds`,
-        ),
+        warn(`the tokenizer worker is unavailable (${reason.message}); token counts now run on the main thread, in slices of a few milliseconds`),
     });
     this.mainThread = new MainThreadCounting(options.sliceMs);
   }

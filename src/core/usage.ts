@@ -20,8 +20,7 @@ import { countTexts, estimateTokens, roughTokenCounter } from './tokenizer.js';
 const reported = (value: number): UsageValue => ({ value, source: 'reported' });
 const estimated = (value: number): UsageValue => ({ value: Math.max(0, Math.round(value)), source: 'estimated' });
 /** Counting failed altogether: no number at all is better than a made-up one. */
-const estimatedOrUnknown = (value: number | undefined): UsageValue =>
-  value === undefined ? { value: 0, source: 'unknown' } : estimated(value);
+const estimatedOrUnknown = (value: number | undefined): UsageValue => (value === undefined ? { value: 0, source: 'unknown' } : estimated(value));
 
 export interface EstimateContext {
   /** What this instrumentation has learned from completed requests. */
@@ -260,11 +259,7 @@ function learnInput(done: EndedRequest, calibration: EstimateCalibration, report
  * A tokenizer failure degrades to a rough count (still marked estimated), and a failure of
  * that too to `undefined` (marked unknown), never to an error.
  */
-async function estimateSafely(
-  estimate: () => Promise<number>,
-  rough: () => number,
-  hurry: Promise<void> | undefined,
-): Promise<number | undefined> {
+async function estimateSafely(estimate: () => Promise<number>, rough: () => number, hurry: Promise<void> | undefined): Promise<number | undefined> {
   try {
     const counted = estimate();
     const value = hurry ? await Promise.race([counted, hurry.then(() => Number.NaN)]) : await counted;

@@ -8,7 +8,6 @@ export const asDict = (value: unknown): Dict | undefined => (isDict(value) ? val
 
 export const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-export const asNumber = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+export const asNumber = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
 export const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);

@@ -96,11 +96,8 @@ function endUnread(request: RequestLifecycle, countArrived: CountArrived | undef
     timer = setTimeout(resolve, COUNT_ARRIVED_MS);
     timer.unref();
   });
-  Promise.race([counting.catch((error: unknown) => logInternalError('counting what an unread response had received', error)), bound]).then(
-    () => {
-      clearTimeout(timer);
-      finish();
-    },
-    finish,
-  );
+  Promise.race([counting.catch((error: unknown) => logInternalError('counting what an unread response had received', error)), bound]).then(() => {
+    clearTimeout(timer);
+    finish();
+  }, finish);
 }

@@ -155,8 +155,7 @@ export async function handleMessages(exchange: Exchange, body: JsonObject): Prom
     push({ type: 'content_block_stop', index });
     index++;
   };
-  const pushDelta = (delta: JsonObject, tokens: number): void =>
-    push({ type: 'content_block_delta', index, delta }, 'content', tokens);
+  const pushDelta = (delta: JsonObject, tokens: number): void => push({ type: 'content_block_delta', index, delta }, 'content', tokens);
 
   // Never above the final count: a placeholder, not a count (see sdk-internals §7).
   push({ type: 'message_start', message: message([], Math.min(1, billedOutput), null) });

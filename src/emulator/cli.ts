@@ -20,9 +20,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write(
-      'Usage: otel-llm-cost-emulator [--port 8787] [--host 127.0.0.1] [--script <default script JSON>]\n',
-    );
+    process.stdout.write('Usage: otel-llm-cost-emulator [--port 8787] [--host 127.0.0.1] [--script <default script JSON>]\n');
     return;
   }
   const port = Number(values.port);

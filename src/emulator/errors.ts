@@ -64,11 +64,7 @@ export function openaiErrorBody(status: number, overrides: ErrorOverrides = {}):
   };
 }
 
-export function anthropicErrorBody(
-  status: number,
-  overrides: ErrorOverrides = {},
-  requestId?: string,
-): Record<string, unknown> {
+export function anthropicErrorBody(status: number, overrides: ErrorOverrides = {}, requestId?: string): Record<string, unknown> {
   const type = overrides.type ?? defaultsFor(ANTHROPIC_ERRORS, status).type;
   const message = overrides.message ?? messageForAnthropicType(type) ?? defaultsFor(ANTHROPIC_ERRORS, status).message;
   const body: Record<string, unknown> = { type: 'error', error: { type, message } };

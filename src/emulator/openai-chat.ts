@@ -75,9 +75,7 @@ export async function handleChatCompletions(exchange: Exchange, body: JsonObject
     ...(includeUsage ? { usage: null } : {}),
     ...extra,
   });
-  const delta = (value: JsonObject, finish: string | null = null): unknown[] => [
-    { index: 0, delta: value, logprobs: null, finish_reason: finish },
-  ];
+  const delta = (value: JsonObject, finish: string | null = null): unknown[] => [{ index: 0, delta: value, logprobs: null, finish_reason: finish }];
 
   const events: StreamEvent[] = [];
   const toolOnly = output.text.text === '' && output.toolCall !== undefined;

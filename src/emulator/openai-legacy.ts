@@ -87,15 +87,11 @@ export async function handleEmbeddings(exchange: Exchange, body: JsonObject): Pr
   const promptTokens = tokens.reduce((sum, n) => sum + n, 0);
   const requested = numberField(body, 'dimensions');
   const dimensions =
-    requested !== undefined && Number.isInteger(requested) && requested > 0
-      ? Math.min(requested, MAX_EMBEDDING_DIMENSIONS)
-      : EMBEDDING_DIMENSIONS;
+    requested !== undefined && Number.isInteger(requested) && requested > 0 ? Math.min(requested, MAX_EMBEDDING_DIMENSIONS) : EMBEDDING_DIMENSIONS;
   const base64 = stringField(body, 'encoding_format') === 'base64';
   const data = inputs.map((input, index) => {
     const vector = embeddingVector(input, dimensions);
-    const embedding = base64
-      ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')
-      : Array.from(vector);
+    const embedding = base64 ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector);
     return { object: 'embedding', index, embedding };
   });
   exchange.sendJson(200, {

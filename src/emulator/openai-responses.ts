@@ -134,12 +134,7 @@ export async function handleCancelResponse(exchange: Exchange, _body: JsonObject
 
 // --- Building a response and its events ---
 
-function buildResponse(
-  tokenizer: EmulatorTokenizer,
-  body: JsonObject,
-  output: PlannedOutput,
-  script: EmulatorScript,
-): StoredResponse {
+function buildResponse(tokenizer: EmulatorTokenizer, body: JsonObject, output: PlannedOutput, script: EmulatorScript): StoredResponse {
   const id = responseId();
   const background = body.background === true;
   const base: JsonObject = {

@@ -83,11 +83,7 @@ export function planOutput(
   return { thinking, text, outputTokens: spent, stop: 'end', rng };
 }
 
-function planToolCall(
-  tokenizer: EmulatorTokenizer,
-  call: NonNullable<EmulatorScript['toolCall']>,
-  rng: Rng,
-): PlannedToolCall {
+function planToolCall(tokenizer: EmulatorTokenizer, call: NonNullable<EmulatorScript['toolCall']>, rng: Rng): PlannedToolCall {
   const argumentsJson = JSON.stringify(call.arguments);
   const argumentChunks: PlannedToolCall['argumentChunks'] = [];
   let prefix = '';

@@ -14,13 +14,10 @@ const count: FieldCheck = (value) => typeof value === 'number' && Number.isInteg
 const duration: FieldCheck = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const string: FieldCheck = (value) => typeof value === 'string';
 const boolean: FieldCheck = (value) => typeof value === 'boolean';
-const httpErrorStatus: FieldCheck = (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599;
-const toolCall: FieldCheck = (value) =>
-  isObject(value) && typeof value.name === 'string' && isObject(value.arguments);
+const httpErrorStatus: FieldCheck = (value) => typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599;
+const toolCall: FieldCheck = (value) => isObject(value) && typeof value.name === 'string' && isObject(value.arguments);
 const SERVER_TOOLS = ['web_search', 'web_fetch', 'code_execution', 'file_search', 'code_interpreter'];
-const serverToolCalls: FieldCheck = (value) =>
-  isObject(value) && Object.entries(value).every(([tool, calls]) => SERVER_TOOLS.includes(tool) && count(calls));
+const serverToolCalls: FieldCheck = (value) => isObject(value) && Object.entries(value).every(([tool, calls]) => SERVER_TOOLS.includes(tool) && count(calls));
 
 const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string }> = {
   outputTokens: { check: count, expected: 'a non-negative integer' },
@@ -47,8 +44,7 @@ const FIELDS: Record<keyof EmulatorScript, { check: FieldCheck; expected: string
   replay: { check: string, expected: 'a recording id' },
   stripUsage: { check: boolean, expected: 'a boolean' },
   usageOverrides: {
-    check: (value) =>
-      isObject(value) && Object.values(value).every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v)),
+    check: (value) => isObject(value) && Object.values(value).every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v)),
     expected: 'an object of usage field paths to numbers, strings, booleans or null',
   },
 };

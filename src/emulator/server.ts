@@ -23,13 +23,7 @@ import { replayMismatch, replayRecording } from './replay.js';
 import { mergeScripts, parseScriptHeader, scriptKey, ScriptError, validateScript } from './script.js';
 import { echoedErrorMessage } from './echo.js';
 import { loadTokenizer } from './tokenizer.js';
-import type {
-  EmulatorOptions,
-  EmulatorProvider,
-  EmulatorRequestLog,
-  EmulatorScript,
-  Recording,
-} from './types.js';
+import type { EmulatorOptions, EmulatorProvider, EmulatorRequestLog, EmulatorScript, Recording } from './types.js';
 import { EMULATOR_SCRIPT_HEADER } from './types.js';
 
 type Handler = (exchange: Exchange, body: JsonObject, request: RouteRequest) => Promise<void>;
@@ -215,12 +209,7 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     );
   }
 
-  private waitFor<T>(
-    check: () => T | undefined,
-    event: keyof EmulatorEvents,
-    timeoutMs: number,
-    describe: () => string,
-  ): Promise<T> {
+  private waitFor<T>(check: () => T | undefined, event: keyof EmulatorEvents, timeoutMs: number, describe: () => string): Promise<T> {
     const ready = check();
     if (ready !== undefined) return Promise.resolve(ready);
     return new Promise<T>((resolve, reject) => {
@@ -291,8 +280,14 @@ export class ProviderEmulator extends EventEmitter<EmulatorEvents> {
     };
     this.requests.push(log);
     const requestId = provider === 'anthropic' ? ids.anthropicRequest() : ids.openaiRequest();
-    const exchange = new Exchange(res, log, script, provider, requestId, () => this.stopping, (ended) =>
-      this.emit('requestEnd', ended),
+    const exchange = new Exchange(
+      res,
+      log,
+      script,
+      provider,
+      requestId,
+      () => this.stopping,
+      (ended) => this.emit('requestEnd', ended),
     );
     this.emit('request', log);
     try {
@@ -377,14 +372,10 @@ function matchRoute(pathname: string): { route: Route; params: Record<string, st
 }
 
 function sendError(exchange: Exchange, status: number, overrides: { type?: string; message?: string }): void {
-  const body =
-    exchange.provider === 'anthropic'
-      ? anthropicErrorBody(status, overrides, exchange.requestId)
-      : openaiErrorBody(status, overrides);
+  const body = exchange.provider === 'anthropic' ? anthropicErrorBody(status, overrides, exchange.requestId) : openaiErrorBody(status, overrides);
   // Retryable statuses: tell the SDKs to retry at once, so retry tests stay fast.
   // (`retry-after: 0` alone makes both SDKs fall back to their ~0.5 s backoff.)
-  const retryHeaders: Record<string, string> =
-    status === 429 || status >= 500 ? { 'retry-after': '0', 'retry-after-ms': '1' } : {};
+  const retryHeaders: Record<string, string> = status === 429 || status >= 500 ? { 'retry-after': '0', 'retry-after-ms': '1' } : {};
   exchange.sendJson(status, body, retryHeaders);
   exchange.finish('http_error');
 }

@@ -34,10 +34,7 @@ export function loadTokenizer(): Promise<EmulatorTokenizer> {
 }
 
 async function build(): Promise<EmulatorTokenizer> {
-  const [{ Tiktoken }, ranks] = await Promise.all([
-    import('js-tiktoken/lite'),
-    import('js-tiktoken/ranks/o200k_base'),
-  ]);
+  const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/o200k_base')]);
   const encoder: Encoder = new Tiktoken(ranks.default);
   // Empty allow/deny lists: user text containing "<|endoftext|>" must not throw.
   const encode = (text: string): number[] => (text.length === 0 ? [] : encoder.encode(text, [], []));

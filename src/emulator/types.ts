@@ -130,14 +130,7 @@ export interface Recording {
  * - `client_closed`: the client went away before the response was fully written.
  * - `server_stopped`: `stop()` closed the connection mid-response.
  */
-export type EmulatorOutcome =
-  | 'completed'
-  | 'http_error'
-  | 'stream_error'
-  | 'omitted_terminal'
-  | 'dropped'
-  | 'client_closed'
-  | 'server_stopped';
+export type EmulatorOutcome = 'completed' | 'http_error' | 'stream_error' | 'omitted_terminal' | 'dropped' | 'client_closed' | 'server_stopped';
 
 export interface EmulatorRequestLog {
   /** 1, 2, 3… in arrival order; reset by `reset()`. */

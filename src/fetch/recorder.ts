@@ -185,7 +185,13 @@ function observeResponse(
   const body = tap.readable();
   const release = new AbortController();
   release.signal.addEventListener('abort', () => tap.release(), { once: true });
-  watchCollected(body, request, release, () => tap.countArrived(), () => tap.readElsewhere());
+  watchCollected(
+    body,
+    request,
+    release,
+    () => tap.countArrived(),
+    () => tap.readElsewhere(),
+  );
   return rewrapResponse(response, body);
 }
 

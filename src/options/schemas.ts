@@ -36,13 +36,9 @@ import {
 /** Node's timers fire after 1 ms for any delay above 2^31-1 ms: a longer timeout would act at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const wholeNumberUpTo = (max: number): Spec =>
-  number(`a whole number from 1 to ${max}`, (value) => Number.isInteger(value) && value > 0 && value <= max);
+const wholeNumberUpTo = (max: number): Spec => number(`a whole number from 1 to ${max}`, (value) => Number.isInteger(value) && value > 0 && value <= max);
 
-const timerMs = number(
-  `a positive number of milliseconds up to ${MAX_TIMER_MS}`,
-  (value) => value > 0 && value <= MAX_TIMER_MS,
-);
+const timerMs = number(`a positive number of milliseconds up to ${MAX_TIMER_MS}`, (value) => value > 0 && value <= MAX_TIMER_MS);
 
 // ---- budgets ----------------------------------------------------------------------------
 
@@ -128,10 +124,7 @@ export const keyedBudgetOptions: ObjectSpec = object<KeyedBudgetOptions>(
 
 // ---- prices -----------------------------------------------------------------------------
 
-const usdPerMTok = number(
-  'a finite number of USD per million tokens, 0 or more',
-  (value) => Number.isFinite(value) && value >= 0,
-);
+const usdPerMTok = number('a finite number of USD per million tokens, 0 or more', (value) => Number.isFinite(value) && value >= 0);
 
 const tokenPriceFields = {
   inputPerMTok: usdPerMTok,
@@ -210,10 +203,7 @@ const baseURL = is('an http(s) base URL', (value) => {
 
 const baseURLs = arrayOf(baseURL, 'an array of http(s) base URLs');
 
-export const costFetchOptions: ObjectSpec = object<CostFetchOptions>(
-  { baseURLs },
-  { expected: 'an object ({ baseURLs? })', unknownKey: 'a costFetch option' },
-);
+export const costFetchOptions: ObjectSpec = object<CostFetchOptions>({ baseURLs }, { expected: 'an object ({ baseURLs? })', unknownKey: 'a costFetch option' });
 
 // ---- the instrumentation ----------------------------------------------------------------
 

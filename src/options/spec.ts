@@ -206,11 +206,7 @@ export function object<T>(fields: Fields<T>, options: ObjectOptions = {}): Objec
  * A plain object used as a map (model id → price): `entry` checks each value, `key` each key.
  * A `Map` is refused with a hint, since its entries are not own keys and would be ignored.
  */
-export function record(
-  expected: string,
-  entry: Spec,
-  key?: (key: string, path: OptionPath) => void,
-): Spec {
+export function record(expected: string, entry: Spec, key?: (key: string, path: OptionPath) => void): Spec {
   const spec: Spec = {
     expected,
     check(value, path) {

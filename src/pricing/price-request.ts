@@ -14,7 +14,18 @@
  *   a tool nothing prices is listed as unpriced and the cost is `estimated`.
  * A model nothing prices is `unpriced`: no USD figure at all, never a zero.
  */
-import { SERVER_TOOLS, type PriceBasis, type PricedCost, type PriceSource, type PricingInput, type ResolvedUsage, type ServerTool, type ToolFee, type ToolPriceSource, type UsageValue } from '../core/model.js';
+import {
+  SERVER_TOOLS,
+  type PriceBasis,
+  type PricedCost,
+  type PriceSource,
+  type PricingInput,
+  type ResolvedUsage,
+  type ServerTool,
+  type ToolFee,
+  type ToolPriceSource,
+  type UsageValue,
+} from '../core/model.js';
 import { logInternalError } from '../core/safely.js';
 import { priceProviderId, type PriceLookup, type TokenUsage } from './catalog.js';
 import { overrideFor, overrideTokenPrices, type PriceOverride, type PriceOverrides, type TokenPrices } from './overrides.js';

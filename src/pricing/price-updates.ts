@@ -94,7 +94,8 @@ export class PriceUpdates {
       text = await readFile(file, 'utf8');
     } catch (error) {
       // No file yet is the normal first run.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`price data cache file ${file} could not be read (${describe(error)}); fetching instead`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.warn(`price data cache file ${file} could not be read (${describe(error)}); fetching instead`);
       return;
     }
     try {
@@ -236,6 +237,5 @@ function describe(value: unknown): string {
   if (typeof value === 'object' && value !== null) return 'an object';
   return String(value);
 }
-
 
 /** Checks the `priceUpdates` option when the instrumentation is built; throws naming the field. */

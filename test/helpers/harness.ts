@@ -82,9 +82,7 @@ export function useHarness(config: LLMCostInstrumentationConfig = {}): Harness {
       return emulated.emulator;
     },
     setup: emulated.setup,
-    openai: (options = {}) =>
-      new otel.OpenAI({ apiKey: 'test-key', baseURL: emulated.emulator.openaiBaseURL, maxRetries: 0, ...options }),
-    anthropic: (options = {}) =>
-      new otel.Anthropic({ apiKey: 'test-key', baseURL: emulated.emulator.anthropicBaseURL, maxRetries: 0, ...options }),
+    openai: (options = {}) => new otel.OpenAI({ apiKey: 'test-key', baseURL: emulated.emulator.openaiBaseURL, maxRetries: 0, ...options }),
+    anthropic: (options = {}) => new otel.Anthropic({ apiKey: 'test-key', baseURL: emulated.emulator.anthropicBaseURL, maxRetries: 0, ...options }),
   };
 }

@@ -127,7 +127,5 @@ function flattenMetrics(resourceMetrics: metrics.ResourceMetrics): MetricPoint[]
 
 /** Sum of a metric's values over the points whose attributes include `match`. */
 export function sumPoints(points: MetricPoint[], match: Record<string, unknown> = {}): number {
-  return points
-    .filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))
-    .reduce((total, p) => total + p.value, 0);
+  return points.filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((total, p) => total + p.value, 0);
 }

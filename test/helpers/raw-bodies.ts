@@ -7,12 +7,17 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  * the request.
  */
 export function sameIds(text: string): string {
-  return text
-    // The whole random part goes, whatever it starts with: an OpenAI hex id that happens to
-    // begin with "01" must not read as Anthropic's "msg_01" and come out one shape or the other.
-    .replace(/\b(chatcmpl-|cmpl-|call_|fp_|resp_|msg_|rs_|fc_|toolu_|srvtoolu_|ws_|fs_|ci_|cntr_|req_)([A-Za-z0-9]+)/g, (_m, prefix: string, rest: string) => prefix + 'x'.repeat(rest.length))
-    .replace(/"(created|created_at|openai-processing-ms)":\s?(\d+)/g, (_m, key: string, digits: string) => `"${key}":${'0'.repeat(digits.length)}`)
-    .replace(/("signature":")[A-Za-z0-9+/=]+"/g, '$1…"');
+  return (
+    text
+      // The whole random part goes, whatever it starts with: an OpenAI hex id that happens to
+      // begin with "01" must not read as Anthropic's "msg_01" and come out one shape or the other.
+      .replace(
+        /\b(chatcmpl-|cmpl-|call_|fp_|resp_|msg_|rs_|fc_|toolu_|srvtoolu_|ws_|fs_|ci_|cntr_|req_)([A-Za-z0-9]+)/g,
+        (_m, prefix: string, rest: string) => prefix + 'x'.repeat(rest.length),
+      )
+      .replace(/"(created|created_at|openai-processing-ms)":\s?(\d+)/g, (_m, key: string, digits: string) => `"${key}":${'0'.repeat(digits.length)}`)
+      .replace(/("signature":")[A-Za-z0-9+/=]+"/g, '$1…"')
+  );
 }
 
 /** Reads a web body to its end, one `read()` at a time, as a client does. */

@@ -48,9 +48,7 @@ export class RedisServer {
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
     child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`))),
-    );
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`))));
     exited.catch(() => undefined);
     this.process = child;
     try {

@@ -15,10 +15,7 @@ export function onlySpan(spans: ReadableSpan[]): ReadableSpan {
 export const attr = (span: ReadableSpan, name: string): unknown => span.attributes[name];
 
 /** Asserts the usage and cost attributes are consistent with the given sources. */
-export function assertCost(
-  span: ReadableSpan,
-  expected: { outcome: string; input: 'reported' | 'estimated'; output: 'reported' | 'estimated' },
-): void {
+export function assertCost(span: ReadableSpan, expected: { outcome: string; input: 'reported' | 'estimated'; output: 'reported' | 'estimated' }): void {
   assert.equal(attr(span, 'llm_cost.stream.outcome'), expected.outcome, 'outcome');
   assert.equal(attr(span, 'llm_cost.usage.input_tokens.source'), expected.input, 'input source');
   assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), expected.output, 'output source');

@@ -80,7 +80,9 @@ function inspectLoads(edges, line) {
   const expect = (name, dirs, role) => {
     const wanted = join(line.tree, ...name.split('/'));
     if (dirs.length !== 1 || dirs[0] !== wanted) {
-      problems.push(`${role}: expected one copy, ${wanted} (${versionOf(wanted)}); loaded ${dirs.length === 0 ? 'none' : dirs.map((d) => `${d} (${versionOf(d)})`).join(', ')}`);
+      problems.push(
+        `${role}: expected one copy, ${wanted} (${versionOf(wanted)}); loaded ${dirs.length === 0 ? 'none' : dirs.map((d) => `${d} (${versionOf(d)})`).join(', ')}`,
+      );
     }
     return versionOf(wanted);
   };

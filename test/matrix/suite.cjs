@@ -64,7 +64,7 @@ async function runSuite(cell) {
       assert.ok((await otel.metricSum('llm_cost.spend')) > 0, 'spend recorded');
     });
     if (provider === 'anthropic' && typeof client._tracer === 'object') {
-      await check(results, "suppressed SDK span: traceparent still names our span", async () => {
+      await check(results, 'suppressed SDK span: traceparent still names our span', async () => {
         otel.reset();
         await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, messages: MESSAGES }, script({ text: TEXT }));
         const [span] = await otel.settle(1);
@@ -175,8 +175,7 @@ function expectRecord(span, { outcome, input, output, cost }) {
 }
 
 function openaiScenarios(client, script) {
-  const chat = (body, s, options = {}) =>
-    client.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES, ...body }, { ...script(s), ...options });
+  const chat = (body, s, options = {}) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES, ...body }, { ...script(s), ...options });
   const scenarios = [
     {
       name: 'chat stream read to the end',
@@ -184,7 +183,10 @@ function openaiScenarios(client, script) {
       expect: (span, seen) => {
         expectRecord(span, { outcome: 'completed', input: 'reported', output: 'reported', cost: 'reported' });
         assert.equal(attr(span, 'llm_cost.stream.chunks'), seen.chunks.length, 'chunks counted as the user saw them');
-        assert.ok(seen.chunks.every((c) => c.choices.length > 0 && !('usage' in c)), 'no injected usage chunk or field reaches the user');
+        assert.ok(
+          seen.chunks.every((c) => c.choices.length > 0 && !('usage' in c)),
+          'no injected usage chunk or field reaches the user',
+        );
       },
     },
     {

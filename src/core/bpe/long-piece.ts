@@ -181,8 +181,7 @@ export class LongPieceCounter {
       }
       const end = position + this.table.tokenLength(candidate);
       const fits =
-        (dead[end >> 3]! & (1 << (end & 7))) === 0 &&
-        (depth === 0 ? this.encodesAsItself(candidate) : this.areCompatible(stack[depth - 1]!, candidate));
+        (dead[end >> 3]! & (1 << (end & 7))) === 0 && (depth === 0 ? this.encodesAsItself(candidate) : this.areCompatible(stack[depth - 1]!, candidate));
       if (!fits) {
         candidate = this.shorterPrefix(trie, candidate);
         continue;

@@ -47,7 +47,8 @@ export const ANTHROPIC_CONSTANTS = {
     target: 'output',
     fallback: 0,
     integer: false,
-    about: 'Claude 4 and later bill the full thinking but stream a summary: hidden thinking tokens per summary token, before this process has seen the model family report any',
+    about:
+      'Claude 4 and later bill the full thinking but stream a summary: hidden thinking tokens per summary token, before this process has seen the model family report any',
   },
   // --- Input (used only when `message_start` never arrived) ---
   'anthropic.input.per_message': offset('input', 2, 0, 'per message'),

@@ -48,9 +48,7 @@ const SERVER_TOOL = /^(web_search|web_fetch|code_execution)/;
 export function messagesInputBound(body: Dict): InputBound | undefined {
   const adds =
     asArray(body.tools).some((tool) => SERVER_TOOL.test(asString(asDict(tool)?.type) ?? '')) ||
-    asArray(body.messages).some((message) =>
-      asArray(asDict(message)?.content).some((block) => asDict(block)?.type === 'redacted_thinking'),
-    );
+    asArray(body.messages).some((message) => asArray(asDict(message)?.content).some((block) => asDict(block)?.type === 'redacted_thinking'));
   // Context management edits remove content; an image of a size we cannot read counts as the largest.
   const removes = asArray(asDict(body.context_management)?.edits).length > 0 || hasImageOfUnknownSize(body);
   if (adds) return removes ? 'neither' : 'lower';
@@ -80,12 +78,13 @@ export function countMessagesInput(body: Dict, counter: TokenCounter, k: Anthrop
     fixed += k['anthropic.input.per_message'];
     const content = message.content;
     if (typeof content === 'string') text += counter.count(content);
-    else for (const block of asArray(content)) {
-      const b = asDict(block);
-      if (b?.type === 'image') fixed += imageTokens(asDict(b.source));
-      else if (b?.type === 'document') return Number.NaN;
-      else text += countBlock(b, counter);
-    }
+    else
+      for (const block of asArray(content)) {
+        const b = asDict(block);
+        if (b?.type === 'image') fixed += imageTokens(asDict(b.source));
+        else if (b?.type === 'document') return Number.NaN;
+        else text += countBlock(b, counter);
+      }
   }
   const tools = asArray(body.tools);
   // A server tool's definition is counted; what it fetches is not (a lower bound).

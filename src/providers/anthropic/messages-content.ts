@@ -12,10 +12,12 @@ export function messagesContent(body: Dict): ContentReader {
       const system = blockParts(typeof body.system === 'string' ? [{ type: 'text', text: body.system }] : body.system);
       const messages = asArray(body.messages)
         .filter(isDict)
-        .map((message): ChatMessage => ({
-          role: asString(message.role) ?? 'user',
-          parts: blockParts(typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content),
-        }));
+        .map(
+          (message): ChatMessage => ({
+            role: asString(message.role) ?? 'user',
+            parts: blockParts(typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content),
+          }),
+        );
       return system.length > 0 ? { systemInstructions: system, messages } : { messages };
     },
     readChunk: (event, output) => {

@@ -54,9 +54,6 @@ function quietedTracer(inner: Tracer, mode: () => NativeSpansMode): Tracer {
 
 function isTracer(value: unknown): value is Tracer {
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Tracer).startSpan === 'function' &&
-    typeof (value as Tracer).startActiveSpan === 'function'
+    typeof value === 'object' && value !== null && typeof (value as Tracer).startSpan === 'function' && typeof (value as Tracer).startActiveSpan === 'function'
   );
 }

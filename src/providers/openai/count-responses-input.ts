@@ -92,10 +92,7 @@ function countItem(value: unknown, counter: TokenCounter, model: string | undefi
       return TOKENS_PER_ITEM + counter.count(asString(value.role) ?? '') + countContent(value.content, counter, model);
     case 'function_call':
       return (
-        TOKENS_PER_ITEM +
-        k['openai.input.responses.function_call'] +
-        counter.count(asString(value.name) ?? '') +
-        counter.count(asString(value.arguments) ?? '')
+        TOKENS_PER_ITEM + k['openai.input.responses.function_call'] + counter.count(asString(value.name) ?? '') + counter.count(asString(value.arguments) ?? '')
       );
     case 'function_call_output':
       return TOKENS_PER_ITEM + countContent(value.output, counter, model);

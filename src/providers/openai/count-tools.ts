@@ -32,19 +32,11 @@ export function countFunctions(functions: readonly Dict[], counter: TokenCounter
  * rendered header differs from what the model reads by a fitted amount, smaller again
  * beside tools and in Responses (constants.ts).
  */
-export function countSchemaFormat(
-  format: unknown,
-  counter: TokenCounter,
-  besideTools: boolean,
-  api: 'chat' | 'responses',
-  k: OpenAIConstants,
-): number {
+export function countSchemaFormat(format: unknown, counter: TokenCounter, besideTools: boolean, api: 'chat' | 'responses', k: OpenAIConstants): number {
   const schema = renderSchemaFormat(format);
   if (schema === '') return 0;
   const adjustment =
-    k['openai.input.schema'] +
-    (besideTools ? k['openai.input.schema.beside_tools'] : 0) +
-    (api === 'responses' ? k['openai.input.schema.responses'] : 0);
+    k['openai.input.schema'] + (besideTools ? k['openai.input.schema.beside_tools'] : 0) + (api === 'responses' ? k['openai.input.schema.responses'] : 0);
   return Math.max(0, counter.count(schema) + adjustment);
 }
 

@@ -138,7 +138,12 @@ export function chatAsResponses(body: Dict): Dict | undefined {
       for (const call of asArray(message.tool_calls)) {
         const fn = asDict(asDict(call)?.function);
         if (!fn) continue;
-        input.push({ type: 'function_call', call_id: asString(asDict(call)?.id) ?? '', name: asString(fn.name) ?? '', arguments: asString(fn.arguments) ?? '' });
+        input.push({
+          type: 'function_call',
+          call_id: asString(asDict(call)?.id) ?? '',
+          name: asString(fn.name) ?? '',
+          arguments: asString(fn.arguments) ?? '',
+        });
       }
       if (asDict(message.function_call)) return undefined;
     } else if (role === 'tool') {

@@ -48,9 +48,7 @@ export function toolCallFraming(calls: number, api: 'chat' | 'responses', k: Ope
 
 /** The framing of text answers that is the same for both APIs. */
 function textFraming(request: RequestShape, answer: AnswerShape, k: OpenAIConstants): number {
-  const besideTools = request.tools
-    ? k['openai.output.text_beside_tools'] + (request.jsonSchema ? k['openai.output.text_beside_tools_and_schema'] : 0)
-    : 0;
+  const besideTools = request.tools ? k['openai.output.text_beside_tools'] + (request.jsonSchema ? k['openai.output.text_beside_tools_and_schema'] : 0) : 0;
   return besideTools * answer.textMessages + k['openai.output.refusal'] * answer.refusals;
 }
 

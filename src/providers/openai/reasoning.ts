@@ -63,12 +63,7 @@ export const NO_REASONING: ReasoningExpectation = { kind: 'none' };
  * An effort of `none` the request asks for is a fact; a default of `none` is what the
  * documentation says, so it starts at 0 but is learned like any other family.
  */
-export function reasoningExpectation(
-  model: string | undefined,
-  body: unknown,
-  typicalTokens: number,
-  evidence?: ReasoningEvidence,
-): ReasoningExpectation {
+export function reasoningExpectation(model: string | undefined, body: unknown, typicalTokens: number, evidence?: ReasoningEvidence): ReasoningExpectation {
   if (!isReasoningModel(model)) return NO_REASONING;
   const requested = requestedEffort(body);
   if (requested === 'none') return NO_REASONING;

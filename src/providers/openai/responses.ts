@@ -77,12 +77,7 @@ export function responsesPlans(state: ResponsesState): ResponsesPlans {
   };
 }
 
-function planResponsesCreate(
-  body: unknown,
-  resource: unknown,
-  settings: ProviderSettings,
-  state: ResponsesState,
-): PlannedCall | undefined {
+function planResponsesCreate(body: unknown, resource: unknown, settings: ProviderSettings, state: ResponsesState): PlannedCall | undefined {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
   const stream = body.stream === true;
@@ -129,12 +124,7 @@ function storedContext(ledger: ResumeLedger, previousResponseId: unknown): Store
  * request is not in hand, so its input estimate is what this process already accounted
  * for the response (its `create`), or 0 when it never saw it.
  */
-function planResponsesRetrieve(
-  responseId: unknown,
-  resource: unknown,
-  args: readonly unknown[],
-  state: ResponsesState,
-): PlannedCall | undefined {
+function planResponsesRetrieve(responseId: unknown, resource: unknown, args: readonly unknown[], state: ResponsesState): PlannedCall | undefined {
   if (typeof responseId !== 'string') return undefined;
   // openai 7 also accepts request options in the query position; only a real
   // `stream: true` query is a streaming retrieve.

@@ -57,4 +57,3 @@ function largestOf(a: Charge, b: Charge): Charge {
     ...(a.toolUsd !== undefined || b.toolUsd !== undefined ? { toolUsd: Math.max(a.toolUsd ?? 0, b.toolUsd ?? 0) } : {}),
   };
 }
-

@@ -24,7 +24,9 @@ const { Anthropic } = require('@anthropic-ai/sdk');
     await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] });
     await instrumentation.flush();
     const spans = exporter.getFinishedSpans().filter((s) => (s.instrumentationScope ?? s.instrumentationLibrary).name === 'otel-llm-cost');
-    const outcomes = spans.map((s) => `${s.attributes['gen_ai.provider.name']}:${s.attributes['llm_cost.stream.outcome']}:${s.attributes['llm_cost.cost.source']}`);
+    const outcomes = spans.map(
+      (s) => `${s.attributes['gen_ai.provider.name']}:${s.attributes['llm_cost.stream.outcome']}:${s.attributes['llm_cost.cost.source']}`,
+    );
     console.log(outcomes.join(' '));
     if (outcomes.sort().join(' ') !== 'anthropic:completed:reported openai:broken:estimated') process.exitCode = 1;
   } finally {
