@@ -1,12 +1,15 @@
 // `npm test`: the build (examples and packaging tests run the built package) and the type
-// check, side by side, then every test file under node's own test runner (TypeScript loaded
-// through tsx). Extra arguments narrow the run to matching files and skip the build and
-// type check. The SDK x Node x module-system matrix and the packed-tarball smoke test are
-// `npm run test:matrix` (scripts/test-matrix.mjs).
+// check, side by side, then every test file under node's own test runner. TypeScript is loaded
+// through scripts/ts-require.cjs rather than tsx: a test process then takes about a third less
+// CPU (openai-chat.test.ts: 4.5 against 7.1 CPU-s), and the suite is CPU-bound on two cores.
+// Extra arguments narrow the run to matching files and skip the build and type check. The
+// SDK x Node x module-system matrix and the packed-tarball smoke test are `npm run test:matrix`
+// (scripts/test-matrix.mjs).
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The files that take longest (several processes, or real Prometheus scrapes) start first, so
@@ -60,4 +63,4 @@ if (filters.length === 0) {
 // so more of them get the suite more of the CPU (beside two busy loops on 2 cores, 4 test
 // processes get two thirds of it, 6 three quarters).
 const concurrency = Math.max(2, availableParallelism()) * 3;
-process.exit(await run(['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files]));
+process.exit(await run(['--require', fileURLToPath(new URL('ts-require.cjs', import.meta.url)), '--test', `--test-concurrency=${concurrency}`, ...files]));

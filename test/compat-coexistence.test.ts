@@ -60,10 +60,24 @@ async function streamedChunks(): Promise<unknown[]> {
   return chunks;
 }
 
+/**
+ * The otel-llm-cost spans of the request just made: waits until one has ended (a span ends once
+ * its cost is written, which a loaded machine can delay; two minutes only catch a hang), then
+ * gives any second span the same chance to appear.
+ */
 async function ourSpans(): Promise<tracing.ReadableSpan[]> {
+  const ours = () => exporter.getFinishedSpans().filter((s) => scopeOf(s) === 'otel-llm-cost');
+  const hung = Date.now() + 120_000;
+  for (;;) {
+    await first.flush();
+    await second.flush();
+    if (ours().length > 0 || Date.now() > hung) break;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
   await first.flush();
   await second.flush();
-  return exporter.getFinishedSpans().filter((s) => scopeOf(s) === 'otel-llm-cost');
+  return ours();
 }
 
 it('two copies of otel-llm-cost and instrumentation-openai: one otel-llm-cost span, chunks unchanged', async () => {
