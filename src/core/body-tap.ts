@@ -8,7 +8,9 @@
  * `Response`) can be garbage collected while the tap lives on in a collection watch.
  */
 import { BodyObserver, type BodyObservation } from './body-observer.js';
+import type { RequestLifecycle } from './lifecycle.js';
 import { logInternalError } from './safely.js';
+import { watchCollected } from './watchdog.js';
 
 type Read = { done: true } | { done: false; value: Uint8Array } | { failed: unknown };
 
@@ -172,3 +174,21 @@ export class BodyTap {
 
 const NOT_YET = Symbol('not yet');
 const nextTurn = (): Promise<typeof NOT_YET> => new Promise((resolve) => setImmediate(() => resolve(NOT_YET)));
+
+/**
+ * The body a caller gets from `tap`, watched for being collected unread: it then ends the
+ * request as abandoned, with what had arrived counted, and lets go of the upstream body.
+ */
+export function watchedReadable(tap: BodyTap, request: RequestLifecycle): ReadableStream<Uint8Array> {
+  const body = tap.readable();
+  const release = new AbortController();
+  release.signal.addEventListener('abort', () => tap.release(), { once: true });
+  watchCollected(
+    body,
+    request,
+    release,
+    () => tap.countArrived(),
+    () => tap.readElsewhere(),
+  );
+  return body;
+}

@@ -16,14 +16,13 @@
  */
 import type { ResponseReader } from './adapter.js';
 import type { BodyObservation } from './body-observer.js';
-import { BodyTap } from './body-tap.js';
+import { BodyTap, watchedReadable } from './body-tap.js';
 import type { InjectedOption } from './injected-option.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import { isNodeReadableBody, observeNodeBody } from './node-body.js';
 import { isSdkStream } from './observe-stream.js';
 import { bodyFormat, isUnreadWebResponse, rewrapResponse } from './rewrap-response.js';
 import { safely } from './safely.js';
-import { watchCollected } from './watchdog.js';
 
 export interface RawResponseContext {
   readonly request: RequestLifecycle;
@@ -104,20 +103,9 @@ function observeRaw(response: unknown, context: RawResponseContext, hide: boolea
     // The original response lives as long as the tap: collecting it would cancel its unread body.
     const tap = new BodyTap(response.body!, observation, keepAlive === undefined ? response : [response, keepAlive]);
     context.tapped(tap);
-    const body = tap.readable();
-    if (own) {
-      // Only `asResponse()` hands out the one way to this body; a `withResponse()` caller
-      // usually reads `data` and drops `response`, which must not end anything.
-      const release = new AbortController();
-      release.signal.addEventListener('abort', () => tap.release(), { once: true });
-      watchCollected(
-        body,
-        request,
-        release,
-        () => tap.countArrived(),
-        () => tap.readElsewhere(),
-      );
-    }
+    // Only `asResponse()` hands out the one way to this body; a `withResponse()` caller
+    // usually reads `data` and drops `response`, which must not end anything.
+    const body = own ? watchedReadable(tap, request) : tap.readable();
     return rewrapResponse(response, body);
   }
   const nodeBody = (response as { body?: unknown; bodyUsed?: unknown }).body;

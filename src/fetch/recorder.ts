@@ -12,7 +12,7 @@
 import { context, trace } from '@opentelemetry/api';
 import type { PlannedCall, ProviderSettings, ResponseReader } from '../core/adapter.js';
 import { countingAttempts } from '../core/attempts.js';
-import { BodyTap } from '../core/body-tap.js';
+import { BodyTap, watchedReadable } from '../core/body-tap.js';
 import type { HttpEndpoint } from '../core/http-endpoint.js';
 import type { RequestLifecycle } from '../core/lifecycle.js';
 import { isAbortError } from '../core/observe-stream.js';
@@ -21,7 +21,7 @@ import { bodyFormat, isUnreadWebResponse, rewrapResponse } from '../core/rewrap-
 import type { RequestRuntime } from '../core/runtime.js';
 import { logInternalError, safely } from '../core/safely.js';
 import { isDict } from '../core/values.js';
-import { watchCollected, watchIdle } from '../core/watchdog.js';
+import { watchIdle } from '../core/watchdog.js';
 import { EndpointMatcher, type MatchedEndpoint } from './endpoint-match.js';
 import { httpStatusError } from './http-error.js';
 import { readRequestText, type RequestText } from './request-body.js';
@@ -182,17 +182,7 @@ function observeResponse(
     response,
   );
   tapped.tap = tap;
-  const body = tap.readable();
-  const release = new AbortController();
-  release.signal.addEventListener('abort', () => tap.release(), { once: true });
-  watchCollected(
-    body,
-    request,
-    release,
-    () => tap.countArrived(),
-    () => tap.readElsewhere(),
-  );
-  return rewrapResponse(response, body);
+  return rewrapResponse(response, watchedReadable(tap, request));
 }
 
 /** The client-shaped description of the endpoint the plans read (`_client.baseURL`, Azure's `apiVersion`). */
