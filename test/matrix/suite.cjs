@@ -60,6 +60,15 @@ async function runSuite(cell) {
         }
       });
     }
+    await check(results, "a stream cut, then only the tracer provider's forceFlush(): its span is exported", async () => {
+      await otel.instrumentation.flush();
+      otel.reset();
+      const cut = scenarios.find((scenario) => scenario.name.endsWith('stream, break'));
+      await cut.run();
+      await otel.forceFlushTraces();
+      assert.equal(otel.ours().length, 1, 'the cut stream is exported by forceFlush() alone');
+      assert.equal(otel.ours()[0].attributes['llm_cost.stream.outcome'], 'broken');
+    });
     await check(results, 'metric llm_cost.spend', async () => {
       assert.ok((await otel.metricSum('llm_cost.spend')) > 0, 'spend recorded');
     });
