@@ -11,7 +11,7 @@ import { createClient } from 'redis';
 import { startEmulator } from '../src/emulator/index.js';
 import { BudgetExceededError, RedisBudgetStore, withBudget, type BudgetKey, type RedisCommandClient } from '../src/index.js';
 import { startOtel } from './helpers/otel.js';
-import { RedisServer, redisUnavailableReason } from './helpers/redis-server.js';
+import { RedisServer, redisUnavailableReason, flushes, waitFor } from './helpers/redis-server.js';
 import { requiring } from './helpers/requirement.js';
 import { attr, script } from './helpers/spans.js';
 
@@ -45,15 +45,6 @@ async function redisTotal(key: BudgetKey, field = 't'): Promise<number> {
   assert.ok(id, 'calendar keys are read by name in their own test');
   const value = await admin.hGet(`otel-llm-cost:budget:{${key.name}}:${id}`, field);
   return Number(value ?? 0) / 1e9;
-}
-
-/** Polls `condition` until it holds; only a hang (two minutes) fails. */
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const hung = Date.now() + 120_000;
-  while (!(await condition())) {
-    if (Date.now() > hung) assert.fail(`still waiting for ${what} after two minutes`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
-  }
 }
 
 itWithoutRedis('the package loads and runs without `redis` installed; only a store created from a URL needs it', () => {
@@ -261,14 +252,7 @@ describe('RedisBudgetStore with a real Redis', () => {
       assert.ok(Math.abs(store.total(key) - 0.45) < 1e-9, 'the local view counts what was kept locally');
       assert.ok(Math.abs(store.stats().unsyncedUsd - 0.25) < 1e-9);
       await server.restart();
-      await waitFor(
-        () =>
-          store.flush().then(
-            () => true,
-            () => false,
-          ),
-        'the store to reach Redis again',
-      );
+      await waitFor(() => flushes(store), 'the store to reach Redis again');
       assert.ok(Math.abs((await redisTotal(key)) - 0.45) < 1e-9, `reconciled: $${await redisTotal(key)}`);
       assert.equal(store.stats().reachable, true);
     });
@@ -286,14 +270,7 @@ describe('RedisBudgetStore with a real Redis', () => {
       store.add(key, 0.02);
       assert.equal(store.reserve(key, 0.1, 1), 'unavailable');
       await server.restart();
-      await waitFor(
-        () =>
-          store.flush().then(
-            () => true,
-            () => false,
-          ),
-        'the store to reach Redis again',
-      );
+      await waitFor(() => flushes(store), 'the store to reach Redis again');
       assert.equal(store.reserve(key, 0.1, 1), 'reserved');
       await store.flush(SYNCED);
       assert.ok(Math.abs((await redisTotal(key)) - 0.22) < 1e-9, `$${await redisTotal(key)}`);
@@ -316,14 +293,7 @@ describe('RedisBudgetStore with a real Redis', () => {
     }
     // The batch was sent again on every retry, queued behind the frozen connection: Redis
     // now runs each copy, and applies it once.
-    await waitFor(
-      () =>
-        store.flush().then(
-          () => true,
-          () => false,
-        ),
-      'the store to reach Redis again',
-    );
+    await waitFor(() => flushes(store), 'the store to reach Redis again');
     assert.ok(Math.abs((await redisTotal(key)) - 0.15) < 1e-9, `$${await redisTotal(key)}`);
     assert.equal(store.reserve(key, 0.01, 1), 'reserved');
   });

@@ -16,7 +16,7 @@ import { createClient } from 'redis';
 import { RedisBudgetStore, type BudgetKey, type RedisBudgetStoreOptions, type RedisCommandClient } from '../src/index.js';
 import { chargedNanos, runTenants, tenantKey, type TenantsWorkload } from './fixtures/tenants-workload.js';
 import { observedRedis, type ObservedRedis } from './helpers/observed-redis.js';
-import { RedisServer, redisUnavailableReason } from './helpers/redis-server.js';
+import { RedisServer, redisUnavailableReason, flushes, waitFor } from './helpers/redis-server.js';
 
 const skip = redisUnavailableReason();
 /**
@@ -48,14 +48,6 @@ async function newStore(
   });
   await store.ready();
   return { store, observed, prefix };
-}
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** Redis's totals (nano-USD) of the workload's tenants, read in pipelined chunks. */
@@ -241,14 +233,7 @@ describe('RedisBudgetStore with many tenants in one process', { skip, timeout: 6
     assert.ok(store.stats().failures > 0);
     // Repaired: the kept amount is recorded, the account is served again.
     await admin.del(`${prefix}{poisoned}:total`);
-    await waitFor(
-      () =>
-        store.flush().then(
-          () => true,
-          () => false,
-        ),
-      'the kept amount to be recorded',
-    );
+    await waitFor(() => flushes(store), 'the kept amount to be recorded');
     assert.equal(Number(await admin.hGet(`${prefix}{poisoned}:total`, 't')) / 1e9, 0.1);
     assert.equal(store.reserve(poisoned, 0.1, 1), 'reserved');
   });
@@ -271,14 +256,7 @@ describe('RedisBudgetStore with many tenants in one process', { skip, timeout: 6
     } finally {
       server.resume();
     }
-    await waitFor(
-      () =>
-        store.flush().then(
-          () => true,
-          () => false,
-        ),
-      'the store to reach Redis again',
-    );
+    await waitFor(() => flushes(store), 'the store to reach Redis again');
     await waitFor(() => store.stats().accounts === 0, 'the idle accounts to be dropped');
   });
 

@@ -20,7 +20,7 @@ import { sendBatch, type ScriptOutcome } from './redis-batch.js';
 import { createRedisClient, type OwnedRedisClient, type RedisCommandClient } from './redis-client.js';
 import { accountKey, accountKeys, windowEndsAt } from './redis-keys.js';
 import { BudgetScript, type BatchCommand } from './redis-script.js';
-import { BadInputLog, addedAmount, checkedLimit, isBudgetKey, reservedAmount } from './store-input.js';
+import { BadInputLog, addedAmount, isBudgetKey, reservationInput } from './store-input.js';
 import type { BudgetKey, BudgetStore, Reservation } from './store.js';
 
 /** When Redis cannot be reached: keep serving on the local view (`open`), or refuse new requests (`closed`). */
@@ -216,17 +216,9 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   reserve(key: BudgetKey, amountUsd: number, limitUsd: number): Reservation {
-    if (!isBudgetKey(key)) {
-      this.bad.note('key', key);
-      return 'over_limit';
-    }
-    const limit = checkedLimit(limitUsd);
-    if (limit === undefined) {
-      this.bad.note('limit', limitUsd);
-      return 'over_limit';
-    }
-    const amount = reservedAmount(amountUsd);
-    if (amount !== amountUsd || amount > MAX_AMOUNT_USD) this.bad.note('amount', amountUsd);
+    const input = reservationInput(this.bad, key, amountUsd, limitUsd, MAX_AMOUNT_USD);
+    if (input === 'over_limit') return input;
+    const { limit, amount } = input;
     const now = Date.now();
     const account = this.account(key, now);
     account.limitUsd = limit;

@@ -63,3 +63,28 @@ export function reservedAmount(amountUsd: unknown): number {
 export function addedAmount(amountUsd: unknown): number | undefined {
   return typeof amountUsd === 'number' && Number.isFinite(amountUsd) ? amountUsd : undefined;
 }
+
+/**
+ * What a `reserve()` works with: its limit and amount, or `'over_limit'` when the key or the
+ * limit cannot be used. An amount above `maxAmountUsd` (or not the number given) is noted.
+ */
+export function reservationInput(
+  bad: BadInputLog,
+  key: unknown,
+  amountUsd: unknown,
+  limitUsd: unknown,
+  maxAmountUsd: number,
+): { readonly key: BudgetKey; readonly limit: number; readonly amount: number } | 'over_limit' {
+  if (!isBudgetKey(key)) {
+    bad.note('key', key);
+    return 'over_limit';
+  }
+  const limit = checkedLimit(limitUsd);
+  if (limit === undefined) {
+    bad.note('limit', limitUsd);
+    return 'over_limit';
+  }
+  const amount = reservedAmount(amountUsd);
+  if (amount !== amountUsd || amount > maxAmountUsd) bad.note('amount', amountUsd);
+  return { key, limit, amount };
+}

@@ -5,7 +5,7 @@
  * across processes (see `redis-store.ts`) answers from its local view of the shared
  * total and keeps that view in sync in the background, batched.
  */
-import { BadInputLog, addedAmount, checkedLimit, isBudgetKey, reservedAmount } from './store-input.js';
+import { BadInputLog, addedAmount, isBudgetKey, reservationInput } from './store-input.js';
 
 /**
  * The period a budget's spending counts over: its whole life (`total`), the current UTC
@@ -95,17 +95,10 @@ export class InMemoryBudgetStore implements BudgetStore {
   constructor(private readonly now: () => number = Date.now) {}
 
   reserve(key: BudgetKey, amountUsd: number, limitUsd: number): Reservation {
-    if (!isBudgetKey(key)) {
-      this.bad.note('key', key);
-      return 'over_limit';
-    }
-    const limit = checkedLimit(limitUsd);
-    if (limit === undefined) {
-      this.bad.note('limit', limitUsd);
-      return 'over_limit';
-    }
-    const amount = reservedAmount(amountUsd);
-    if (amount !== amountUsd || amount === Infinity) this.bad.note('amount', amountUsd);
+    // Any finite amount is usable here; +Infinity is noted (and never added).
+    const input = reservationInput(this.bad, key, amountUsd, limitUsd, Number.MAX_VALUE);
+    if (input === 'over_limit') return input;
+    const { limit, amount } = input;
     const at = this.now();
     const account = this.current(key, at);
     if ((account?.total ?? 0) + amount > limit) return 'over_limit';
