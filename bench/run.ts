@@ -4,21 +4,24 @@
  * - The servers run in their own processes, so the CPU measured is the client's alone:
  *   the emulator, and in front of it bench/paced-server.ts, which sends a stream one SSE
  *   event per network read (as a real provider's arrive) for the per-chunk figures.
- * - Per chunk: the steady state of one long stream (CPU from chunk `--warm` to the end),
- *   normalised by a calibration workload timed in the same process (machine speed drifts
- *   on a shared machine); each variant in a fresh process, the order rotated each round;
- *   each ratio is computed per round and printed as the median with the rounds' spread.
+ * - Per chunk: the steady state of one long stream (CPU from chunk `--warm` to the end; by
+ *   default chunks 4,000–20,000), each variant in a fresh process. Variants are compared in
+ *   pairs that run side by side, streaming at the same moment, so both see the same load on
+ *   this shared machine (two copies of one variant run this way agreed within 2%, where
+ *   back-to-back runs drifted by 20–40%); which of the two starts first alternates round by
+ *   round. Each process also times a calibration workload; every ratio is computed per pair
+ *   and printed as the median over the rounds with their spread, as measured and calibrated.
+ *   Node 24 (through `npx -p node@24`) runs the same set after Node 20.
  * - Per request: the synchronous part of `create()`, small and ~64 KB prompts.
  * - Writes each section it ran into docs/performance.md (between its own markers), with
  *   the date, the machine and the Node versions.
  *
- * Options: --rounds N (default 5), --chunks N (default 4000), --warm N (default 1000),
- * --pace-us N (default 300), --node24 (also measure per-chunk CPU on Node 24, through
- * `npx -p node@24`), --all-variants (also ours-budget, and Anthropic in context),
- * --create-requests N (default 200), --create-processes N (default 1),
- * --stall-rounds N (default 3), --latency-rounds N (default 5),
- * --only overhead,create,memory,stall,latency (default overhead,create,latency: the cut-to-span-end
- * latency, cold and warm, is one of the package's promises; about four minutes on a loaded 2-core machine).
+ * Options: --rounds N (default 5), --chunks N (default 20000), --warm N (default 4000),
+ * --pace-us N (default 300), --node20-only (skip Node 24), --all-variants (also the
+ * budget, and the baselines against each other), --create-requests N (default 200),
+ * --create-processes N (default 1), --stall-rounds N (default 3), --latency-rounds N
+ * (default 5), --only overhead,create,memory,stall,latency (default overhead,create,latency:
+ * the cut-to-span-end latency, cold and warm, is one of the package's promises).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,10 +33,10 @@ const root = resolve(__dirname, '..');
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
-    chunks: { type: 'string', default: '4000' },
-    warm: { type: 'string', default: '1000' },
+    chunks: { type: 'string', default: '20000' },
+    warm: { type: 'string', default: '4000' },
     'pace-us': { type: 'string', default: '300' },
-    node24: { type: 'boolean', default: false },
+    'node20-only': { type: 'boolean', default: false },
     'all-variants': { type: 'boolean', default: false },
     'create-requests': { type: 'string', default: '200' },
     'create-processes': { type: 'string', default: '1' },
@@ -124,39 +127,74 @@ function node24(): string | undefined {
 const nodeVersion = (node: string): string => spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
 /**
- * Per-chunk variants (`--all-variants`: also the budget and Anthropic's in-context baseline;
- * each variant is a process per round, ~6 s here), and the ratios printed for each provider
- * (variant / baseline), with the issue's targets.
+ * The per-chunk pairs: each runs its two variants side by side, and its ratio (variant /
+ * baseline) is one of the issue's targets or, with `--all-variants`, context for them.
+ * Each pair is two processes of ~10 s here (20,000 chunks 300 µs apart, plus start-up).
  */
-const overheadVariants: Record<string, string[]> = values['all-variants']
-  ? { openai: ['none', 'otel-sdk-in-context', 'ours', 'ours-budget', 'otel-openai'], anthropic: ['none', 'otel-sdk-in-context', 'ours'] }
-  : { openai: ['none', 'otel-sdk-in-context', 'ours', 'otel-openai'], anthropic: ['none', 'ours'] };
-const RATIOS: readonly { variant: string; baseline: string; target: (node: string) => number | undefined }[] = [
-  { variant: 'ours', baseline: 'none', target: (node) => (node.startsWith('v24') ? 1.05 : undefined) },
-  { variant: 'ours', baseline: 'otel-sdk-in-context', target: (node) => (node.startsWith('v20') ? 1.05 : undefined) },
-  { variant: 'ours', baseline: 'otel-openai', target: () => 0.95 },
-  { variant: 'ours-budget', baseline: 'none', target: () => undefined },
-  { variant: 'otel-sdk-in-context', baseline: 'none', target: () => undefined },
-  { variant: 'otel-openai', baseline: 'none', target: () => undefined },
+interface Pair {
+  provider: 'openai' | 'anthropic';
+  variant: string;
+  baseline: string;
+  target: (node: string) => number | undefined;
+}
+const onNode24 = (node: string) => node.startsWith('v24');
+const onNode20 = (node: string) => node.startsWith('v20');
+const PAIRS: readonly Pair[] = [
+  { provider: 'openai', variant: 'ours', baseline: 'none', target: (node) => (onNode24(node) ? 1.05 : undefined) },
+  { provider: 'openai', variant: 'ours', baseline: 'otel-sdk-in-context', target: (node) => (onNode20(node) ? 1.05 : undefined) },
+  { provider: 'openai', variant: 'ours', baseline: 'otel-openai', target: () => 0.95 },
+  { provider: 'anthropic', variant: 'ours', baseline: 'none', target: (node) => (onNode24(node) ? 1.05 : undefined) },
+  { provider: 'anthropic', variant: 'ours', baseline: 'otel-sdk-in-context', target: (node) => (onNode20(node) ? 1.05 : undefined) },
 ];
+const CONTEXT_PAIRS: readonly Pair[] = [
+  { provider: 'openai', variant: 'ours-budget', baseline: 'ours', target: () => undefined },
+  { provider: 'openai', variant: 'otel-sdk-in-context', baseline: 'none', target: () => undefined },
+  { provider: 'openai', variant: 'otel-openai', baseline: 'none', target: () => undefined },
+  { provider: 'anthropic', variant: 'otel-sdk-in-context', baseline: 'none', target: () => undefined },
+];
+const pairs = values['all-variants'] ? [...PAIRS, ...CONTEXT_PAIRS] : PAIRS;
+const pairName = (pair: Pair) => `${pair.provider}: ${pair.variant} / ${pair.baseline}`;
 
+interface PairRun {
+  variant: OverheadResult;
+  baseline: OverheadResult;
+}
 interface OverheadRuns {
   node: string;
-  /** `provider/variant` → one result per round. */
-  runs: Record<string, OverheadResult[]>;
+  /** Pair name → one run per round. */
+  runs: Record<string, PairRun[]>;
 }
 
-function measureOverhead(node: string, baseURL: string): OverheadRuns {
-  const runs: Record<string, OverheadResult[]> = {};
+/** Runs a bench child without waiting for it (for the pairs that run side by side). */
+function measureAsync<T>(args: string[], node: string): Promise<T> {
+  return new Promise((done, fail) => {
+    const child = spawn(node, ['--import', 'tsx', resolve(__dirname, 'child.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill(), 300_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) fail(new Error(`bench child ${args.join(' ')} failed (${code}):\n${err}`));
+      else done(JSON.parse(out.trim().split('\n').at(-1) ?? '') as T);
+    });
+  });
+}
+
+async function measureOverhead(node: string, baseURL: string): Promise<OverheadRuns> {
+  const runs: Record<string, PairRun[]> = {};
   const version = nodeVersion(node);
   for (let round = 1; round <= rounds; round++) {
-    for (const [provider, variants] of Object.entries(overheadVariants)) {
-      // Rotate the order each round so no variant always runs first.
-      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-      for (const variant of order) {
-        const r = measure<OverheadResult>(['overhead', variant, provider, baseURL, String(chunks), String(warm), String(paceUs)], [], node);
-        (runs[`${provider}/${variant}`] ??= []).push(r);
-      }
+    // Rotate the pairs' order, and alternate which process of a pair starts first.
+    const order = pairs.map((_, i) => pairs[(i + round) % pairs.length]!);
+    for (const pair of order) {
+      const run = (variant: string) =>
+        measureAsync<OverheadResult>(['overhead', variant, pair.provider, baseURL, String(chunks), String(warm), String(paceUs)], node);
+      const [first, second] = round % 2 ? [pair.variant, pair.baseline] : [pair.baseline, pair.variant];
+      const started = run(first);
+      const [a, b] = await Promise.all([started, run(second)]);
+      (runs[pairName(pair)] ??= []).push(first === pair.variant ? { variant: a, baseline: b } : { variant: b, baseline: a });
     }
     process.stderr.write(`overhead (${version}) round ${round}/${rounds} done\n`);
   }
@@ -165,38 +203,28 @@ function measureOverhead(node: string, baseURL: string): OverheadRuns {
 
 function overheadTables({ node, runs }: OverheadRuns): string[] {
   const lines = [
-    `#### Node ${node}: CPU per streamed chunk, steady state (${rounds} rounds; chunks ${warm}–${chunks} of one stream, one SSE event per network read, ${paceUs} µs apart)`,
+    `#### Node ${node}: CPU per streamed chunk, steady state (${rounds} rounds; chunks ${warm}–${chunks} of one stream, one SSE event per network read, ${paceUs} µs apart; the two variants of a pair side by side)`,
     '',
-    '| provider | variant | µs CPU / chunk (median) | rounds (µs) | calibration (ms, median) | voluntary context switches / chunk |',
-    '|---|---|---:|---|---:|---:|',
+    '| pair | variant: µs CPU / chunk, per round | baseline: µs CPU / chunk, per round | ratio as measured: median [min–max] | calibrated: median [min–max] | target | met |',
+    '|---|---|---|---|---|---:|---|',
   ];
-  for (const [provider, variants] of Object.entries(overheadVariants)) {
-    for (const variant of variants) {
-      const rs = runs[`${provider}/${variant}`] ?? [];
-      lines.push(
-        `| ${provider} | ${variant} | ${fmt(median(rs.map((r) => r.perChunkMicros)))} | ${rs.map((r) => fmt(r.perChunkMicros, 1)).join(', ')} | ${fmt(median(rs.map((r) => r.calibrationMicros)) / 1000, 1)} | ${fmt(median(rs.map((r) => r.switchesPerChunk)))} |`,
-      );
-    }
+  const spread = (xs: number[]) => `${fmt(median(xs), 3)} [${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)}]`;
+  const perRound = (rs: OverheadResult[]) => rs.map((r) => fmt(r.perChunkMicros, 1)).join(', ');
+  for (const pair of pairs) {
+    const rs = runs[pairName(pair)];
+    if (!rs) continue;
+    const raw = rs.map((r) => r.variant.perChunkMicros / r.baseline.perChunkMicros);
+    const calibrated = rs.map((r) => r.variant.perChunkMicros / r.variant.calibrationMicros / (r.baseline.perChunkMicros / r.baseline.calibrationMicros));
+    const goal = pair.target(node);
+    const met = goal === undefined ? '' : median(raw) <= goal ? 'yes' : 'no';
+    lines.push(
+      `| ${pairName(pair)} | ${perRound(rs.map((r) => r.variant))} | ${perRound(rs.map((r) => r.baseline))} | ${spread(raw)} | ${spread(calibrated)} | ${goal === undefined ? '' : `≤ ${goal}`} | ${met} |`,
+    );
   }
   lines.push(
     '',
-    "Ratios computed round by round (the two processes of a round ran back to back), median [min–max over the rounds]: of CPU per chunk as measured, and calibrated (per chunk ÷ the same process's calibration time).",
-    '',
+    "Met: the median of the side-by-side ratios. The calibrated ratio divides each process's CPU per chunk by its own time for a fixed workload, run before and after its stream; the pairs already share the machine's moment, so it mostly adds the calibration's own noise, and is shown for comparison.",
   );
-  lines.push('| provider | ratio | as measured | calibrated | target | met (median of both) |', '|---|---|---|---|---:|---|');
-  const spread = (xs: number[]) => `${fmt(median(xs), 3)} [${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)}]`;
-  for (const provider of Object.keys(overheadVariants)) {
-    for (const { variant, baseline, target } of RATIOS) {
-      const a = runs[`${provider}/${variant}`];
-      const b = runs[`${provider}/${baseline}`];
-      if (!a || !b) continue;
-      const raw = a.map((r, i) => r.perChunkMicros / b[i]!.perChunkMicros);
-      const calibrated = a.map((r, i) => r.perChunkMicros / r.calibrationMicros / (b[i]!.perChunkMicros / b[i]!.calibrationMicros));
-      const goal = target(node);
-      const met = goal === undefined ? '' : median(raw) <= goal && median(calibrated) <= goal ? 'yes' : 'no';
-      lines.push(`| ${provider} | ${variant} / ${baseline} | ${spread(raw)} | ${spread(calibrated)} | ${goal === undefined ? '' : `≤ ${goal}`} | ${met} |`);
-    }
-  }
   return lines;
 }
 
@@ -206,10 +234,10 @@ async function main(): Promise<void> {
   const sections: Record<string, string[]> = {};
   try {
     if (only.has('overhead')) {
-      const results = [measureOverhead(process.execPath, paced!.url)];
-      const other = values.node24 ? node24() : undefined;
-      if (values.node24 && !other) process.stderr.write('node24: npx -p node@24 is not available; Node 24 skipped\n');
-      if (other) results.push(measureOverhead(other, paced!.url));
+      const results = [await measureOverhead(process.execPath, paced!.url)];
+      const other = values['node20-only'] ? undefined : node24();
+      if (!values['node20-only'] && !other) process.stderr.write('node24: npx -p node@24 is not available; Node 24 skipped\n');
+      if (other) results.push(await measureOverhead(other, paced!.url));
       sections.overhead = results.flatMap((r) => [...overheadTables(r), '']);
     }
 

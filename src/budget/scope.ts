@@ -6,15 +6,16 @@
  * they use the most recently enabled `LLMCostInstrumentation` (a service has one). That
  * list is the only module state of the budgets, bounded by the number of instances.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { logWarning } from '../core/safely.js';
 import { validateWithBudgetArguments } from '../options/validate.js';
 import { Budget, type BudgetOptions } from './budget.js';
 import type { BudgetRegistry } from './registry.js';
 import { InMemoryBudgetStore } from './store.js';
 import { keepingProcessAlive } from '../core/keep-alive.js';
+import { ScopedValue } from '../core/scoped-value.js';
 
-const scopes = new AsyncLocalStorage<readonly Budget[]>();
+/** Carried in the OpenTelemetry context (see scoped-value.ts for why not a storage of its own). */
+const scopes = new ScopedValue<readonly Budget[]>(Symbol('otel-llm-cost: the budgets in force'));
 
 /** The registries of enabled instrumentations, the most recently enabled last. */
 const enabledRegistries: BudgetRegistry[] = [];
@@ -24,7 +25,7 @@ const warnedNames = new Set<string>();
 
 /** The budgets of the enclosing `withBudget` scopes, innermost first. */
 export function scopedBudgets(): readonly Budget[] {
-  return scopes.getStore() ?? [];
+  return scopes.get() ?? [];
 }
 
 /** @internal An instrumentation was enabled (true) or disabled (false). */

@@ -50,7 +50,7 @@ export function instrumentMethod(original: SdkMethod, plan: PlanCall, runtime: R
     try {
       const requestContext = countingAttempts(trace.setSpan(context.active(), request.span), request);
       // Marked as recorded: the `fetch` the SDK calls (costFetch, the global fetch) passes it by.
-      result = runRecorded(() => context.with(requestContext, () => original.apply(this, sentArgs)));
+      result = runRecorded(requestContext, () => original.apply(this, sentArgs));
     } catch (error) {
       request.end(isAbortError(error) ? 'cancelled' : 'error', error);
       throw error;

@@ -5,26 +5,19 @@
  * wrap another. The outermost recorder marks the call; everything it starts, however
  * asynchronously (the SDKs call `fetch` after several awaits), sees the mark.
  *
- * An `AsyncLocalStorage` rather than an OpenTelemetry context key: it works without a
- * context manager (metrics-only setups register none). Shared through the global symbol
- * registry, so two copies of this package agree.
+ * The key and the fallback storage are global symbols, so two copies of this package agree.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context } from '@opentelemetry/api';
+import { ScopedValue } from './scoped-value.js';
 
-const STORAGE = Symbol.for('otel-llm-cost.recorded-request');
+const recorded = new ScopedValue<true>(Symbol.for('otel-llm-cost.recorded-request'), Symbol.for('otel-llm-cost.recorded-request.storage'));
 
-function storage(): AsyncLocalStorage<true> {
-  const registry = globalThis as { [STORAGE]?: AsyncLocalStorage<true> };
-  registry[STORAGE] ??= new AsyncLocalStorage<true>();
-  return registry[STORAGE];
-}
-
-/** Runs `fn` as part of a request that is being recorded. */
-export function runRecorded<T>(fn: () => T): T {
-  return storage().run(true, fn);
+/** Runs `fn` in `requestContext` as part of a request that is being recorded. */
+export function runRecorded<T>(requestContext: Context, fn: () => T): T {
+  return recorded.run(true, fn, requestContext);
 }
 
 /** Whether the running code belongs to a request something already records. */
 export function insideRecordedRequest(): boolean {
-  return storage().getStore() === true;
+  return recorded.get() === true;
 }

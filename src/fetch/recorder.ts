@@ -135,7 +135,7 @@ export class FetchRecorder {
     let response: Response;
     try {
       const requestContext = countingAttempts(trace.setSpan(context.active(), request.span), request);
-      response = await runRecorded(() => context.with(requestContext, () => via.inner(input, sentInit)));
+      response = await runRecorded(requestContext, () => via.inner(input, sentInit));
     } catch (error) {
       request.readSettled();
       request.end(signal?.aborted === true || isAbortError(error) ? 'cancelled' : 'error', error);
