@@ -16,6 +16,7 @@ import { openaiConstants } from '../src/providers/openai/constants.js';
 import { TopLevelKeyCounter } from '../src/core/json-keys.js';
 import { chatOutputOverhead as chatOverhead, responsesOutputOverhead as responsesOverhead } from '../src/providers/openai/output-overhead.js';
 import { anthropicConstants } from '../src/providers/anthropic/constants.js';
+import { MergedLineBreaks } from '../src/providers/anthropic/line-breaks.js';
 import { claudeOutputOverhead as claudeOverhead, countMessagesInput as messagesInput, messagesInputBound } from '../src/providers/anthropic/count-input.js';
 import { useHarness } from './helpers/harness.js';
 import { loadFixture, registerFixtures, type FixtureName } from './helpers/fixtures.js';
@@ -35,7 +36,8 @@ type Shape = Parameters<typeof chatOverhead>[1];
 type Answer = Parameters<typeof chatOverhead>[2];
 const chatOutputOverhead = (model: string, shape: Shape, answer: Answer) => chatOverhead(model, shape, answer, k);
 const responsesOutputOverhead = (model: string, shape: Shape, answer: Answer) => responsesOverhead(model, shape, answer, k);
-const claudeOutputOverhead = (calls: number, parameters: number) => claudeOverhead(calls, parameters, ka);
+const claudeOutputOverhead = (calls: number, parameters: number, callsOpenedByApi = false) =>
+  claudeOverhead({ toolUses: calls, toolParameters: parameters, callsOpenedByApi, mergedLineBreaks: 0 }, ka);
 
 /** A PNG data URL whose header says `width` × `height` (the pixels are never read). */
 function pngDataUrl(width: number, height: number): string {
@@ -357,12 +359,38 @@ describe('output framing', () => {
     assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, legacyFunctionCalls: 1 }), k['openai.output.legacy_function_call']);
   });
 
-  it('frames Claude tool calls per call and per parameter (a call of the forced tool: parameters only)', () => {
+  it('frames Claude tool calls per block and per element: call or parameter (a call of the forced tool: parameters only)', () => {
     const response = ka['anthropic.output.per_response'];
+    const block = ka['anthropic.output.tool_calls'];
+    const element = ka['anthropic.output.tool_element'];
     assert.equal(claudeOutputOverhead(0, 0), response);
-    assert.equal(claudeOutputOverhead(1, 1), response + ka['anthropic.output.tool_use'] + ka['anthropic.output.tool_parameter']);
+    assert.equal(claudeOutputOverhead(1, 1), response + block + 2 * element);
+    assert.equal(claudeOutputOverhead(2, 3), response + block + 5 * element);
+    // `tool_choice` `any` or `tool`: the API opens the block of calls.
+    assert.equal(claudeOutputOverhead(1, 1, true), response + 2 * element);
     // A call of the tool `tool_choice` names is not counted among the calls, only its parameters.
-    assert.equal(claudeOutputOverhead(0, 2), response + 2 * ka['anthropic.output.tool_parameter']);
+    assert.equal(claudeOutputOverhead(0, 2, true), response + 2 * element);
+  });
+
+  it('counts the line breaks o200k merges with the character before them, across pieces', () => {
+    const count = (...pieces: string[]): number => {
+      const lineBreaks = new MergedLineBreaks();
+      for (const piece of pieces) lineBreaks.feed(piece);
+      return lineBreaks.count;
+    };
+    // After punctuation, a symbol or a space: merged (one run counts once).
+    assert.equal(count('Done.\n\nNext:\n- a'), 2);
+    assert.equal(count('{\n  "a": 1\n}'), 1);
+    assert.equal(count('**Bold**\r\nend '), 1);
+    assert.equal(count('trailing \n'), 1);
+    assert.equal(count('👋\n'), 1);
+    // After a letter or a digit, or at the very start: its own token in o200k too.
+    assert.equal(count('one\ntwo\n3\n'), 0);
+    assert.equal(count('\nstart'), 0);
+    // A piece boundary between the character and the line break.
+    assert.equal(count('end.', '\n\nnext'), 1);
+    assert.equal(count('end', '\nnext'), 0);
+    assert.equal(count('', '\n'), 0);
   });
 
   it('counts the top-level keys of streamed JSON pieces', () => {

@@ -72,6 +72,12 @@ export interface UsageEstimator {
    * per-response constant), read once the response has been read; 0 when absent.
    */
   outputOverhead?(): number;
+  /**
+   * The part of `outputOverhead()` that corrects the local count of the received text
+   * toward the provider's tokenizer (not framing): left out when the provider counted the
+   * text itself. 0 when absent.
+   */
+  outputTextCorrection?(): number;
   /** Hidden reasoning this request may have produced, given what the reader saw; none when absent. */
   hiddenReasoning?(): ReasoningExpectation;
   /** How self-calibration keys and bounds this request's figures; no learning when absent. */

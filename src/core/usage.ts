@@ -101,8 +101,11 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
   } else if (done.outputText.length === 0) output = estimated(0);
   else {
     let textTokens: number | undefined;
+    // The overhead's correction of the local text count, where the provider counted the text itself.
+    let corrected = 0;
     if (counted?.outputText !== undefined) {
       textTokens = counted.outputText;
+      corrected = Math.min(overhead, textCorrection(estimator));
       methods.add('provider_count');
     } else {
       const local = await countingOutput;
@@ -110,7 +113,7 @@ export async function resolveUsage(done: EndedRequest, context: EstimateContext)
       textTokens = local === undefined ? undefined : local * factor;
       methods.add('local');
     }
-    const visible = textTokens === undefined ? undefined : textTokens + overhead;
+    const visible = textTokens === undefined ? undefined : textTokens + overhead - corrected;
     // Hidden reasoning is never streamed: where it may have happened, estimate it from what
     // this model family showed before, and count it in the output, as providers do.
     if (textTokens !== undefined && visible !== undefined && reasoning === undefined && expectation.kind !== 'none') {
@@ -178,6 +181,16 @@ function boundOf(estimator: UsageEstimator): ResolvedUsage['inputBound'] {
 function outputOverhead(estimator: UsageEstimator): number {
   try {
     const value = estimator.outputOverhead?.() ?? 0;
+    return Number.isFinite(value) && value > 0 ? value : 0;
+  } catch (error) {
+    logInternalError('estimating output overhead', error);
+    return 0;
+  }
+}
+
+function textCorrection(estimator: UsageEstimator): number {
+  try {
+    const value = estimator.outputTextCorrection?.() ?? 0;
     return Number.isFinite(value) && value > 0 ? value : 0;
   } catch (error) {
     logInternalError('estimating output overhead', error);

@@ -32,17 +32,27 @@ const factor = (value: number, fallback: FittedConstant['fallback'], about: stri
 
 export const ANTHROPIC_CONSTANTS = {
   // --- Tokenizer factors (Claude tokens per o200k token), per generation ---
-  'anthropic.factor': factor(1.11, 1, 'any Claude model whose generation has no factor of its own'),
-  'anthropic.factor.claude-3': factor(1.17, { sameAs: 'anthropic.factor' }, 'Claude 3 (haiku, sonnet, opus of 2024)'),
-  'anthropic.factor.claude-3-5': factor(1.13, { sameAs: 'anthropic.factor' }, 'Claude 3.5 (haiku, sonnet)'),
-  'anthropic.factor.claude-3-7': factor(1.24, { sameAs: 'anthropic.factor' }, 'Claude 3.7 Sonnet'),
-  'anthropic.factor.claude-4': factor(1.11, { sameAs: 'anthropic.factor' }, 'Claude 4 and later (4, 4.1, 4.5, 4.6)'),
+  'anthropic.factor': factor(1.03, 1, 'any Claude model whose generation has no factor of its own'),
+  'anthropic.factor.claude-3': factor(1.16, { sameAs: 'anthropic.factor' }, 'Claude 3 (haiku, sonnet, opus of 2024)'),
+  'anthropic.factor.claude-3-5': factor(1.14, { sameAs: 'anthropic.factor' }, 'Claude 3.5 (haiku, sonnet)'),
+  'anthropic.factor.claude-3-7': factor(1.19, { sameAs: 'anthropic.factor' }, 'Claude 3.7 Sonnet'),
+  'anthropic.factor.claude-4': factor(1.04, { sameAs: 'anthropic.factor' }, 'Claude 4 and later (4, 4.1, 4.5, 4.6)'),
   // --- Output ---
   'anthropic.output.per_response': offset('output', 3, 0, 'per response, beyond its text'),
-  'anthropic.output.tool_use': offset('output', 21, 0, 'a `tool_use` block beyond its name and input JSON (not for a call of the tool `tool_choice` names)'),
-  'anthropic.output.tool_parameter': offset('output', 14, 0, 'each top-level parameter of a tool call (one markup element each)'),
+  'anthropic.output.tool_calls': offset(
+    'output',
+    15,
+    0,
+    'the block around the tool calls of a response (not when `tool_choice` `any` or `tool` has the API open it)',
+  ),
+  'anthropic.output.tool_element': offset(
+    'output',
+    15,
+    0,
+    'each markup element of a tool call: one per call (not a call of the tool `tool_choice` names) and one per top-level parameter',
+  ),
   'anthropic.output.thinking.summarized_share': {
-    value: 0.14,
+    value: 0.21,
     kind: 'share',
     target: 'output',
     fallback: 0,
@@ -51,12 +61,12 @@ export const ANTHROPIC_CONSTANTS = {
       'Claude 4 and later bill the full thinking but stream a summary: hidden thinking tokens per summary token, before this process has seen the model family report any',
   },
   // --- Input (used only when `message_start` never arrived) ---
-  'anthropic.input.per_message': offset('input', 2, 0, 'per message'),
+  'anthropic.input.per_message': offset('input', 3, 0, 'per message'),
   'anthropic.input.per_request': offset('input', 5, 0, 'per request'),
-  'anthropic.input.tools.recent': offset('input', 288, 0, 'the tool-use system prompt of the 4.5 and later families beyond the published figure (`auto`)'),
-  'anthropic.input.tools.recent.forced': offset('input', 288, { sameAs: 'anthropic.input.tools.recent' }, 'the same with a forcing `tool_choice`'),
-  'anthropic.input.thinking': offset('input', 31, 0, 'extended thinking: its instructions'),
-  'anthropic.input.output_format': offset('input', 134, 0, 'structured outputs: the instructions around the schema'),
+  'anthropic.input.tools.recent': offset('input', 299, 0, 'the tool-use system prompt of the 4.5 and later families beyond the published figure (`auto`)'),
+  'anthropic.input.tools.recent.forced': offset('input', 299, { sameAs: 'anthropic.input.tools.recent' }, 'the same with a forcing `tool_choice`'),
+  'anthropic.input.thinking': offset('input', 32, 0, 'extended thinking: its instructions'),
+  'anthropic.input.output_format': offset('input', 141, 0, 'structured outputs: the instructions around the schema'),
 } as const satisfies Record<string, FittedConstant>;
 
 export type AnthropicConstantName = keyof typeof ANTHROPIC_CONSTANTS;

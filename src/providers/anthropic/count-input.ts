@@ -17,17 +17,37 @@ import type { TokenCounter } from '../../core/tokenizer.js';
 import { asArray, asDict, asString, isDict, type Dict } from '../../core/values.js';
 import { claudeFactor, type AnthropicConstants } from './constants.js';
 
+/** What a response held beyond its text, for the output tokens Claude counts around it. */
+export interface ClaudeOutputShape {
+  /** `tool_use` blocks received, other than calls of the tool `tool_choice` names. */
+  readonly toolUses: number;
+  /** Top-level parameters of every call received. */
+  readonly toolParameters: number;
+  /** `tool_choice` `any` or `tool`: the API opens the block of calls itself (its documented prefill). */
+  readonly callsOpenedByApi: boolean;
+  /** Line breaks o200k merged with the character before them (line-breaks.ts). */
+  readonly mergedLineBreaks: number;
+}
+
 /**
  * Output tokens Claude counts beyond the received text: a constant per response, and the
- * framing of each `tool_use` block. Claude writes a call as markup with one element per
- * parameter, so the cost is a constant per call plus one per top-level parameter (fitted,
- * constants.ts). A call of the tool `tool_choice` names is started by the API, its name
- * included (as OpenAI does for a forced function): only its parameters' framing is
- * generated, so it is not among `toolUses` and its name is not in the received text.
+ * framing of its tool calls. Claude writes calls as markup: a block around them, inside it
+ * an element per call (`invoke`, with the tool's name) holding an element per parameter
+ * (with the parameter's name), both of the same shape, so the cost is a constant per block
+ * of calls and one per element (fitted, constants.ts; fitted apart, per call and per
+ * parameter came out 14 and 15 on all five sources, and 17 and 11 without Mirascope,
+ * whose calls the few other sources' cannot tell apart). With `tool_choice` `any` or
+ * `tool` the API prefills the answer to force a call (Anthropic's tool-use
+ * documentation): the block's opening is the API's, not generated. A call of the tool
+ * `tool_choice` names is started by the API, its name included (as OpenAI does for a
+ * forced function): only its parameters' elements are generated, so it is not among
+ * `toolUses` and its name is not in the received text. Line breaks o200k merged with the
+ * character before them are one Claude token each (line-breaks.ts).
  */
-export function claudeOutputOverhead(toolUses: number, toolParameters: number, k: AnthropicConstants): number {
-  const framing = k['anthropic.output.tool_use'] * toolUses + k['anthropic.output.tool_parameter'] * toolParameters;
-  return k['anthropic.output.per_response'] + Math.max(0, framing);
+export function claudeOutputOverhead(shape: ClaudeOutputShape, k: AnthropicConstants): number {
+  const block = shape.toolUses > 0 && !shape.callsOpenedByApi ? k['anthropic.output.tool_calls'] : 0;
+  const framing = block + k['anthropic.output.tool_element'] * (shape.toolUses + shape.toolParameters);
+  return k['anthropic.output.per_response'] + shape.mergedLineBreaks + Math.max(0, framing);
 }
 
 /** The request's `tool_choice` type (`auto`, `any`, `tool`, `none`), if any. */

@@ -18,6 +18,7 @@ import { modelFamily } from '../../core/calibration.js';
 import { anthropicConstants, claudeFactor } from './constants.js';
 import { claudeOutputOverhead, countMessagesInput, messagesInputBound, toolChoiceType } from './count-input.js';
 import { countMessagesWithProvider } from './count-with-provider.js';
+import { MergedLineBreaks } from './line-breaks.js';
 import { messagesContent } from './messages-content.js';
 import { messagesRewrite } from './rewrite.js';
 import { thinkingExpectation, type ThinkingEvidence } from './thinking.js';
@@ -46,6 +47,7 @@ const INPUT_OFFSET_MAX_TOKENS = 1024;
 export const planMessage: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
+  const choice = toolChoiceType(body);
   const reader = new MessageReader(forcedToolName(body));
   const k = anthropicConstants(settings.estimatorConstants);
   const factor = claudeFactor(model, k);
@@ -74,7 +76,18 @@ export const planMessage: PlanCall = (body, resource, settings) => {
       estimateInput: (counter) => countMessagesInput(body, counter, k),
       inputBound: () => messagesInputBound(body),
       outputFactor: factor,
-      outputOverhead: () => claudeOutputOverhead(reader.toolUses, reader.toolParameters(), k),
+      outputOverhead: () =>
+        claudeOutputOverhead(
+          {
+            toolUses: reader.toolUses,
+            toolParameters: reader.toolParameters(),
+            callsOpenedByApi: choice === 'any' || choice === 'tool',
+            mergedLineBreaks: reader.lineBreaks.count,
+          },
+          k,
+        ),
+      // The line breaks are a correction of the o200k count, not framing: a provider's count of the text has them.
+      outputTextCorrection: () => reader.lineBreaks.count,
       // Streamed thinking is counted as received text; what a summary left out is estimated (thinking.ts).
       hiddenReasoning: () => thinkingExpectation(body, reader.thinking, k),
       calibration: {
@@ -100,6 +113,8 @@ class MessageReader implements ResponseReader {
   /** Tool-use blocks received (other than calls of the forced tool) and all calls' parameters, for the framing they cost. */
   toolUses = 0;
   private parametersSent = 0;
+  /** Line breaks of the received text that o200k merges and Claude does not (line-breaks.ts). */
+  readonly lineBreaks = new MergedLineBreaks();
   /** The streamed tool call being received: its input arrives as JSON pieces. */
   private streamedInput: TopLevelKeyCounter | undefined;
   private input: number | undefined;
@@ -122,7 +137,7 @@ class MessageReader implements ResponseReader {
     switch (event.type) {
       case 'content_block_delta': {
         const delta = asDict(event.delta);
-        readDelta(delta, observer);
+        readDelta(delta, observer, this.lineBreaks);
         if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') this.streamedInput?.feed(delta.partial_json);
         if (delta?.type === 'thinking_delta' && typeof delta.thinking === 'string') this.thinking.thinkingChars += delta.thinking.length;
         break;
@@ -175,7 +190,7 @@ class MessageReader implements ResponseReader {
       const input = asDict(block.input);
       if (input) this.parametersSent += Object.keys(input).length;
     }
-    readBlock(block, observer, forced);
+    readBlock(block, observer, forced, this.lineBreaks);
   }
 
   private noteThinking(block: Dict | undefined): void {
@@ -271,31 +286,36 @@ function readBilling(usage: Dict, observer: ResponseObserver): void {
   }
 }
 
-function readDelta(delta: Dict | undefined, observer: ResponseObserver): void {
+function readDelta(delta: Dict | undefined, observer: ResponseObserver, lineBreaks: MergedLineBreaks): void {
   if (!delta) return;
   switch (delta.type) {
     case 'text_delta':
       observer.addOutput(delta.text);
+      lineBreaks.feed(delta.text);
       break;
     case 'input_json_delta':
       observer.addOutput(delta.partial_json);
+      lineBreaks.feed(delta.partial_json);
       break;
     case 'thinking_delta':
       observer.addOutput(delta.thinking);
+      lineBreaks.feed(delta.thinking);
       break;
     default:
   }
 }
 
 /** A block's initial content (streams usually start blocks empty; responses carry it all). */
-function readBlock(block: Dict | undefined, observer: ResponseObserver, forced: boolean): void {
+function readBlock(block: Dict | undefined, observer: ResponseObserver, forced: boolean, lineBreaks: MergedLineBreaks): void {
   if (!block) return;
   switch (block.type) {
     case 'text':
       observer.addOutput(block.text);
+      lineBreaks.feed(block.text);
       break;
     case 'thinking':
       observer.addOutput(block.thinking);
+      lineBreaks.feed(block.thinking);
       break;
     case 'tool_use':
     case 'server_tool_use':
