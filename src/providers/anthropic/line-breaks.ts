@@ -44,6 +44,11 @@ export class MergedLineBreaks {
 
   feed(text: unknown): void {
     if (typeof text !== 'string' || text.length === 0) return;
+    // Most deltas hold no line break: two `indexOf`s instead of a Unicode regex per chunk.
+    if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) {
+      this.last = text[text.length - 1]!;
+      return;
+    }
     const first = text[0]!;
     if ((first === '\n' || first === '\r') && this.last !== '' && !NOT_MERGED_BEFORE.test(this.last)) this.merged++;
     this.merged += mergedLineBreaks(text);
