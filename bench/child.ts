@@ -11,7 +11,8 @@
  *
  * Variants: `none` (no OpenTelemetry at all), `otel-sdk` (NodeSDK with no
  * instrumentation: the context manager's own cost), `otel-sdk-in-context` (the same, the
- * streams consumed inside `context.with`, as in any service with an instrumented server), `ours` (otel-llm-cost from dist/),
+ * streams consumed inside `context.with`, as in any service with an instrumented server),
+ * `ours` (otel-llm-cost from dist/; it and the variants below run inside `context.with` too),
  * `ours-main-thread` (the same, tokenizer forced onto the main thread), `ours-budget`
  * (otel-llm-cost with every stream under a budget that is never reached), `otel-openai`
  * (@opentelemetry/instrumentation-openai).
@@ -178,23 +179,26 @@ async function overhead(provider: string, baseURL: string, chunks: number, warmC
   );
 }
 
-/** The variant's surroundings of each request: an active context, or a budget. */
+/**
+ * The variant's surroundings of each request. Every variant with OpenTelemetry consumes its
+ * streams inside an active context, as in a service whose HTTP server is instrumented
+ * (`context.with`, which turns on the context manager's promise tracking on Node 20), so that
+ * `ours / otel-sdk-in-context` compares the same service with and without us; `ours-budget`
+ * adds a budget.
+ */
 function inVariantScope<T>(run: () => Promise<T>): () => Promise<T> {
-  if (variant === 'otel-sdk-in-context') {
-    // As in a service whose HTTP server is instrumented: the app's code runs inside a
-    // context (context.with), which turns on the context manager's promise tracking.
-    const { context, createContextKey } = requireHere('@opentelemetry/api') as typeof import('@opentelemetry/api');
-    const key = createContextKey('bench: an incoming request');
-    return () => context.with(context.active().setValue(key, true), run);
-  }
+  if (variant === 'none' || variant === 'otel-sdk') return run;
+  const { context, createContextKey } = requireHere('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const key = createContextKey('bench: an incoming request');
+  const inContext = () => context.with(context.active().setValue(key, true), run);
   if (variant === 'ours-budget') {
     // Every chunk goes through the budget's per-chunk check; the limit is never reached.
     const { withBudget } = requireHere(resolve(dist, 'index.js')) as {
       withBudget<T>(options: { maxUsd: number }, fn: () => Promise<T>): Promise<T>;
     };
-    return () => withBudget({ maxUsd: 1_000_000 }, run);
+    return () => withBudget({ maxUsd: 1_000_000 }, inContext);
   }
-  return run;
+  return inContext;
 }
 
 /**

@@ -1,6 +1,7 @@
 // `npm run bench -- [options]`: builds the package, runs bench/run.ts with the options
 // (npm appends them to the end of a script line, which would hand them to the last
-// command only), then the fetch-path bench unless `--only` chose sections.
+// command only), then the in-process benches (our own work per chunk through the SDKs, and
+// the fetch-path wrapper) unless `--only` chose sections.
 import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
@@ -12,4 +13,7 @@ const run = (script, scriptArgs = []) => {
 };
 run('scripts/build.mjs');
 run('bench/run.ts', args);
-if (!args.includes('--only')) run('bench/fetch.ts');
+if (!args.includes('--only')) {
+  run('bench/sdk-stream.ts');
+  run('bench/fetch.ts');
+}
