@@ -17,6 +17,7 @@
  * (otel-llm-cost with every stream under a budget that is never reached), `otel-openai`
  * (@opentelemetry/instrumentation-openai).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { resolve } from 'node:path';
@@ -64,6 +65,22 @@ function startTelemetry(): { flush: () => Promise<void> } {
   setInterval(() => exporter.reset(), 1000).unref();
   dropFinishedSpans = () => exporter.reset();
   return { flush: async () => instrumentation?.flush() };
+}
+
+/**
+ * The main thread's CPU in µs (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), or NaN
+ * elsewhere: what runs JavaScript, without the GC helper threads and worker threads that
+ * `process.cpuUsage()` also counts (the tokenizer worker's one-time collections after its
+ * warm-up, for example).
+ */
+function mainThreadMicros(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const cpuMicros = () => {
@@ -122,10 +139,12 @@ async function overhead(provider: string, baseURL: string, chunks: number, warmC
   };
   let measuredChunks = 0;
   let before = 0;
+  let mainBefore = 0;
   let switchesBefore = 0;
   let consume: () => Promise<number>;
   const reading = (n: number): void => {
     if (n === warmChunks) {
+      mainBefore = mainThreadMicros();
       before = cpuMicros();
       switchesBefore = process.resourceUsage().voluntaryContextSwitches;
     }
@@ -165,6 +184,7 @@ async function overhead(provider: string, baseURL: string, chunks: number, warmC
   consume = inVariantScope(consume);
   const total = await consume();
   const cpu = cpuMicros() - before;
+  const mainThread = mainThreadMicros() - mainBefore;
   const switches = process.resourceUsage().voluntaryContextSwitches - switchesBefore;
   measuredChunks = total - warmChunks;
   const calibrationAfter = calibrate();
@@ -173,6 +193,7 @@ async function overhead(provider: string, baseURL: string, chunks: number, warmC
       chunks: measuredChunks,
       cpuMicros: cpu,
       perChunkMicros: cpu / measuredChunks,
+      mainThreadPerChunkMicros: mainThread / measuredChunks,
       calibrationMicros: (calibrationBefore + calibrationAfter) / 2,
       switchesPerChunk: switches / measuredChunks,
     }) + '\n',
