@@ -5,8 +5,9 @@
  * sees exactly the chunks it always did.
  */
 import type { ProviderSettings, StreamInjection } from '../../core/adapter.js';
+import { perClient } from '../../core/per-client.js';
 import { asDict, asString, isDict, type Dict } from '../../core/values.js';
-import { clientOf, openaiProviderName } from './provider-name.js';
+import { openaiProviderName } from './provider-name.js';
 
 export interface StreamUsageRequest {
   /** The body to send: the user's own, or a copy asking for usage. */
@@ -21,7 +22,7 @@ export function requestStreamUsage(body: Dict, settings: ProviderSettings, resou
   const userAskedForUsage = asDict(body.stream_options)?.include_usage === true;
   if (body.stream !== true || !settings.injectStreamUsage || userAskedForUsage) return { body, injected: false };
   // Never sent twice: an endpoint that might reject the option does not get it at all.
-  if (!acceptsStreamOptions(clientOf(resource))) return { body, injected: false };
+  if (!streamOptionsAccepted(resource)) return { body, injected: false };
   return {
     body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } },
     injected: true,
@@ -63,6 +64,9 @@ export function acceptsStreamOptions(client: Dict | undefined): boolean {
   if (provider === 'azure.ai.openai') return azureAcceptsStreamOptions(client);
   return ACCEPTING_PROVIDERS.has(provider);
 }
+
+/** `acceptsStreamOptions` of the resource's client, worked out once per client. */
+const streamOptionsAccepted = perClient(acceptsStreamOptions);
 
 function azureAcceptsStreamOptions(client: Dict | undefined): boolean {
   const version = asString(client?.apiVersion) ?? asString(asDict(asDict(client?._options)?.defaultQuery)?.['api-version']);
