@@ -5,6 +5,7 @@
  * sees exactly the chunks it always did.
  */
 import type { ProviderSettings, StreamInjection } from '../../core/adapter.js';
+import { injectedValue } from '../../core/injected-option.js';
 import { perClient } from '../../core/per-client.js';
 import { asDict, asString, isDict, type Dict } from '../../core/values.js';
 import { openaiProviderName } from './provider-name.js';
@@ -24,7 +25,7 @@ export function requestStreamUsage(body: Dict, settings: ProviderSettings, resou
   // Never sent twice: an endpoint that might reject the option does not get it at all.
   if (!streamOptionsAccepted(resource)) return { body, injected: false };
   return {
-    body: { ...body, stream_options: { ...asDict(body.stream_options), include_usage: true } },
+    body: { ...body, stream_options: injectedValue(asDict(body.stream_options), { include_usage: true }) },
     injected: true,
     injection: { field: 'stream_options', callerValue: body.stream_options, nullField: 'usage' },
   };
