@@ -26,9 +26,12 @@ class InjectedValue {
   }
 }
 
-/** `fields` as the value of an injected option (what the request sends). */
-export function injectedValue(...fields: (object | undefined)[]): Record<string, unknown> {
-  return Object.assign(new InjectedValue(), ...fields) as unknown as Record<string, unknown>;
+/** The value of an injected option (what the request sends): the caller's `fields` with `name` set to `setting`. */
+export function injectedValue(fields: object | undefined, name: string, setting: unknown): Record<string, unknown> {
+  const value = new InjectedValue() as unknown as Record<string, unknown>;
+  if (fields !== undefined) Object.assign(value, fields);
+  value[name] = setting;
+  return value;
 }
 
 export class InjectedOption {

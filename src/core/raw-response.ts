@@ -128,8 +128,13 @@ function iterationStarted(stream: { iterator: (...args: unknown[]) => AsyncItera
   return () => started;
 }
 
-function define(target: object, name: string, value: unknown): void {
-  Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+/**
+ * An own method on the promise, by assignment: `Object.defineProperty` is a runtime call each
+ * time (about 1 µs of each `create()` for the two methods), an assignment a cached transition.
+ * The methods are then enumerable own properties of the promise, which nothing enumerates.
+ */
+function define(target: object, name: 'asResponse' | 'withResponse', value: (...args: unknown[]) => unknown): void {
+  (target as RawResponseMethods)[name] = value;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

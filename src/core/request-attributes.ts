@@ -9,14 +9,17 @@ const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /**
  * `server.address` and `server.port` from the client's base URL. Only host and port are
- * kept: never credentials, path or query string. The same frozen object for every request
- * of a client: copied, never changed.
+ * kept: never credentials, path or query string. Frozen: shared by every request of a
+ * client (`serverAttributes`), copied, never changed.
  */
-export const serverAttributes: (resource: unknown) => Attributes = perClient((client) => {
+export function clientServerAttributes(client: Dict | undefined): Attributes {
   const baseURL = asString(client?.baseURL);
   const url = baseURL ? urlFacts(baseURL) : undefined;
   return url ? Object.freeze({ [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: url.port }) : NO_ATTRIBUTES;
-});
+}
+
+/** `clientServerAttributes` of the resource's client, worked out once per client. */
+export const serverAttributes: (resource: unknown) => Attributes = perClient(clientServerAttributes);
 
 /** Numeric request parameters, copied when present and numeric. */
 export function numericParameters(body: Dict, names: Readonly<Record<string, string>>): Attributes {

@@ -17,17 +17,17 @@ import type {
 import type { InputBound, ReportedUsage } from '../../core/model.js';
 import type { EncodingName, TokenCounter } from '../../core/tokenizer.js';
 import { providerStreamError } from '../../core/error-summary.js';
-import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { numericParameters, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { openaiCalibration } from './calibration-spec.js';
 import { chatContent } from './chat-content.js';
+import { openaiClientFacts } from './client-facts.js';
 import { openaiConstants, type OpenAIConstants } from './constants.js';
 import { countChatInput } from './count-chat-input.js';
 import { isImageOfUnknownSize } from './count-image.js';
 import { countChatWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
 import { chatOutputOverhead, requestShape, type AnswerShape, type RequestShape } from './output-overhead.js';
-import { openaiProviderName } from './provider-name.js';
 import { serviceTierAttribute } from './service-tier.js';
 import { reasoningExpectation } from './reasoning.js';
 import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
@@ -51,9 +51,10 @@ const REQUEST_PARAMETERS = {
 export const planChatCompletion: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, settings, resource);
+  const client = openaiClientFacts(resource);
+  const usageRequest = requestStreamUsage(body, settings, client.acceptsStreamOptions);
   const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
-  const provider = openaiProviderName(resource);
+  const provider = client.provider;
   return {
     description: {
       provider,
@@ -61,7 +62,7 @@ export const planChatCompletion: PlanCall = (body, resource, settings) => {
       model,
       stream: body.stream === true,
       serviceTier: asString(body.service_tier),
-      attributes: serverAttributes(resource),
+      attributes: client.serverAttributes,
       parameters: () => chatParameters(body),
     },
     body: usageRequest.body,

@@ -10,7 +10,7 @@ import { asString, type Dict } from '../../core/values.js';
  */
 export const openaiProviderName: (resource: unknown) => string = perClient(clientProviderName);
 
-function clientProviderName(client: Dict | undefined): string {
+export function clientProviderName(client: Dict | undefined): string {
   if (constructorName(client) === 'AzureOpenAI') return 'azure.ai.openai';
   return providerNameOfHost(endpointHost(client));
 }
