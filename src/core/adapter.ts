@@ -157,8 +157,8 @@ export interface PlannedCall {
   readonly chargeLedger?: ChargeLedger;
   /** How budgets may rewrite this kind of request; absent where they cannot. */
   readonly rewrite?: RequestRewrite;
-  /** Reads messages in the conventions' shape, for opt-in content capture; absent where not supported. */
-  readonly content?: ContentReader;
+  /** Reads messages in the conventions' shape, for opt-in content capture (called only then); absent where not supported. */
+  readonly content?: () => ContentReader;
   /** Set when `body` carries an option the caller did not ask for, whose traces the reader hides. */
   readonly injection?: StreamInjection;
 }

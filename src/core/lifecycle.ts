@@ -12,6 +12,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { CancellableRequest, PlannedCall, ResponseObserver } from './adapter.js';
 import type { ContentCapture } from './content.js';
+import type { DeferredSpan } from './deferred-span.js';
 import type { ReportedUsage, ServerTool, ServerToolCalls, StreamOutcome } from './model.js';
 import type { ReportedUsageCheck } from './usage-sanity.js';
 import type { RequestWatch, StreamProgress } from './watch.js';
@@ -29,7 +30,10 @@ const JOIN_EVERY = 64;
  */
 export const ABORT_GRACE_MS = 1000;
 
-export const nowMs = (): number => performance.timeOrigin + performance.now();
+/** Read once: `performance.timeOrigin` is a getter with checks, and it never changes. */
+const TIME_ORIGIN = performance.timeOrigin;
+
+export const nowMs = (): number => TIME_ORIGIN + performance.now();
 
 /** The request as it was when its outcome was decided. */
 export interface EndedRequest {
@@ -68,7 +72,6 @@ export interface RequestOwner {
 }
 
 export class RequestLifecycle implements ResponseObserver, CancellableRequest, StreamProgress {
-  readonly startedAt = nowMs();
   private firstChunkAt: number | undefined;
   private responseModel: string | undefined;
   private id: string | undefined;
@@ -102,10 +105,11 @@ export class RequestLifecycle implements ResponseObserver, CancellableRequest, S
 
   constructor(
     readonly call: PlannedCall,
-    readonly span: Span,
+    readonly span: DeferredSpan,
     private readonly owner: RequestOwner,
     readonly watch: RequestWatch | undefined,
     readonly content: ContentCapture | undefined,
+    readonly startedAt: number = nowMs(),
   ) {}
 
   // --- ResponseObserver: what the provider's reader reports ---

@@ -69,8 +69,14 @@ export interface RequestDescription {
   readonly stream: boolean;
   /** The `service_tier` the request asks for, as written (priced when the response does not say which it served). */
   readonly serviceTier?: string;
-  /** Request parameters and server attributes, set on the span when it starts. */
+  /** Set on the span when it starts, with the above: what a sampler may look at (the server's address and port). Shared by requests: never changed. */
   readonly attributes: Attributes;
+  /**
+   * The request's parameters (sampling settings, limits, stop sequences), read from the body
+   * when the span starts, after `create()` has returned (`deferred-span.ts`): nothing here
+   * runs while the caller waits.
+   */
+  readonly parameters?: () => Attributes;
 }
 
 /**

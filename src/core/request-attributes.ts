@@ -1,19 +1,25 @@
 /** Request attributes every provider shares: the server, and the usual sampling parameters. */
 import type { Attributes } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
-import { asDict, asNumber, asString, type Dict } from './values.js';
+import { perClient } from './per-client.js';
+import { asNumber, asString, type Dict } from './values.js';
 import { urlFacts } from './url-facts.js';
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /**
  * `server.address` and `server.port` from the client's base URL. Only host and port are
- * kept: never credentials, path or query string.
+ * kept: never credentials, path or query string. Frozen: shared by every request of a
+ * client (`serverAttributes`), copied, never changed.
  */
-export function serverAttributes(resource: unknown): Attributes {
-  const baseURL = asString(asDict(asDict(resource)?._client)?.baseURL);
-  if (!baseURL) return {};
-  const url = urlFacts(baseURL);
-  return url ? { [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: url.port } : {};
+export function clientServerAttributes(client: Dict | undefined): Attributes {
+  const baseURL = asString(client?.baseURL);
+  const url = baseURL ? urlFacts(baseURL) : undefined;
+  return url ? Object.freeze({ [sc.ATTR_SERVER_ADDRESS]: url.hostname, [sc.ATTR_SERVER_PORT]: url.port }) : NO_ATTRIBUTES;
 }
+
+/** `clientServerAttributes` of the resource's client, worked out once per client. */
+export const serverAttributes: (resource: unknown) => Attributes = perClient(clientServerAttributes);
 
 /** Numeric request parameters, copied when present and numeric. */
 export function numericParameters(body: Dict, names: Readonly<Record<string, string>>): Attributes {

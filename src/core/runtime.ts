@@ -3,13 +3,13 @@
  * span each request starts, and the pipeline each ended request goes to. Owned by the
  * instance and dropped with it; nothing here is shared between instances.
  */
-import { SpanKind, type Tracer } from '@opentelemetry/api';
-import * as sc from '../semconv.js';
+import { context, type Context, type Tracer } from '@opentelemetry/api';
 import type { PlannedCall, ProviderSettings } from './adapter.js';
-import { ContentCapture, type ContentSettings } from './content.js';
-import { RequestLifecycle, type EndedRequest, type RequestOwner } from './lifecycle.js';
+import { ContentCapture, type ContentReader, type ContentSettings } from './content.js';
+import { DeferredSpan, type SpanSource } from './deferred-span.js';
+import { nowMs, RequestLifecycle, type EndedRequest, type RequestOwner } from './lifecycle.js';
 import type { CostPipeline } from './pipeline.js';
-import { logWarning, safely } from './safely.js';
+import { logInternalError, logWarning, safely } from './safely.js';
 import { ReportedUsageCheck } from './usage-sanity.js';
 import type { Admission, RequestWatch, RequestWatcher } from './watch.js';
 
@@ -24,7 +24,7 @@ export interface RuntimeSettings {
 /** A request `begin` let through (with the call to send: a watch may have rewritten it), or the refusal to give the caller. */
 export type Begun = { readonly request: RequestLifecycle; readonly call: PlannedCall; readonly refusal?: undefined } | { readonly refusal: Error };
 
-export class RequestRuntime implements RequestOwner {
+export class RequestRuntime implements RequestOwner, SpanSource {
   /** Consulted before each request is sent (budgets); `undefined` when nothing watches requests. */
   watcher: RequestWatcher | undefined;
   private readonly waitingAfterAbort = new Set<RequestLifecycle>();
@@ -35,7 +35,7 @@ export class RequestRuntime implements RequestOwner {
     private readonly tracer: () => Tracer,
     private readonly pipeline: CostPipeline,
     private settings: RuntimeSettings,
-    /** Called when each request starts, before its span (the flush hooks look for the current tracer provider). */
+    /** Called when each request's span starts (the flush hooks look for the current tracer provider). */
     private readonly onStart: () => void = () => undefined,
   ) {}
 
@@ -57,45 +57,60 @@ export class RequestRuntime implements RequestOwner {
    * sent. `undefined` when it cannot be recorded (its watch is then released): the caller
    * sends it unrecorded. Never throws.
    */
-  begin(call: PlannedCall, userBody: unknown, replan: (body: unknown) => PlannedCall | undefined): Begun | undefined {
+  begin(call: PlannedCall, userBody: unknown, replan: (body: unknown) => PlannedCall | undefined, parent: Context = context.active()): Begun | undefined {
     let admission: Admission | undefined;
     const watcher = this.watcher;
     if (watcher) {
-      admission = safely('checking budgets', undefined, () => watcher.admit(call, userBody, replan));
+      try {
+        admission = watcher.admit(call, userBody, replan);
+      } catch (error) {
+        logInternalError('checking budgets', error);
+      }
       if (admission) call = admission.call;
     }
-    const started = call;
-    const request = safely('starting a span', undefined, () => this.start(started, admission?.watch));
+    let request: RequestLifecycle | undefined;
+    try {
+      request = this.start(call, admission?.watch, parent);
+    } catch (error) {
+      logInternalError('starting a request', error);
+    }
     if (admission?.refusal) {
       if (request) request.end('budget_exceeded', admission.refusal, false);
-      else safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      else this.release(admission);
       return { refusal: admission.refusal };
     }
     if (!request) {
-      if (admission) safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
+      if (admission) this.release(admission);
       return undefined;
     }
     return { request, call };
   }
 
-  start(call: PlannedCall, watch: RequestWatch | undefined): RequestLifecycle {
-    this.onStart();
-    const { description } = call;
-    const name = description.model ? `${description.operation} ${description.model}` : description.operation;
-    const span = this.tracer().startSpan(name, {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        [sc.ATTR_GEN_AI_OPERATION_NAME]: description.operation,
-        [sc.ATTR_GEN_AI_PROVIDER_NAME]: description.provider,
-        ...(description.model ? { [sc.ATTR_GEN_AI_REQUEST_MODEL]: description.model } : {}),
-        [sc.ATTR_GEN_AI_REQUEST_STREAM]: description.stream,
-        ...description.attributes,
-      },
-    });
+  /**
+   * The request's record and span. The span starts once something needs it, after the SDK
+   * call has returned at the latest when the response arrives (`DeferredSpan`), under
+   * `parent` (the context active at the call).
+   */
+  start(call: PlannedCall, watch: RequestWatch | undefined, parent: Context): RequestLifecycle {
+    const startedAt = nowMs();
+    const span = new DeferredSpan(this, call.description, startedAt, parent);
     const contentSettings = this.settings.content;
-    const reader = call.content;
-    const content = contentSettings && reader ? safely('capturing message content', undefined, () => new ContentCapture(reader, contentSettings)) : undefined;
-    return new RequestLifecycle(call, span, this, watch, content);
+    const content = contentSettings && call.content ? this.captureContent(call.content, contentSettings) : undefined;
+    return new RequestLifecycle(call, span, this, watch, content, startedAt);
+  }
+
+  /** The tracer a request's span starts with, when it starts. */
+  spanTracer(): Tracer {
+    this.onStart();
+    return this.tracer();
+  }
+
+  private captureContent(reader: () => ContentReader, settings: ContentSettings): ContentCapture | undefined {
+    return safely('capturing message content', undefined, () => new ContentCapture(reader(), settings));
+  }
+
+  private release(admission: Admission): void {
+    safely('releasing a budget', undefined, () => admission.watch.settle(undefined, undefined));
   }
 
   ended(request: EndedRequest): void {

@@ -14,56 +14,52 @@ import { BodyTap } from './body-tap.js';
 import type { RequestLifecycle } from './lifecycle.js';
 import { countBufferedNodeBody, isNodeReadableBody } from './node-body.js';
 import { bodyFormat } from './rewrap-response.js';
-import type { CountArrived } from './watchdog.js';
-
-export interface UnreadResponse {
-  /** The SDK's response props arrived (`{ response }`): the body to read if the stream is collected. */
-  responded(props: unknown): void;
-  readonly count: CountArrived;
-}
 
 /** For an SDK stream: reads its response body's received bytes once the stream is gone. */
-export function countUnreadResponse(request: RequestLifecycle, reader: ResponseReader): UnreadResponse {
-  let response: { body?: unknown; headers?: { get?: unknown } } | undefined;
-  return {
-    responded(props) {
-      const candidate = typeof props === 'object' && props !== null ? (props as { response?: unknown }).response : undefined;
-      if (typeof candidate === 'object' && candidate !== null) response = candidate;
-    },
-    count: () => {
-      const held = response;
-      response = undefined;
-      const headers = held?.headers;
-      if (!held || typeof headers?.get !== 'function' || bodyFormat(headers as Headers) !== 'sse') return undefined;
-      const observation = { request, reader, format: 'sse' as const };
-      const body = held.body;
-      if (isNodeReadableBody(body)) {
-        countBufferedNodeBody(body, observation);
-        return undefined;
-      }
-      if (!(body instanceof ReadableStream) || body.locked) return undefined;
-      const tap = new BodyTap(body, observation);
-      return tap.countArrived().finally(() => tap.release());
-    },
-  };
-}
+export class UnreadResponse {
+  private response: { body?: unknown; headers?: { get?: unknown } } | undefined;
 
-export interface TapCounter {
-  /** A raw body was handed out through this tap. */
-  readonly set: (tap: BodyTap) => void;
-  readonly count: CountArrived;
+  constructor(
+    private readonly request: RequestLifecycle,
+    private readonly reader: ResponseReader,
+  ) {}
+
+  /** The SDK's response props arrived (`{ response }`): the body to read if the stream is collected. */
+  responded(props: unknown): void {
+    const candidate = typeof props === 'object' && props !== null ? (props as { response?: unknown }).response : undefined;
+    if (typeof candidate === 'object' && candidate !== null) this.response = candidate;
+  }
+
+  count(): Promise<void> | undefined {
+    const held = this.response;
+    this.response = undefined;
+    const headers = held?.headers;
+    if (!held || typeof headers?.get !== 'function' || bodyFormat(headers as Headers) !== 'sse') return undefined;
+    const observation = { request: this.request, reader: this.reader, format: 'sse' as const };
+    const body = held.body;
+    if (isNodeReadableBody(body)) {
+      countBufferedNodeBody(body, observation);
+      return undefined;
+    }
+    if (!(body instanceof ReadableStream) || body.locked) return undefined;
+    const tap = new BodyTap(body, observation);
+    return tap.countArrived().finally(() => tap.release());
+  }
 }
 
 /**
  * For a raw body handed to the caller: the tap is held weakly (the idle timer holds this),
  * so that the caller's dropping the body still lets it be collected.
  */
-export function tapCounter(): TapCounter {
-  let tap: WeakRef<BodyTap> | undefined;
-  return {
-    set: (next) => {
-      tap = new WeakRef(next);
-    },
-    count: () => tap?.deref()?.countArrived(),
-  };
+export class TappedBody {
+  private tap: WeakRef<BodyTap> | undefined;
+
+  /** A raw body was handed out through this tap. */
+  set(tap: BodyTap): void {
+    this.tap = new WeakRef(tap);
+  }
+
+  count(): Promise<void> | undefined {
+    return this.tap?.deref()?.countArrived();
+  }
 }

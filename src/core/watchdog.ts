@@ -44,6 +44,7 @@ const collected = new FinalizationRegistry<Collected>(({ request, controller, co
 
 /** Ends `request` as `abandoned` after `idleMs` with no activity and nothing in flight. */
 export function watchIdle(request: RequestLifecycle, idleMs: number, countArrived?: CountArrived): void {
+  if (request.ended) return;
   let seen = request.activityCount;
   const timer = setTimeout(function check() {
     if (request.ended) return;

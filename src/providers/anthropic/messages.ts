@@ -8,14 +8,24 @@
  * input total includes them.
  */
 import * as sc from '../../semconv.js';
-import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
-import type { ServerTool } from '../../core/model.js';
+import type {
+  CalibrationSpec,
+  PlanCall,
+  ProviderCountRequest,
+  ProviderCounts,
+  ReasoningExpectation,
+  ResponseObserver,
+  ResponseReader,
+  UsageEstimator,
+} from '../../core/adapter.js';
+import type { InputBound, ServerTool } from '../../core/model.js';
+import type { TokenCounter } from '../../core/tokenizer.js';
 import { providerStreamError } from '../../core/error-summary.js';
 import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
 import { TopLevelKeyCounter } from '../../core/json-keys.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { modelFamily } from '../../core/calibration.js';
-import { anthropicConstants, claudeFactor } from './constants.js';
+import { anthropicConstants, claudeFactor, type AnthropicConstants } from './constants.js';
 import { claudeOutputOverhead, countMessagesInput, messagesInputBound, toolChoiceType } from './count-input.js';
 import { countMessagesWithProvider } from './count-with-provider.js';
 import { MergedLineBreaks } from './line-breaks.js';
@@ -44,15 +54,15 @@ const INPUT_OFFSET_BOUNDS = [-256, 1024] as const;
  */
 const INPUT_OFFSET_MAX_TOKENS = 1024;
 
+/**
+ * Runs while the caller waits for `create()`: only what must be known before the request
+ * is sent. Parameters, the estimator's factor and keys and the content reader are worked
+ * out later, when something asks for them.
+ */
 export const planMessage: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const model = asString(body.model);
-  const choice = toolChoiceType(body);
   const reader = new MessageReader(forcedToolName(body));
-  const k = anthropicConstants(settings.estimatorConstants);
-  const factor = claudeFactor(model, k);
-  const family = modelFamily(model);
-  const tools = asArray(body.tools).length > 0 ? 'tools' : 'text';
   return {
     description: {
       provider: 'anthropic',
@@ -60,48 +70,88 @@ export const planMessage: PlanCall = (body, resource, settings) => {
       model,
       stream: body.stream === true,
       serviceTier: asString(body.service_tier),
-      attributes: {
-        ...serverAttributes(resource),
-        ...numericParameters(body, REQUEST_PARAMETERS),
-        ...stopSequences(body.stop_sequences),
-      },
+      attributes: serverAttributes(resource),
+      parameters: () => ({ ...numericParameters(body, REQUEST_PARAMETERS), ...stopSequences(body.stop_sequences) }),
     },
     body,
     rewrite: messagesRewrite,
-    content: messagesContent(body),
+    content: () => messagesContent(body),
     reader,
-    estimator: {
-      // Claude's tokenizer is not public: count with o200k and correct by a measured factor.
-      encoding: 'o200k_base',
-      estimateInput: (counter) => countMessagesInput(body, counter, k),
-      inputBound: () => messagesInputBound(body),
-      outputFactor: factor,
-      outputOverhead: () =>
-        claudeOutputOverhead(
-          {
-            toolUses: reader.toolUses,
-            toolParameters: reader.toolParameters(),
-            callsOpenedByApi: choice === 'any' || choice === 'tool',
-            mergedLineBreaks: reader.lineBreaks.count,
-          },
-          k,
-        ),
-      // The line breaks are a correction of the o200k count, not framing: a provider's count of the text has them.
-      outputTextCorrection: () => reader.lineBreaks.count,
-      // Streamed thinking is counted as received text; what a summary left out is estimated (thinking.ts).
-      hiddenReasoning: () => thinkingExpectation(body, reader.thinking, k),
-      calibration: {
-        outputKey: `anthropic/${family}`,
-        hiddenKey: `anthropic/${family}#thinking`,
-        outputFactorBounds: [factor * FACTOR_BAND[0], factor * FACTOR_BAND[1]],
-        inputKey: `anthropic/messages/${family}/${tools}`,
-        inputOffsetBounds: INPUT_OFFSET_BOUNDS,
-        inputOffsetMaxTokens: INPUT_OFFSET_MAX_TOKENS,
-      },
-      countWithProvider: (request, signal) => countMessagesWithProvider(resource, body, request, signal),
-    },
+    estimator: new MessagesEstimator(body, resource, model, reader, anthropicConstants(settings.estimatorConstants)),
   };
 };
+
+/** Counts a Messages request's input and frames its output; one object per request, its factor and keys worked out on first use. */
+class MessagesEstimator implements UsageEstimator {
+  /** Claude's tokenizer is not public: count with o200k and correct by a measured factor. */
+  readonly encoding = 'o200k_base';
+  private factor: number | undefined;
+  private spec: CalibrationSpec | undefined;
+
+  constructor(
+    private readonly body: Dict,
+    private readonly resource: unknown,
+    private readonly model: string | undefined,
+    private readonly reader: MessageReader,
+    private readonly k: AnthropicConstants,
+  ) {}
+
+  get outputFactor(): number {
+    this.factor ??= claudeFactor(this.model, this.k);
+    return this.factor;
+  }
+
+  estimateInput(counter: TokenCounter): number {
+    return countMessagesInput(this.body, counter, this.k);
+  }
+
+  inputBound(): InputBound | undefined {
+    return messagesInputBound(this.body);
+  }
+
+  outputOverhead(): number {
+    const choice = toolChoiceType(this.body);
+    return claudeOutputOverhead(
+      {
+        toolUses: this.reader.toolUses,
+        toolParameters: this.reader.toolParameters(),
+        callsOpenedByApi: choice === 'any' || choice === 'tool',
+        mergedLineBreaks: this.reader.lineBreaks.count,
+      },
+      this.k,
+    );
+  }
+
+  /** The line breaks are a correction of the o200k count, not framing: a provider's count of the text has them. */
+  outputTextCorrection(): number {
+    return this.reader.lineBreaks.count;
+  }
+
+  /** Streamed thinking is counted as received text; what a summary left out is estimated (thinking.ts). */
+  hiddenReasoning(): ReasoningExpectation {
+    return thinkingExpectation(this.body, this.reader.thinking, this.k);
+  }
+
+  get calibration(): CalibrationSpec {
+    if (this.spec) return this.spec;
+    const family = modelFamily(this.model);
+    const tools = asArray(this.body.tools).length > 0 ? 'tools' : 'text';
+    const factor = this.outputFactor;
+    this.spec = {
+      outputKey: `anthropic/${family}`,
+      hiddenKey: `anthropic/${family}#thinking`,
+      outputFactorBounds: [factor * FACTOR_BAND[0], factor * FACTOR_BAND[1]],
+      inputKey: `anthropic/messages/${family}/${tools}`,
+      inputOffsetBounds: INPUT_OFFSET_BOUNDS,
+      inputOffsetMaxTokens: INPUT_OFFSET_MAX_TOKENS,
+    };
+    return this.spec;
+  }
+
+  countWithProvider(request: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts> {
+    return countMessagesWithProvider(this.resource, this.body, request, signal);
+  }
+}
 
 /** The tool `tool_choice: { type: 'tool', name }` forces: the API starts its call (and writes its name) itself. */
 function forcedToolName(body: Dict): string | undefined {

@@ -2,22 +2,33 @@
  * OpenAI Chat Completions: what a request asks for, and what each chunk says. Usage for
  * streams is asked for and its traces hidden in `stream-usage.ts`.
  */
+import type { Attributes } from '@opentelemetry/api';
 import * as sc from '../../semconv.js';
-import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adapter.js';
-import type { ReportedUsage } from '../../core/model.js';
+import type {
+  CalibrationSpec,
+  PlanCall,
+  ProviderCountRequest,
+  ProviderCounts,
+  ReasoningExpectation,
+  ResponseObserver,
+  ResponseReader,
+  UsageEstimator,
+} from '../../core/adapter.js';
+import type { InputBound, ReportedUsage } from '../../core/model.js';
+import type { EncodingName, TokenCounter } from '../../core/tokenizer.js';
 import { providerStreamError } from '../../core/error-summary.js';
-import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { numericParameters, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { openaiCalibration } from './calibration-spec.js';
 import { chatContent } from './chat-content.js';
-import { openaiConstants } from './constants.js';
+import { openaiClientFacts } from './client-facts.js';
+import { openaiConstants, type OpenAIConstants } from './constants.js';
 import { countChatInput } from './count-chat-input.js';
 import { isImageOfUnknownSize } from './count-image.js';
 import { countChatWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
-import { chatOutputOverhead, requestShape, type AnswerShape } from './output-overhead.js';
-import { openaiProviderName } from './provider-name.js';
-import { requestedServiceTier, serviceTierAttribute } from './service-tier.js';
+import { chatOutputOverhead, requestShape, type AnswerShape, type RequestShape } from './output-overhead.js';
+import { serviceTierAttribute } from './service-tier.js';
 import { reasoningExpectation } from './reasoning.js';
 import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
 import { chatRewrite } from './rewrite.js';
@@ -31,58 +42,109 @@ const REQUEST_PARAMETERS = {
   n: sc.ATTR_GEN_AI_REQUEST_CHOICE_COUNT,
 };
 
+/**
+ * Runs while the caller waits for `create()`: only what must be known before the request
+ * is sent (the body to send, the reader, the provider and model for the span's start).
+ * Parameters, the estimator's keys and the content reader are worked out later, when
+ * something asks for them.
+ */
 export const planChatCompletion: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
-  const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, settings, resource);
-  const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
+  const client = openaiClientFacts(resource);
+  const usageRequest = requestStreamUsage(body, settings, client.acceptsStreamOptions);
   const reader = new ChatReader(usageRequest.injected, forcedChatFunction(body));
-  const shape = requestShape(body.tools ?? body.functions, body.response_format);
-  const k = openaiConstants(settings.estimatorConstants);
-  const provider = openaiProviderName(resource);
+  const provider = client.provider;
   return {
     description: {
       provider,
       operation: 'chat',
       model,
-      stream,
-      ...requestedServiceTier(body),
-      attributes: {
-        ...serverAttributes(resource),
-        ...numericParameters(body, REQUEST_PARAMETERS),
-        ...stopSequences(body.stop),
-        ...serviceTierAttribute(body),
-        ...(maxTokens !== undefined ? { [sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxTokens } : {}),
-      },
+      stream: body.stream === true,
+      serviceTier: asString(body.service_tier),
+      attributes: client.serverAttributes,
+      parameters: () => chatParameters(body),
     },
     body: usageRequest.body,
     injection: usageRequest.injection,
     rewrite: chatRewrite,
-    content: chatContent(body),
+    content: () => chatContent(body),
     reader,
-    estimator: {
-      encoding: openaiEncoding(model),
-      estimateInput: (counter) => countChatInput(body, counter, k),
-      inputBound: () => chatInputBound(body),
-      outputFactor: 1,
-      outputOverhead: () => chatOutputOverhead(model, shape, reader.answerShape(), k),
-      // Chat shows nothing of the reasoning: only the model and the effort tell.
-      hiddenReasoning: () => reasoningExpectation(model, body, k['openai.reasoning.typical']),
-      calibration: openaiCalibration(provider, 'chat', model, body, shape),
-      countWithProvider: (request, signal) => countChatWithProvider(resource, body, k, request, signal),
-    },
+    estimator: new ChatEstimator(body, resource, model, provider, reader, openaiConstants(settings.estimatorConstants)),
   };
 };
 
+function chatParameters(body: Dict): Attributes {
+  const maxTokens = asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens);
+  return {
+    ...numericParameters(body, REQUEST_PARAMETERS),
+    ...stopSequences(body.stop),
+    ...serviceTierAttribute(body),
+    ...(maxTokens !== undefined ? { [sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: maxTokens } : {}),
+  };
+}
+
+/** Counts a chat request's input and frames its output; one object per request, its keys worked out on first use. */
+class ChatEstimator implements UsageEstimator {
+  readonly outputFactor = 1;
+  private spec: CalibrationSpec | undefined;
+
+  constructor(
+    private readonly body: Dict,
+    private readonly resource: unknown,
+    private readonly model: string | undefined,
+    private readonly provider: string,
+    private readonly reader: ChatReader,
+    private readonly k: OpenAIConstants,
+  ) {}
+
+  get encoding(): EncodingName {
+    return openaiEncoding(this.model);
+  }
+
+  estimateInput(counter: TokenCounter): number {
+    return countChatInput(this.body, counter, this.k);
+  }
+
+  inputBound(): InputBound | undefined {
+    return chatInputBound(this.body);
+  }
+
+  outputOverhead(): number {
+    return chatOutputOverhead(this.model, this.shape(), this.reader.answerShape(), this.k);
+  }
+
+  /** Chat shows nothing of the reasoning: only the model and the effort tell. */
+  hiddenReasoning(): ReasoningExpectation {
+    return reasoningExpectation(this.model, this.body, this.k['openai.reasoning.typical']);
+  }
+
+  get calibration(): CalibrationSpec {
+    this.spec ??= openaiCalibration(this.provider, 'chat', this.model, this.body, this.shape());
+    return this.spec;
+  }
+
+  countWithProvider(request: ProviderCountRequest, signal: AbortSignal): Promise<ProviderCounts> {
+    return countChatWithProvider(this.resource, this.body, this.k, request, signal);
+  }
+
+  private shape(): RequestShape {
+    return requestShape(this.body.tools ?? this.body.functions, this.body.response_format);
+  }
+}
+
 class ChatReader implements ResponseReader {
-  /** Tool calls received (their ids), and those of the function the request forced. */
-  private readonly toolCallIds = new Set<string>();
-  private readonly forcedCallIds = new Set<string>();
-  /** Choices (by index) that carried text, a refusal, a legacy `function_call`. */
-  private readonly textChoices = new Set<number>();
-  private readonly refusalChoices = new Set<number>();
-  private readonly functionCallChoices = new Set<number>();
+  /**
+   * Tool calls received (their ids), and those of the function the request forced; choices
+   * (by index) that carried text, a refusal, a legacy `function_call`. Each set is made when
+   * its first member arrives: most streams carry only text, and an in-flight stream keeps its
+   * reader.
+   */
+  private toolCallIds: Set<string> | undefined;
+  private forcedCallIds: Set<string> | undefined;
+  private textChoices: Set<number> | undefined;
+  private refusalChoices: Set<number> | undefined;
+  private functionCallChoices: Set<number> | undefined;
 
   constructor(
     private readonly usageInjected: boolean,
@@ -91,12 +153,13 @@ class ChatReader implements ResponseReader {
   ) {}
 
   answerShape(): AnswerShape {
+    const forced = this.forcedCallIds?.size ?? 0;
     return {
-      toolCalls: this.toolCallIds.size - this.forcedCallIds.size,
-      forcedCalls: this.forcedCallIds.size,
-      legacyFunctionCalls: this.functionCallChoices.size,
-      textMessages: this.textChoices.size,
-      refusals: this.refusalChoices.size,
+      toolCalls: (this.toolCallIds?.size ?? 0) - forced,
+      forcedCalls: forced,
+      legacyFunctionCalls: this.functionCallChoices?.size ?? 0,
+      textMessages: this.textChoices?.size ?? 0,
+      refusals: this.refusalChoices?.size ?? 0,
     };
   }
 
@@ -145,18 +208,18 @@ class ChatReader implements ResponseReader {
     const choice = asNumber(index) ?? 0;
     if (typeof message.content === 'string') {
       observer.addOutput(message.content);
-      if (message.content !== '') this.textChoices.add(choice);
+      if (message.content !== '') (this.textChoices ??= new Set()).add(choice);
     }
     if (typeof message.refusal === 'string') {
       observer.addOutput(message.refusal);
-      if (message.refusal !== '') this.refusalChoices.add(choice);
+      if (message.refusal !== '') (this.refusalChoices ??= new Set()).add(choice);
     }
     // The older `functions` API answers with one `function_call` instead of `tool_calls`.
     const functionCall = asDict(message.function_call);
     if (functionCall) {
       if (functionCall.name !== this.forcedFunction) {
         observer.addOutput(functionCall.name);
-        if (functionCall.name !== undefined) this.functionCallChoices.add(choice);
+        if (functionCall.name !== undefined) (this.functionCallChoices ??= new Set()).add(choice);
       }
       observer.addOutput(functionCall.arguments);
     }
@@ -167,11 +230,11 @@ class ChatReader implements ResponseReader {
       // A streamed call carries its id and name in its first delta only.
       const id = asString(asDict(call)?.id);
       if (id) {
-        this.toolCallIds.add(id);
-        if (fn?.name !== undefined && fn.name === this.forcedFunction) this.forcedCallIds.add(id);
+        (this.toolCallIds ??= new Set()).add(id);
+        if (fn?.name !== undefined && fn.name === this.forcedFunction) (this.forcedCallIds ??= new Set()).add(id);
       }
       if (!fn) continue;
-      if (id === undefined || !this.forcedCallIds.has(id)) observer.addOutput(fn.name);
+      if (id === undefined || !this.forcedCallIds?.has(id)) observer.addOutput(fn.name);
       observer.addOutput(fn.arguments);
     }
   }

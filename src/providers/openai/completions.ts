@@ -9,11 +9,11 @@ import type { PlanCall, ResponseObserver, ResponseReader } from '../../core/adap
 import type { ReportedUsage } from '../../core/model.js';
 import type { TokenCounter } from '../../core/tokenizer.js';
 import { providerStreamError } from '../../core/error-summary.js';
-import { numericParameters, serverAttributes, stopSequences } from '../../core/request-attributes.js';
+import { numericParameters, stopSequences } from '../../core/request-attributes.js';
 import { asArray, asDict, asNumber, asString, isDict, type Dict } from '../../core/values.js';
 import { completionContent } from './chat-content.js';
+import { openaiClientFacts } from './client-facts.js';
 import { openaiEncoding } from './encoding.js';
-import { openaiProviderName } from './provider-name.js';
 import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
 import { completionsRewrite } from './rewrite.js';
 
@@ -31,23 +31,21 @@ export const planCompletion: PlanCall = (body, resource, settings) => {
   if (!isDict(body)) return undefined;
   const stream = body.stream === true;
   const model = asString(body.model);
-  const usageRequest = requestStreamUsage(body, settings, resource);
+  const client = openaiClientFacts(resource);
+  const usageRequest = requestStreamUsage(body, settings, client.acceptsStreamOptions);
   return {
     description: {
-      provider: openaiProviderName(resource),
+      provider: client.provider,
       operation: 'text_completion',
       model,
       stream,
-      attributes: {
-        ...serverAttributes(resource),
-        ...numericParameters(body, REQUEST_PARAMETERS),
-        ...stopSequences(body.stop),
-      },
+      attributes: client.serverAttributes,
+      parameters: () => ({ ...numericParameters(body, REQUEST_PARAMETERS), ...stopSequences(body.stop) }),
     },
     body: usageRequest.body,
     injection: usageRequest.injection,
     rewrite: completionsRewrite,
-    content: completionContent(body),
+    content: () => completionContent(body),
     reader: new CompletionReader(usageRequest.injected),
     estimator: {
       encoding: openaiEncoding(model),

@@ -6,7 +6,22 @@ import type { EncodingName } from '../../core/tokenizer.js';
  * unknown future models.
  */
 export function openaiEncoding(model: string | undefined): EncodingName {
-  const id = (model ?? '').toLowerCase().replace(/^ft:/, '');
+  const key = model ?? '';
+  let encoding = byModel.get(key);
+  if (encoding === undefined) {
+    encoding = encodingOf(key);
+    if (byModel.size >= MAX_CACHED_MODELS) byModel.clear();
+    byModel.set(key, encoding);
+  }
+  return encoding;
+}
+
+/** Worked out once per model name (a few regular expressions); bounded, so invented names cannot grow it. */
+const byModel = new Map<string, EncodingName>();
+const MAX_CACHED_MODELS = 256;
+
+function encodingOf(model: string): EncodingName {
+  const id = model.toLowerCase().replace(/^ft:/, '');
   if (/^gpt-4(?!o|\.)/.test(id) || id.startsWith('gpt-3.5') || id.startsWith('gpt-35')) return 'cl100k_base';
   if (id.startsWith('text-embedding-') || id.startsWith('davinci-002') || id.startsWith('babbage-002')) {
     return 'cl100k_base';

@@ -1,14 +1,16 @@
+import { perClient } from '../../core/per-client.js';
 import { urlFacts } from '../../core/url-facts.js';
-import { asDict, asString, type Dict } from '../../core/values.js';
+import { asString, type Dict } from '../../core/values.js';
 
 /**
  * `gen_ai.provider.name` for a request made through the openai SDK. The SDK also talks to
  * Azure and to OpenAI-compatible endpoints; the name follows the endpoint: the GenAI
  * conventions' name where they have one for that host, otherwise `openai` (with
- * `server.address` telling the endpoint apart).
+ * `server.address` telling the endpoint apart). Worked out once per client.
  */
-export function openaiProviderName(resource: unknown): string {
-  const client = clientOf(resource);
+export const openaiProviderName: (resource: unknown) => string = perClient(clientProviderName);
+
+export function clientProviderName(client: Dict | undefined): string {
   if (constructorName(client) === 'AzureOpenAI') return 'azure.ai.openai';
   return providerNameOfHost(endpointHost(client));
 }
@@ -32,10 +34,6 @@ const PROVIDER_HOSTS: readonly (readonly [host: RegExp, name: string])[] = [
 export function providerNameOfHost(host: string): string {
   for (const [pattern, name] of PROVIDER_HOSTS) if (pattern.test(host)) return name;
   return 'openai';
-}
-
-export function clientOf(resource: unknown): Dict | undefined {
-  return asDict(asDict(resource)?._client);
 }
 
 /** The lower-case host name of the client's base URL; '' when it has none. */
