@@ -5,10 +5,10 @@
  *
  * Why not always an `AsyncLocalStorage`: on Node 20 each storage that has ever been entered
  * adds its own propagation step to the creation of every promise in the process, the
- * application's included. A second storage beside the context manager's made a streamed
- * OpenAI chunk cost 5–8% more CPU than with the context manager alone (bench pairs run
- * side by side, `npm run bench`); through the context it costs nothing per promise. Node 22
- * and later propagate storages without promise hooks, so there it matters little either way.
+ * application's included. With our two storages beside the context manager's, a streamed
+ * OpenAI chunk cost 1.06–1.12× the context manager alone; through the context, 0.99–1.07
+ * (four pairs each, run side by side: bench/child.ts). The context adds nothing per
+ * promise. Node 22 and later propagate storages without promise hooks.
  */
 import { context, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
