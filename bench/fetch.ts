@@ -14,6 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { inMemoryBody } from './in-memory-body.js';
 
 const requireHere = createRequire(__filename);
 const dist = resolve(__dirname, '..', 'dist', 'cjs');
@@ -69,19 +70,6 @@ function reads(events: readonly Uint8Array[], perRead: number): Uint8Array[] {
   return out;
 }
 
-function source(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (next < chunks.length) controller.enqueue(chunks[next++]!);
-        else controller.close();
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 const noopSpan = {};
 const owner = { ended: () => undefined, draining: () => undefined };
 
@@ -96,14 +84,14 @@ async function cpuPerEvent(chunks: readonly Uint8Array[], wrapped: boolean, hide
   const start = process.cpuUsage();
   if (wrapped) {
     const request = new RequestLifecycle(call, noopSpan, owner, undefined, undefined);
-    const tap = new BodyTap(source(chunks), {
+    const tap = new BodyTap(inMemoryBody(chunks), {
       request,
       reader: call.reader,
       format: 'sse',
       hiddenNullField: hide ? call.injection?.nullField : undefined,
     });
     await consume(tap.readable());
-  } else await consume(source(chunks));
+  } else await consume(inMemoryBody(chunks));
   const used = process.cpuUsage(start);
   return (used.user + used.system) / EVENTS;
 }

@@ -8,8 +8,8 @@
  *   default chunks 4,000–20,000), each variant in a fresh process. Variants are compared in
  *   pairs that run side by side, streaming at the same moment, so both see the same load on
  *   this shared machine (two copies of one variant run this way agreed within 2%, where
- *   back-to-back runs drifted by 20–40%); which of the two starts first alternates round by
- *   round. Each process also times a calibration workload; every ratio is computed per pair
+ *   the same variant run twice back to back differed by 14–37%); which of the two starts
+ *   first alternates round by round. Each process also times a calibration workload; every ratio is computed per pair
  *   and printed as the median over the rounds with their spread, as measured and calibrated.
  *   Node 24 (through `npx -p node@24`) runs the same set after Node 20.
  * - Per request: the synchronous part of `create()`, small and ~64 KB prompts: each process's

@@ -16,6 +16,7 @@
 import { resolve } from 'node:path';
 import { context, createContextKey } from '@opentelemetry/api';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import { inMemoryBody } from './in-memory-body.js';
 import type AnthropicClass from '@anthropic-ai/sdk';
 import type OpenAIClass from 'openai';
 
@@ -83,17 +84,7 @@ function anthropicEvents(): Uint8Array[] {
 /** A `fetch` answering every request with `events`, one per read. */
 function fetchServing(pick: (body: string) => Uint8Array[]): typeof fetch {
   return (async (_url: unknown, init?: RequestInit) => {
-    const events = pick(typeof init?.body === 'string' ? init.body : '');
-    let next = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull(controller) {
-          if (next < events.length) controller.enqueue(events[next++]!);
-          else controller.close();
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    const body = inMemoryBody(pick(typeof init?.body === 'string' ? init.body : ''));
     return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
   }) as typeof fetch;
 }

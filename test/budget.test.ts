@@ -383,6 +383,27 @@ describe('budgets declared in the configuration', () => {
     }
   });
 
+  it('new priceOverrides apply to the next request at once, though rates are kept per model', async () => {
+    const stoppedAt = async (outputPerMTok: number): Promise<number> => {
+      otel.instrumentation.setConfig({ ...baseConfig, priceOverrides: { 'acme-finetune-2': { inputPerMTok: 2, outputPerMTok } } });
+      otel.reset();
+      const { error } = await withBudget({ maxUsd: 0.0008 }, async () =>
+        drain(await openai.chat.completions.create({ model: 'acme-finetune-2', messages, stream: true }, script({ outputTokens: 2000, chunkDelayMs: 1 }))),
+      );
+      assert.ok(error instanceof BudgetExceededError, `got ${String(error)}`);
+      return attr(onlySpan(await otel.settle()), 'gen_ai.usage.output_tokens') as number;
+    };
+    try {
+      const cheap = await stoppedAt(8);
+      // Ten times the price, seconds later: the kept rates of the first override are not used.
+      const dear = await stoppedAt(80);
+      assert.ok(cheap > 80 && cheap < 105, `stopped at ${cheap} output tokens at $8/M`);
+      assert.ok(dear > 2 && dear < 15, `stopped at ${dear} output tokens at $80/M`);
+    } finally {
+      otel.instrumentation.setConfig(baseConfig);
+    }
+  });
+
   it('invalid budget options fail at construction, naming the option', async () => {
     const { LLMCostInstrumentation } = await import('../src/index.js');
     assert.throws(() => new LLMCostInstrumentation({ defaultBudget: { maxUsd: -1 } }), /defaultBudget\.maxUsd/);

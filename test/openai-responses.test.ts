@@ -20,6 +20,15 @@ let client: InstanceType<typeof otel.OpenAI>;
 const model = 'gpt-4o-mini';
 const input = 'Tell me about the weather in Lisbon in spring.';
 const instructions = 'You are a terse assistant.';
+const weatherTools = [
+  {
+    type: 'function' as const,
+    name: 'get_weather',
+    description: 'Weather.',
+    strict: false,
+    parameters: { type: 'object', properties: { city: { type: 'string' } } },
+  },
+];
 
 harness.setup(() => {
   registerFixtures(harness.emulator);
@@ -89,23 +98,14 @@ describe('responses.create, streaming', () => {
 
   it('function call: finish reason tool_calls; a broken call estimates name and arguments', async () => {
     const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon', unit: 'celsius', days: 3 } };
-    const tools = [
-      {
-        type: 'function' as const,
-        name: 'get_weather',
-        description: 'Weather.',
-        strict: false,
-        parameters: { type: 'object', properties: { city: { type: 'string' } } },
-      },
-    ];
-    const full = await client.responses.create({ model, input, tools, stream: true }, script({ toolCall }));
+    const full = await client.responses.create({ model, input, tools: weatherTools, stream: true }, script({ toolCall }));
     for await (const _event of full);
     const completed = onlySpan(await otel.settle());
     assert.deepEqual(attr(completed, 'gen_ai.response.finish_reasons'), ['tool_calls']);
     const reported = num(completed, 'gen_ai.usage.output_tokens');
 
     otel.reset();
-    const partial = await client.responses.create({ model, input, tools, stream: true }, script({ toolCall }));
+    const partial = await client.responses.create({ model, input, tools: weatherTools, stream: true }, script({ toolCall }));
     let argumentDeltas = 0;
     for await (const event of partial) if (event.type === 'response.function_call_arguments.delta' && ++argumentDeltas === 3) break;
     const broken = onlySpan(await otel.settle());
@@ -116,18 +116,9 @@ describe('responses.create, streaming', () => {
 
   it("a call of the function tool_choice forces: its name and framing are the API's, not in the estimate", async () => {
     const toolCall = { name: 'get_weather', arguments: { city: 'Lisbon' } };
-    const tools = [
-      {
-        type: 'function' as const,
-        name: 'get_weather',
-        description: 'Weather.',
-        strict: false,
-        parameters: { type: 'object', properties: { city: { type: 'string' } } },
-      },
-    ];
     const estimate = async (tool_choice?: { type: 'function'; name: string }) => {
       const stream = await client.responses.create(
-        { model, input, tools, ...(tool_choice ? { tool_choice } : {}), stream: true },
+        { model, input, tools: weatherTools, ...(tool_choice ? { tool_choice } : {}), stream: true },
         script({ toolCall, omitTerminal: true }),
       );
       for await (const _event of stream);

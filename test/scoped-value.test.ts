@@ -28,10 +28,31 @@ async function seenAcrossAsyncSteps(scoped: ScopedValue<string>): Promise<(strin
   return seen;
 }
 
+/** A function that throws, or whose promise rejects, leaves no value behind it. */
+async function rejectedLeavesNothing(scoped: ScopedValue<string>): Promise<void> {
+  assert.throws(
+    () =>
+      scoped.run('thrown', () => {
+        throw new Error('sync failure');
+      }),
+    /sync failure/,
+  );
+  assert.equal(scoped.get(), undefined);
+  await assert.rejects(
+    scoped.run('rejected', async () => {
+      await sleep(1);
+      throw new Error('async failure');
+    }),
+    /async failure/,
+  );
+  assert.equal(scoped.get(), undefined);
+}
+
 describe('ScopedValue', () => {
   it('follows async steps without a context manager (its own storage)', async () => {
     const scoped = new ScopedValue<string>(key);
     assert.deepEqual(await seenAcrossAsyncSteps(scoped), [undefined, 'outer', 'inner', 'outer', undefined]);
+    await rejectedLeavesNothing(scoped);
     // Nothing was put in the (no-op) context.
     await scoped.run('x', async () => assert.equal(context.active().getValue(key), undefined));
   });
@@ -43,6 +64,7 @@ describe('ScopedValue', () => {
       const anotherKey = Symbol('test: another value');
       const scoped = new ScopedValue<string>(anotherKey, Symbol.for('otel-llm-cost.test.scoped-value.storage'));
       assert.deepEqual(await seenAcrossAsyncSteps(scoped), [undefined, 'outer', 'inner', 'outer', undefined]);
+      await rejectedLeavesNothing(scoped);
       await scoped.run('in context', async () => {
         await sleep(1);
         assert.equal(context.active().getValue(anotherKey), 'in context');

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, trace, type Span } from '@opentelemetry/api';
+import { DeferredSpan } from '../src/core/deferred-span.js';
 import { useHarness } from './helpers/harness.js';
 
 const h = useHarness();
@@ -67,4 +68,25 @@ describe('a span started after create() returned', () => {
       assert.equal(child.spanContext().traceId, span.spanContext().traceId);
     });
   }
+});
+
+describe('a span whose tracer fails when it starts', () => {
+  it('becomes a non-recording span; nothing it is asked throws', () => {
+    const failing = {
+      spanTracer: () => {
+        throw new Error('tracer provider is gone');
+      },
+    };
+    const span = new DeferredSpan(
+      failing,
+      { provider: 'openai', operation: 'chat', model: 'gpt-4o-mini', stream: true, attributes: {} },
+      Date.now(),
+      context.active(),
+    );
+    assert.equal(span.isRecording(), false);
+    span.setAttribute('x', 1).setAttributes({ y: 2 }).addEvent('e').setStatus({ code: 2 }).updateName('n');
+    span.recordException(new Error('boom'));
+    span.end();
+    assert.equal(span.spanContext().traceFlags, 0);
+  });
 });

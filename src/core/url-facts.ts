@@ -2,11 +2,9 @@
  * Host name and port of a URL string, parsed once per distinct string. A client's base URL
  * is the same on every request, and `new URL` (plus a thrown TypeError for a string that is
  * not absolute) was the largest single part of planning a request.
- *
- * The cache holds only what a pure function returns for its argument, so sharing it across
- * instrumentation instances changes no result; it is bounded so that a process that builds
- * URLs per request cannot make it grow.
  */
+import { boundedMemo } from './bounded-memo.js';
+
 export interface UrlFacts {
   /** `URL.hostname`, as given (IPv6 in brackets). */
   readonly hostname: string;
@@ -14,19 +12,8 @@ export interface UrlFacts {
   readonly port: number;
 }
 
-const MAX_CACHED = 256;
-
 /** `undefined` when `url` is not an absolute URL. */
-export function urlFacts(url: string): UrlFacts | undefined {
-  const known = cache.get(url);
-  if (known !== undefined || cache.has(url)) return known;
-  const facts = parse(url);
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(url, facts);
-  return facts;
-}
-
-const cache = new Map<string, UrlFacts | undefined>();
+export const urlFacts: (url: string) => UrlFacts | undefined = boundedMemo(parse, 256);
 
 /** A scheme first (after what `URL` trims): anything else (a path, '') is not absolute and would only throw. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: URL parsing trims C0 controls and spaces first; so does this test.

@@ -179,21 +179,20 @@ function boundOf(estimator: UsageEstimator): ResolvedUsage['inputBound'] {
 }
 
 function outputOverhead(estimator: UsageEstimator): number {
-  try {
-    const value = estimator.outputOverhead?.() ?? 0;
-    return Number.isFinite(value) && value > 0 ? value : 0;
-  } catch (error) {
-    logInternalError('estimating output overhead', error);
-    return 0;
-  }
+  return tokensFrom('estimating output overhead', () => estimator.outputOverhead?.());
 }
 
 function textCorrection(estimator: UsageEstimator): number {
+  return tokensFrom('correcting the output text count', () => estimator.outputTextCorrection?.());
+}
+
+/** A token figure an estimator gives: 0 when it gives none, a non-finite or negative one, or throws. */
+function tokensFrom(what: string, read: () => number | undefined): number {
   try {
-    const value = estimator.outputTextCorrection?.() ?? 0;
+    const value = read() ?? 0;
     return Number.isFinite(value) && value > 0 ? value : 0;
   } catch (error) {
-    logInternalError('estimating output overhead', error);
+    logInternalError(what, error);
     return 0;
   }
 }

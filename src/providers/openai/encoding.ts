@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../core/bounded-memo.js';
 import type { EncodingName } from '../../core/tokenizer.js';
 
 /**
@@ -6,19 +7,11 @@ import type { EncodingName } from '../../core/tokenizer.js';
  * unknown future models.
  */
 export function openaiEncoding(model: string | undefined): EncodingName {
-  const key = model ?? '';
-  let encoding = byModel.get(key);
-  if (encoding === undefined) {
-    encoding = encodingOf(key);
-    if (byModel.size >= MAX_CACHED_MODELS) byModel.clear();
-    byModel.set(key, encoding);
-  }
-  return encoding;
+  return encodingByModel(model ?? '');
 }
 
-/** Worked out once per model name (a few regular expressions); bounded, so invented names cannot grow it. */
-const byModel = new Map<string, EncodingName>();
-const MAX_CACHED_MODELS = 256;
+/** Worked out once per model name (a few regular expressions). */
+const encodingByModel = boundedMemo(encodingOf, 256);
 
 function encodingOf(model: string): EncodingName {
   const id = model.toLowerCase().replace(/^ft:/, '');
