@@ -5,6 +5,8 @@
  * replays check the same through the real SDKs (the figures are in docs/accuracy.md).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { getEncoding } from 'js-tiktoken';
 import { dataUrlImageSize } from '../src/core/image-size.js';
@@ -14,7 +16,11 @@ import { countResponsesInput as responsesInput, responsesInputBound } from '../s
 import { renderFunctions, renderSchemaFormat } from '../src/providers/openai/count-tools.js';
 import { openaiConstants } from '../src/providers/openai/constants.js';
 import { TopLevelKeyCounter } from '../src/core/json-keys.js';
-import { chatOutputOverhead as chatOverhead, responsesOutputOverhead as responsesOverhead } from '../src/providers/openai/output-overhead.js';
+import {
+  chatOutputOverhead as chatOverhead,
+  predatesParallelCalls,
+  responsesOutputOverhead as responsesOverhead,
+} from '../src/providers/openai/output-overhead.js';
 import { anthropicConstants } from '../src/providers/anthropic/constants.js';
 import { MergedLineBreaks } from '../src/providers/anthropic/line-breaks.js';
 import { claudeOutputOverhead as claudeOverhead, countMessagesInput as messagesInput, messagesInputBound } from '../src/providers/anthropic/count-input.js';
@@ -356,7 +362,34 @@ describe('output framing', () => {
     const none = { toolCalls: 0, textMessages: 0, refusals: 0 };
     assert.equal(chatOutputOverhead('gpt-4o', tools, { ...none, forcedCalls: 1 }), 0);
     assert.equal(responsesOutputOverhead('gpt-4o', tools, { ...none, forcedCalls: 1 }), k['openai.output.responses.message_end']);
-    assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, legacyFunctionCalls: 1 }), k['openai.output.legacy_function_call']);
+    assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, legacyFunctionCalls: 1, legacyCallFormat: true }), k['openai.output.legacy_function_call']);
+  });
+
+  it('frames chat calls by the answering model: before parallel tool calls, every call as a legacy function_call', () => {
+    const tools = { tools: true, jsonSchema: false };
+    const none = { toolCalls: 0, textMessages: 0, refusals: 0 };
+    const legacy = k['openai.output.legacy_function_call'];
+    const call = k['openai.output.tool_call'];
+    // gpt-4-0613 answering `tool_calls`: the older format's framing.
+    assert.equal(chatOutputOverhead('gpt-4', tools, { ...none, toolCalls: 1, legacyCallFormat: true }), legacy);
+    // gpt-3.5-turbo-0125 answering a legacy `function_call`: a tool call's framing.
+    assert.equal(chatOutputOverhead('gpt-3.5-turbo', tools, { ...none, legacyFunctionCalls: 1 }), call);
+    for (const model of ['gpt-4', 'gpt-4-0613', 'gpt-4-0314', 'gpt-4-32k', 'gpt-3.5-turbo-0613', 'gpt-3.5-turbo-16k', 'ft:gpt-3.5-turbo-0613:acme::abc']) {
+      assert.ok(predatesParallelCalls(model), model);
+    }
+    for (const model of [
+      'gpt-3.5-turbo',
+      'gpt-3.5-turbo-0125',
+      'gpt-4-turbo',
+      'gpt-4-0125-preview',
+      'gpt-4-1106-preview',
+      'gpt-4o',
+      'gpt-4.1',
+      'gpt-5',
+      undefined,
+    ]) {
+      assert.ok(!predatesParallelCalls(model), String(model));
+    }
   });
 
   it('frames Claude tool calls per block and per element: call or parameter (a call of the forced tool: parameters only)', () => {
@@ -442,6 +475,25 @@ describe('recorded replays with the usage stripped', () => {
       const actual = record.usage_summary.output;
       assert.ok(Math.abs(output - actual) <= actual * bound, `output estimate ${output} vs reported ${actual}`);
       assert.equal(typeof attr(span, 'llm_cost.estimate.calibration'), 'number');
+    });
+  }
+
+  // test/fixtures/recordings-call-format.jsonl (its README): chat calls by gpt-4-0613 and gpt-3.5-turbo-0125, both API shapes.
+  const callFormat = readFileSync(join(__dirname, 'fixtures', 'recordings-call-format.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as ReturnType<typeof loadFixture>);
+  for (const record of callFormat) {
+    it(`${record.response_model} answering ${record.finish_reason}: the call framed by the answering model, exactly (${record.response_id})`, async () => {
+      harness.emulator.addRecording(record.response_id, record);
+      const result = await openai.chat.completions.create(
+        { ...(record.request as object), stream: false } as never,
+        script({ replay: record.response_id, stripUsage: true }),
+      );
+      assert.ok(result);
+      const span = onlySpan(await otel.settle());
+      assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+      assert.equal(attr(span, 'gen_ai.usage.output_tokens'), record.usage_summary.output);
     });
   }
 

@@ -27,7 +27,7 @@ import { countChatInput } from './count-chat-input.js';
 import { isImageOfUnknownSize } from './count-image.js';
 import { countChatWithProvider } from './count-with-provider.js';
 import { openaiEncoding } from './encoding.js';
-import { chatOutputOverhead, requestShape, type AnswerShape, type RequestShape } from './output-overhead.js';
+import { chatOutputOverhead, predatesParallelCalls, requestShape, type AnswerShape, type RequestShape } from './output-overhead.js';
 import { serviceTierAttribute } from './service-tier.js';
 import { reasoningExpectation } from './reasoning.js';
 import { isVisibleChunk, requestStreamUsage, withoutInjectedUsage } from './stream-usage.js';
@@ -111,7 +111,10 @@ class ChatEstimator implements UsageEstimator {
   }
 
   outputOverhead(): number {
-    return chatOutputOverhead(this.model, this.shape(), this.reader.answerShape(), this.k);
+    const answer = this.reader.answerShape();
+    // The model that answered frames the calls: the response names it (an alias resolved).
+    const legacyCallFormat = predatesParallelCalls(this.reader.responseModel ?? this.model);
+    return chatOutputOverhead(this.model, this.shape(), { ...answer, legacyCallFormat }, this.k);
   }
 
   /** Chat shows nothing of the reasoning: only the model and the effort tell. */
@@ -145,6 +148,8 @@ class ChatReader implements ResponseReader {
   private textChoices: Set<number> | undefined;
   private refusalChoices: Set<number> | undefined;
   private functionCallChoices: Set<number> | undefined;
+  /** The model the response names (the first chunk's, or the body's). */
+  responseModel: string | undefined;
 
   constructor(
     private readonly usageInjected: boolean,
@@ -168,6 +173,7 @@ class ChatReader implements ResponseReader {
     // The SDK throws this event instead of yielding it; a body read as it passes sees it here.
     if (chunk.error != null) observer.reportFailure(providerStreamError(chunk.error));
     if (observer.responseId === undefined) observer.identify(chunk.id, chunk.model);
+    this.responseModel ??= asString(chunk.model);
     observer.reportServiceTier(chunk.service_tier);
     const usage = asDict(chunk.usage);
     if (usage) observer.reportUsage(chatUsage(usage));
@@ -191,6 +197,7 @@ class ChatReader implements ResponseReader {
   readResponse(body: unknown, observer: ResponseObserver): void {
     if (!isDict(body)) return;
     observer.identify(body.id, body.model);
+    this.responseModel ??= asString(body.model);
     observer.reportServiceTier(body.service_tier);
     const usage = asDict(body.usage);
     if (usage) observer.reportUsage(chatUsage(usage));

@@ -37,7 +37,12 @@ export const OPENAI_CONSTANTS = {
   'openai.output.tool_call': offset('output', 7, 0, 'a tool call beyond its name and arguments (and an earlier one in a prompt)'),
   'openai.output.parallel_calls': offset('output', 14, 0, 'the wrapper around parallel tool calls (chat)'),
   'openai.output.parallel_calls.responses': offset('output', 16, { sameAs: 'openai.output.parallel_calls' }, 'the same in Responses'),
-  'openai.output.legacy_function_call': offset('output', 4, { sameAs: 'openai.output.tool_call' }, 'a legacy `function_call` answer (the `functions` API)'),
+  'openai.output.legacy_function_call': offset(
+    'output',
+    4,
+    { sameAs: 'openai.output.tool_call' },
+    'a call in the legacy `function_call` format: models before parallel tool calls (gpt-4-0613), `tool_calls` answers included',
+  ),
   'openai.output.text_beside_tools': offset('output', 1, 0, 'a text answer when the request offers tools'),
   'openai.output.text_beside_tools_and_schema': offset('output', 0, 0, 'a text answer that must follow a `json_schema` beside tools'),
   'openai.output.refusal': offset('output', 1, 0, 'a refusal'),

@@ -3,9 +3,15 @@
  * show for one situation each, across models and repositories (fitted, constants.ts;
  * docs/accuracy.md):
  *
- * - a tool call: its framing; parallel calls each plus a wrapper; a legacy
- *   `function_call`; a call of the function the request forces (`tool_choice` naming it),
- *   none, and not its name either: the API writes both itself;
+ * - a tool call: its framing; parallel calls each plus a wrapper; a call of the function
+ *   the request forces (`tool_choice` naming it), none, and not its name either: the API
+ *   writes both itself;
+ * - chat: the framing is the answering model's, not the API shape's. A model from before
+ *   parallel tool calls (which came with the 1106 models: gpt-4 / gpt-4-0613, gpt-3.5-turbo-0613
+ *   and older) frames every call as a legacy `function_call`, `tool_calls` included; a later
+ *   model frames a legacy `function_call` answer like any tool call (dev recordings: the 8
+ *   gpt-4-0613 `tool_calls` answers of two sources ran 3 tokens over, the 4 gpt-3.5-turbo-0125
+ *   `function_call` answers 3 to 4 under, each exact or within 1 once framed by its model);
  * - a Responses message: its end token, which a message cut at `max_output_tokens` never
  *   generated; Chat Completions does not bill it;
  * - a text answer when the request offers tools, and more when it must also follow a
@@ -31,6 +37,8 @@ export interface AnswerShape {
   readonly forcedCalls?: number;
   /** Chat only: legacy `function_call` answers (the older `functions` API). */
   readonly legacyFunctionCalls?: number;
+  /** Chat only: the answering model predates parallel tool calls, so frames every call as a legacy `function_call`. */
+  readonly legacyCallFormat?: boolean;
   /** Chat: choices that carried text; Responses: message items (a refusal is one too). */
   readonly textMessages: number;
   readonly refusals: number;
@@ -52,8 +60,22 @@ function textFraming(request: RequestShape, answer: AnswerShape, k: OpenAIConsta
   return besideTools * answer.textMessages + k['openai.output.refusal'] * answer.refusals;
 }
 
+/**
+ * Models from before parallel tool calls, which OpenAI introduced with gpt-4-1106-preview and
+ * gpt-3.5-turbo-1106: gpt-4 (the alias still names gpt-4-0613), gpt-4-0314, gpt-4-0613, the
+ * 32k variants, gpt-3.5-turbo-0301, -0613 and -16k; fine-tunes of them too (`ft:` ids).
+ * The `gpt-3.5-turbo` alias names 0125 since February 2024: a response's own model says which.
+ */
+export function predatesParallelCalls(model: string | undefined): boolean {
+  const id = (model ?? '').toLowerCase().replace(/^ft:/, '');
+  return /^gpt-4(-0314|-0613|-32k(-0314|-0613)?)?(:|$)/.test(id) || /^gpt-3\.5-turbo-(0301|0613|16k(-0613)?)(:|$)/.test(id);
+}
+
 export function chatOutputOverhead(model: string | undefined, request: RequestShape, answer: AnswerShape, k: OpenAIConstants): number {
-  const calls = toolCallFraming(answer.toolCalls, 'chat', k) + k['openai.output.legacy_function_call'] * (answer.legacyFunctionCalls ?? 0);
+  const legacy = answer.legacyFunctionCalls ?? 0;
+  const calls = answer.legacyCallFormat
+    ? k['openai.output.legacy_function_call'] * (answer.toolCalls + legacy)
+    : toolCallFraming(answer.toolCalls, 'chat', k) + k['openai.output.tool_call'] * legacy;
   if (isReasoningFormat(model)) return k['openai.output.reasoning_format'] + calls;
   return textFraming(request, answer, k) + calls;
 }
