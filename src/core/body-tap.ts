@@ -105,7 +105,7 @@ export class BodyTap {
       return pending;
     }
     const request = this.observer.request;
-    this.upstream ??= readerOf(this.source);
+    this.upstream ??= this.source.getReader();
     request.readStarted();
     return this.upstream.read().then(
       (step): Read => {
@@ -170,16 +170,6 @@ export class BodyTap {
     const pending = this.upstream ?? this.source;
     return pending.cancel(reason);
   }
-}
-
-/**
- * The prototype's reader, not an own `getReader` (sdk-body-cut.ts puts one on an SDK stream's
- * body for the SDK's reads): a raw body is cut by frame-editor.ts, byte for byte.
- */
-function readerOf(source: ReadableStream<Uint8Array>): ReadableStreamDefaultReader<Uint8Array> {
-  const getReader: () => ReadableStreamDefaultReader<Uint8Array> =
-    source instanceof ReadableStream ? ReadableStream.prototype.getReader : (source as ReadableStream<Uint8Array>).getReader;
-  return getReader.call(source);
 }
 
 const NOT_YET = Symbol('not yet');

@@ -17,7 +17,6 @@ import type { RequestLifecycle } from './lifecycle.js';
 import { isAbortError, isSdkStream, observeStream } from './observe-stream.js';
 import { exposeRawResponses } from './raw-response.js';
 import { runRecorded } from './recorded-request.js';
-import { cutNullMemberFromSdkReads } from './sdk-body-cut.js';
 import { refusedCall } from './refused-call.js';
 import type { RequestRuntime } from './runtime.js';
 import { logInternalError, safely } from './safely.js';
@@ -140,7 +139,6 @@ function observeResult(
       result.responsePromise.then((props: unknown) => {
         responded();
         unread.responded(props);
-        if (injected) cutInjectedNulls(props, injected.injection.nullField);
       }, onFailure);
     } else responded();
     const observed = result._thenUnwrap(onValue);
@@ -163,17 +161,6 @@ function observeResult(
       throw error;
     },
   );
-}
-
-/**
- * The SDK has not read the body yet (its parse is registered on the same promise after us):
- * its reads come out without the option's `null` member (sdk-body-cut.ts).
- */
-function cutInjectedNulls(props: unknown, field: string): void {
-  safely('cutting an injected option from the body', undefined, () => {
-    const response = isDict(props) ? props.response : undefined;
-    if (isDict(response)) cutNullMemberFromSdkReads(response.body, field);
-  });
 }
 
 function isThenable(value: unknown): value is ApiPromiseLike {
