@@ -497,6 +497,31 @@ describe('recorded replays with the usage stripped', () => {
     });
   }
 
+  it('a streamed call cut before usage is framed by its model: gpt-4-0613 as a legacy call, gpt-4-turbo as a tool call', async () => {
+    // `gpt-4` answers as gpt-4-0613 (before parallel calls); gpt-4-turbo does not. Both count
+    // with cl100k, so the same call differs only by its framing: tool call minus legacy call.
+    const weatherTool = {
+      type: 'function' as const,
+      function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    };
+    const estimateFor = async (model: string): Promise<number> => {
+      const stream = await openai.chat.completions.create(
+        { model, messages: [{ role: 'user', content: 'Weather in Lisbon?' }], tools: [weatherTool], stream: true },
+        script({ toolCall: { name: 'get_weather', arguments: { city: 'Lisbon' } } }),
+      );
+      // Left at the call's last chunk, before the usage chunk: the output is estimated.
+      for await (const chunk of stream) if (chunk.choices[0]?.finish_reason) break;
+      const span = onlySpan(await otel.settle());
+      assert.equal(attr(span, 'llm_cost.usage.output_tokens.source'), 'estimated');
+      assert.equal(attr(span, 'gen_ai.response.model'), model === 'gpt-4' ? 'gpt-4-0613' : 'gpt-4-turbo-2024-04-09');
+      otel.reset();
+      return attr(span, 'gen_ai.usage.output_tokens') as number;
+    };
+    const legacy = await estimateFor('gpt-4');
+    const current = await estimateFor('gpt-4-turbo');
+    assert.equal(current - legacy, k['openai.output.tool_call'] - k['openai.output.legacy_function_call']);
+  });
+
   it('openai-responses-stream-reasoning: hidden reasoning is estimated, never 0', async () => {
     await replayStripped('openai-responses-stream-reasoning');
     const span = onlySpan(await otel.settle());

@@ -172,8 +172,10 @@ class ChatReader implements ResponseReader {
     if (!isDict(chunk)) return true;
     // The SDK throws this event instead of yielding it; a body read as it passes sees it here.
     if (chunk.error != null) observer.reportFailure(providerStreamError(chunk.error));
-    if (observer.responseId === undefined) observer.identify(chunk.id, chunk.model);
-    this.responseModel ??= asString(chunk.model);
+    if (observer.responseId === undefined) {
+      observer.identify(chunk.id, chunk.model);
+      this.responseModel ??= asString(chunk.model);
+    }
     observer.reportServiceTier(chunk.service_tier);
     const usage = asDict(chunk.usage);
     if (usage) observer.reportUsage(chatUsage(usage));
