@@ -10,11 +10,18 @@
  *   allowed). Waiting counts are then rejected with `TokenizerWorkerUnavailable`, and so
  *   are later ones at once: callers count on the main thread instead
  *   (`tokenizer-main-thread.ts`).
+ * - A worker started only to warm (build encodings ahead of the first count) hands its
+ *   counters over in shared memory and is stopped once they are built; the first count
+ *   starts a worker with them (~30–40 ms to start here, no build), and that one stays.
+ *   An idle worker is not free: ~8 s after it starts, V8 shrinks its heap with two full
+ *   collections. Kept alive, the warm-up worker made a 20,000-chunk stream in a fresh
+ *   process cost 1.027× the same process without a worker (Node 24, six side-by-side
+ *   pairs, the whole process's CPU); stopped once warm, 0.994 (`docs/performance.md`).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EncodingName } from './tokenizer-count.js';
-import type { FromWorker, ToWorker } from './tokenizer-protocol.js';
+import type { FromWorker, SharedCounters, ToWorker } from './tokenizer-protocol.js';
 
 /** The worker could not be used; counting on the main thread is the caller's fallback. */
 export class TokenizerWorkerUnavailable extends Error {
@@ -53,6 +60,10 @@ export class TokenizerWorker {
   /** Bumped by every message from the worker (and when the silence timer is re-armed). */
   private heard = 0;
   private online = false;
+  /** Whether the running worker was given counts: a worker that only warmed is stopped once warm. */
+  private counting = false;
+  /** Counters a worker built, kept (shared, not copied) for the workers started after it. */
+  private shared: SharedCounters = {};
   private readonly silenceMs: number;
 
   constructor(private readonly options: TokenizerWorkerOptions = {}) {
@@ -77,6 +88,7 @@ export class TokenizerWorker {
         return;
       }
       const id = this.nextId++;
+      this.counting = true;
       this.waiting.set(id, { resolve, reject });
       this.armSilenceTimer();
       this.post(thread, { type: 'count', id, encoding, texts });
@@ -85,8 +97,15 @@ export class TokenizerWorker {
 
   /** Starts the worker if needed and has it build these encodings now. Never throws. */
   warm(encodings: readonly EncodingName[]): void {
+    const missing = encodings.filter((encoding) => this.shared[encoding] === undefined);
+    if (missing.length === 0) return;
     const thread = this.thread();
-    if (thread && encodings.length > 0) this.post(thread, { type: 'warm', encodings });
+    if (thread) this.post(thread, { type: 'warm', encodings: missing });
+  }
+
+  /** Counters built and kept for the next worker (their tables are shared memory). For tests. */
+  sharedCounters(): SharedCounters {
+    return this.shared;
   }
 
   /** Stops the worker; it starts again on the next count. For tests and the benchmark. */
@@ -103,12 +122,23 @@ export class TokenizerWorker {
     try {
       // execArgv: never the application's own flags (an `--import` that starts an SDK,
       // `--inspect`): the worker runs only the tokenizer.
-      const thread = new Worker(this.options.source ?? workerSource(), { eval: true, execArgv: [], stdout: false, stderr: false });
+      const thread = new Worker(this.options.source ?? workerSource(), {
+        eval: true,
+        execArgv: [],
+        stdout: false,
+        stderr: false,
+        workerData: { counters: this.shared },
+      });
+      this.online = false;
+      this.counting = false;
       thread.once('online', () => {
         this.online = true;
         this.heard++;
       });
-      thread.on('message', (message: FromWorker) => this.receive(message));
+      // A stopped worker's last messages are not for its successor.
+      thread.on('message', (message: FromWorker) => {
+        if (this.worker === thread) this.receive(message);
+      });
       thread.on('error', (error) => this.giveUp(thread, error));
       thread.on('exit', (code) => this.giveUp(thread, new Error(`tokenizer worker exited with code ${code}`)));
       // After the listeners: adding a 'message' listener refs the worker's port again.
@@ -132,6 +162,11 @@ export class TokenizerWorker {
   private receive(message: FromWorker): void {
     this.heard++;
     if (message.type === 'alive') return;
+    if (message.type === 'warmed') {
+      this.shared = { ...this.shared, ...message.counters };
+      if (!this.counting && this.waiting.size === 0) void this.stop().catch(() => undefined);
+      return;
+    }
     const entry = this.waiting.get(message.id);
     if (!entry) return;
     this.waiting.delete(message.id);

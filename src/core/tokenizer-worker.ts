@@ -5,16 +5,28 @@
  * one takes long, the worker tells the main thread it is alive every `HEARTBEAT_MS`, so
  * that silence means it is stuck (`tokenizer-thread.ts`).
  */
-import { parentPort, type MessagePort } from 'node:worker_threads';
-import { buildCounter, importRankData, isEncodingName, type BpeCounter, type EncodingName } from './tokenizer-count.js';
-import { HEARTBEAT_MS, type FromWorker, type ToWorker } from './tokenizer-protocol.js';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { BpeCounter, buildCounter, importRankData, isEncodingName, type EncodingName } from './tokenizer-count.js';
+import { HEARTBEAT_MS, type FromWorker, type SharedCounters, type ToWorker } from './tokenizer-protocol.js';
 
 class WorkerTokenizer {
   private readonly counters = new Map<EncodingName, BpeCounter>();
   private lastHeartbeat = 0;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly port: MessagePort) {}
+  constructor(
+    private readonly port: MessagePort,
+    shared: SharedCounters,
+  ) {
+    for (const encoding of ['o200k_base', 'cl100k_base'] as const) {
+      const counter = shared[encoding];
+      try {
+        if (counter) this.counters.set(encoding, BpeCounter.fromShared(counter));
+      } catch {
+        // built again on first use
+      }
+    }
+  }
 
   receive(message: ToWorker): void {
     this.queue = this.queue.then(() => this.handle(message)).catch(() => undefined);
@@ -25,6 +37,10 @@ class WorkerTokenizer {
       for (const encoding of message.encodings) {
         if (isEncodingName(encoding)) await this.counter(encoding).catch(() => undefined);
       }
+      const counters: SharedCounters = {};
+      for (const [encoding, counter] of this.counters) counters[encoding] = counter.toShared();
+      const warmed: FromWorker = { type: 'warmed', counters };
+      this.port.postMessage(warmed);
       return;
     }
     let reply: FromWorker;
@@ -65,6 +81,7 @@ class WorkerTokenizer {
 
 const port = parentPort;
 if (port) {
-  const tokenizer = new WorkerTokenizer(port);
+  const shared = (workerData as { counters?: SharedCounters } | null)?.counters ?? {};
+  const tokenizer = new WorkerTokenizer(port, shared);
   port.on('message', (message: ToWorker) => tokenizer.receive(message));
 }

@@ -16,7 +16,7 @@
  */
 import { LongPieceCounter } from './long-piece.js';
 import { mergePiece, MergeScratch } from './merge.js';
-import { RankTable, type RankData } from './rank-table.js';
+import { RankTable, type RankData, type SharedRankTable } from './rank-table.js';
 import { encodeUtf8, maxUtf8Bytes } from './utf8.js';
 
 /**
@@ -24,6 +24,12 @@ import { encodeUtf8, maxUtf8Bytes } from './utf8.js';
  * 512-byte piece is ~0.1 M rank look-ups at worst (one `'a'` run), about a millisecond.
  */
 const LONG_PIECE_BYTES = 512;
+/** What another thread needs to count with a counter built here, its table shared. */
+export interface SharedCounter {
+  readonly table: SharedRankTable;
+  readonly pattern: string;
+}
+
 /** Characters of text between two yields. */
 const CHARS_PER_STEP = 2048;
 
@@ -37,7 +43,7 @@ export class BpeCounter {
 
   private constructor(
     private readonly table: RankTable,
-    patternSource: string,
+    private readonly patternSource: string,
   ) {
     this.pattern = new RegExp(patternSource, 'gu');
     this.longPieces = new LongPieceCounter(table);
@@ -49,6 +55,15 @@ export class BpeCounter {
   static *build(data: RankData): Generator<void, BpeCounter> {
     const table = yield* RankTable.build(data);
     return new BpeCounter(table, data.pat_str);
+  }
+
+  /** A counter over a table another thread built, without building it again. */
+  static fromShared(shared: SharedCounter): BpeCounter {
+    return new BpeCounter(RankTable.fromShared(shared.table), shared.pattern);
+  }
+
+  toShared(): SharedCounter {
+    return { table: this.table.toShared(), pattern: this.patternSource };
   }
 
   /** Tokens in `text`; yields every few thousand characters. */

@@ -17,6 +17,18 @@ export interface RankData {
   readonly bpe_ranks: string;
 }
 
+/**
+ * A built table's arrays, in `SharedArrayBuffer`s: posted to another thread, they are shared,
+ * not copied, so a table built once serves every worker started later.
+ */
+export interface SharedRankTable {
+  readonly pool: Uint8Array;
+  readonly offsets: Int32Array;
+  readonly lengths: Uint16Array;
+  readonly slots: Int32Array;
+  readonly maxTokenBytes: number;
+}
+
 /** Tokens decoded between two yields while building. */
 const TOKENS_PER_STEP = 1024;
 
@@ -43,6 +55,16 @@ export class RankTable {
     maxTokenBytes: number,
   ) {
     this.maxTokenBytes = maxTokenBytes;
+  }
+
+  /** A table over arrays another thread built (`toShared`). */
+  static fromShared(shared: SharedRankTable): RankTable {
+    return new RankTable(shared.pool, shared.offsets, shared.lengths, shared.slots, shared.maxTokenBytes);
+  }
+
+  /** This table's arrays, shared (never copied) when posted to another thread. */
+  toShared(): SharedRankTable {
+    return { pool: this.pool, offsets: this.offsets, lengths: this.lengths, slots: this.slots, maxTokenBytes: this.maxTokenBytes };
   }
 
   /** One past the highest rank. */
@@ -135,11 +157,11 @@ export class RankTable {
       lineStart = lineEnd + 1;
     }
 
-    offsets = offsets.slice(0, highestRank + 1);
-    lengths = lengths.slice(0, highestRank + 1);
+    offsets = inSharedMemory(offsets.subarray(0, highestRank + 1));
+    lengths = inSharedMemory(lengths.subarray(0, highestRank + 1));
     let capacity = 1;
     while (capacity < (highestRank + 1) * 2) capacity *= 2;
-    const slots = new Int32Array(capacity);
+    const slots = new Int32Array(new SharedArrayBuffer(capacity * Int32Array.BYTES_PER_ELEMENT));
     const mask = capacity - 1;
     for (let rank = 0; rank <= highestRank; rank++) {
       const offset = offsets[rank]!;
@@ -152,8 +174,16 @@ export class RankTable {
         yield;
       }
     }
-    return new RankTable(pool.slice(0, poolEnd), offsets, lengths, slots, maxTokenBytes);
+    return new RankTable(inSharedMemory(pool.subarray(0, poolEnd)), offsets, lengths, slots, maxTokenBytes);
   }
+}
+
+/** A copy of `array` in a `SharedArrayBuffer`. */
+function inSharedMemory<T extends Uint8Array | Int32Array | Uint16Array>(array: T): T {
+  const Kind = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const copy = new Kind(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
 }
 
 function grow<T extends Int32Array | Uint16Array>(array: T, size: number, fill: number): T {
