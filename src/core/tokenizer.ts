@@ -10,9 +10,10 @@
  *   with one `diag` warning, and counting continues on the main thread in short slices
  *   (`tokenizer-main-thread.ts`).
  * - Nothing here holds the process open.
- * - Encodings load on the first count that needs them, or earlier in the worker when
- *   `warmTokenizer` is called (at enable time): the first cut stream of a fresh process
- *   then does not wait for the build.
+ * - Encodings load on the first count that needs them, or earlier when `warmTokenizer` is
+ *   called (at enable time): a worker builds them, hands them over in shared memory and
+ *   stops (`tokenizer-thread.ts`), so the first cut stream of a fresh process waits for a
+ *   worker to start, not for the build.
  *
  * Provider estimators count synchronously (`TokenCounter.count`); `estimateTokens` runs
  * them twice around one asynchronous count: the first pass collects the texts, the second
