@@ -5,12 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
+import { Tokenizer } from '../src/core/tokenizer.js';
+import { MainThreadCounting } from '../src/core/tokenizer-main-thread.js';
 import { TokenizerWorker } from '../src/core/tokenizer-thread.js';
 
 const texts = ['Hello, world!', 'Ünïcödé and emoji 🚀 in one line', 'a'.repeat(700), '   spaced\n\nlines\t'];
 const o200k = getEncoding('o200k_base');
 const expected = texts.map((text) => o200k.encode(text, [], []).length);
+
+/**
+ * The real worker the first time; from the second start on, a worker that throws as it
+ * starts (as when a process has hit its thread limit after enable).
+ */
+function startsOnce(): string {
+  const marker = join(mkdtempSync(join(tmpdir(), 'olc-tokenizer-')), 'started');
+  return [
+    `const fs = require('node:fs');`,
+    `if (fs.existsSync(${JSON.stringify(marker)})) throw new Error('hostile test worker: cannot start again');`,
+    `fs.writeFileSync(${JSON.stringify(marker)}, '');`,
+    `require(${JSON.stringify(require.resolve('tsx/cjs'))});`,
+    `require(${JSON.stringify(join(__dirname, '..', 'src', 'core', 'tokenizer-worker.ts'))});`,
+  ].join('\n');
+}
 
 /** Waits (without a timed assertion: only a generous deadline) until `done()` holds. */
 async function until(done: () => boolean, what: string): Promise<void> {
@@ -72,6 +92,35 @@ describe('the warm-up worker hands its tables over', () => {
       assert.deepEqual(await worker.count('o200k_base', texts), expected);
       await until(() => worker.sharedCounters().o200k_base !== undefined, 'the warm-up finishing');
       assert.equal(worker.state(), 'running');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a worker that cannot start at the first count: the main thread counts with the table the warm-up built, said once', async () => {
+    const warnings: string[] = [];
+    const tokenizer = new Tokenizer({ worker: { source: startsOnce() }, warn: (message) => warnings.push(message) });
+    try {
+      tokenizer.warm(['o200k_base']);
+      await until(() => tokenizer.workerState() === 'idle', 'the warm-up worker stopping');
+      assert.deepEqual(await tokenizer.count('o200k_base', texts), expected);
+      assert.equal(tokenizer.workerState(), 'unavailable');
+      assert.deepEqual(tokenizer.mainThreadEncodings(), ['o200k_base']);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /cannot start again.*main thread/);
+    } finally {
+      await tokenizer.stop();
+    }
+  });
+
+  it('the main-thread fallback reads the shared table, it does not build one', async () => {
+    const worker = new TokenizerWorker();
+    try {
+      worker.warm(['o200k_base']);
+      await until(() => worker.state() === 'idle', 'the warm-up worker stopping');
+      const mainThread = new MainThreadCounting(4, () => worker.sharedCounters());
+      worker.sharedCounters().o200k_base?.table.slots.fill(0);
+      assert.deepEqual(await mainThread.count('o200k_base', ['Hello']), [5]);
     } finally {
       await worker.stop();
     }

@@ -62,7 +62,7 @@ export class Tokenizer {
       onUnavailable: (reason) =>
         warn(`the tokenizer worker is unavailable (${reason.message}); token counts now run on the main thread, in slices of a few milliseconds`),
     });
-    this.mainThread = new MainThreadCounting(options.sliceMs);
+    this.mainThread = new MainThreadCounting(options.sliceMs, () => this.worker.sharedCounters());
   }
 
   /** Tokens in each text, counted off the main thread when possible. */

@@ -24,14 +24,14 @@ import { encodeUtf8, maxUtf8Bytes } from './utf8.js';
  * 512-byte piece is ~0.1 M rank look-ups at worst (one `'a'` run), about a millisecond.
  */
 const LONG_PIECE_BYTES = 512;
+/** Characters of text between two yields. */
+const CHARS_PER_STEP = 2048;
+
 /** What another thread needs to count with a counter built here, its table shared. */
 export interface SharedCounter {
   readonly table: SharedRankTable;
   readonly pattern: string;
 }
-
-/** Characters of text between two yields. */
-const CHARS_PER_STEP = 2048;
 
 export class BpeCounter {
   private readonly pattern: RegExp;
