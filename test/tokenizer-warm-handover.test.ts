@@ -12,6 +12,7 @@ import { getEncoding } from 'js-tiktoken';
 import { Tokenizer } from '../src/core/tokenizer.js';
 import { MainThreadCounting } from '../src/core/tokenizer-main-thread.js';
 import { TokenizerWorker } from '../src/core/tokenizer-thread.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const texts = ['Hello, world!', 'Ünïcödé and emoji 🚀 in one line', 'a'.repeat(700), '   spaced\n\nlines\t'];
 const o200k = getEncoding('o200k_base');
@@ -32,15 +33,6 @@ function startsOnce(): string {
   ].join('\n');
 }
 
-/** Waits (without a timed assertion: only a generous deadline) until `done()` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the warm-up worker hands its tables over', () => {
   // The worker never holds a process open (by design): the test does, while it waits.
   let keepAlive: NodeJS.Timeout;
@@ -54,7 +46,7 @@ describe('the warm-up worker hands its tables over', () => {
     try {
       worker.warm(['o200k_base']);
       assert.equal(worker.state(), 'running');
-      await until(() => worker.state() === 'idle', 'the warm-up worker stopping');
+      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       assert.ok(worker.sharedCounters().o200k_base, 'the built counter is kept');
       assert.ok(worker.sharedCounters().o200k_base?.table.slots.buffer instanceof SharedArrayBuffer);
 
@@ -74,7 +66,7 @@ describe('the warm-up worker hands its tables over', () => {
     const worker = new TokenizerWorker();
     try {
       worker.warm(['o200k_base']);
-      await until(() => worker.state() === 'idle', 'the warm-up worker stopping');
+      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       const shared = worker.sharedCounters().o200k_base!;
       // Every look-up now misses: a piece that is one token is counted byte by byte.
       shared.table.slots.fill(0);
@@ -90,7 +82,7 @@ describe('the warm-up worker hands its tables over', () => {
     try {
       worker.warm(['o200k_base']);
       assert.deepEqual(await worker.count('o200k_base', texts), expected);
-      await until(() => worker.sharedCounters().o200k_base !== undefined, 'the warm-up finishing');
+      await waitFor(() => worker.sharedCounters().o200k_base !== undefined, 'the warm-up finishing');
       assert.equal(worker.state(), 'running');
     } finally {
       await worker.stop();
@@ -102,7 +94,7 @@ describe('the warm-up worker hands its tables over', () => {
     const tokenizer = new Tokenizer({ worker: { source: startsOnce() }, warn: (message) => warnings.push(message) });
     try {
       tokenizer.warm(['o200k_base']);
-      await until(() => tokenizer.workerState() === 'idle', 'the warm-up worker stopping');
+      await waitFor(() => tokenizer.workerState() === 'idle', 'the warm-up worker stopping');
       assert.deepEqual(await tokenizer.count('o200k_base', texts), expected);
       assert.equal(tokenizer.workerState(), 'unavailable');
       assert.deepEqual(tokenizer.mainThreadEncodings(), ['o200k_base']);
@@ -117,7 +109,7 @@ describe('the warm-up worker hands its tables over', () => {
     const worker = new TokenizerWorker();
     try {
       worker.warm(['o200k_base']);
-      await until(() => worker.state() === 'idle', 'the warm-up worker stopping');
+      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       const mainThread = new MainThreadCounting(4, () => worker.sharedCounters());
       worker.sharedCounters().o200k_base?.table.slots.fill(0);
       assert.deepEqual(await mainThread.count('o200k_base', ['Hello']), [5]);

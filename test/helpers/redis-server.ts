@@ -9,6 +9,8 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export { waitFor } from './wait-for.js';
+
 /** Why the Redis tests cannot run here, or undefined when they can. Under CI redis-server is required. */
 export function redisUnavailableReason(): string | undefined {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -129,15 +131,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** Polls `condition` until it holds; only a hang (two minutes) fails, so load never does. */
-export async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const hung = Date.now() + 120_000;
-  while (!(await condition())) {
-    if (Date.now() > hung) throw new Error(`still waiting for ${what} after two minutes`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
-  }
 }
 
 /** Whether a flush of `store` reached Redis (for `waitFor`). */
