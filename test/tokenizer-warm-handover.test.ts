@@ -33,6 +33,15 @@ function startsOnce(): string {
   ].join('\n');
 }
 
+/** A worker whose warm-up has built o200k, handed it over and stopped. */
+async function warmedAndStopped(): Promise<TokenizerWorker> {
+  const worker = new TokenizerWorker();
+  worker.warm(['o200k_base']);
+  assert.equal(worker.state(), 'running');
+  await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
+  return worker;
+}
+
 describe('the warm-up worker hands its tables over', () => {
   // The worker never holds a process open (by design): the test does, while it waits.
   let keepAlive: NodeJS.Timeout;
@@ -42,11 +51,8 @@ describe('the warm-up worker hands its tables over', () => {
   after(() => clearInterval(keepAlive));
 
   it('stops once warm; the first count starts a worker that counts exactly and stays', async () => {
-    const worker = new TokenizerWorker();
+    const worker = await warmedAndStopped();
     try {
-      worker.warm(['o200k_base']);
-      assert.equal(worker.state(), 'running');
-      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       assert.ok(worker.sharedCounters().o200k_base, 'the built counter is kept');
       assert.ok(worker.sharedCounters().o200k_base?.table.slots.buffer instanceof SharedArrayBuffer);
 
@@ -63,10 +69,8 @@ describe('the warm-up worker hands its tables over', () => {
   });
 
   it('the counting worker reads the shared table, it does not build one (a table cleared on this side changes its counts)', async () => {
-    const worker = new TokenizerWorker();
+    const worker = await warmedAndStopped();
     try {
-      worker.warm(['o200k_base']);
-      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       const shared = worker.sharedCounters().o200k_base!;
       // Every look-up now misses: a piece that is one token is counted byte by byte.
       shared.table.slots.fill(0);
@@ -106,10 +110,8 @@ describe('the warm-up worker hands its tables over', () => {
   });
 
   it('the main-thread fallback reads the shared table, it does not build one', async () => {
-    const worker = new TokenizerWorker();
+    const worker = await warmedAndStopped();
     try {
-      worker.warm(['o200k_base']);
-      await waitFor(() => worker.state() === 'idle', 'the warm-up worker stopping');
       const mainThread = new MainThreadCounting(4, () => worker.sharedCounters());
       worker.sharedCounters().o200k_base?.table.slots.fill(0);
       assert.deepEqual(await mainThread.count('o200k_base', ['Hello']), [5]);

@@ -3,7 +3,7 @@
  * the same counter as the worker's, built and run in short slices (`tokenizer-slices.ts`)
  * so that a cold encoder or a long text never stalls the application for long. A table a
  * worker already built (the warm-up's, in shared memory) is used as it is: a worker that
- * cannot start at the first count then costs no build here (730 ms in slices).
+ * cannot start at the first count then costs no build here.
  */
 import { BpeCounter, buildCounter, importRankData, type EncodingName } from './tokenizer-count.js';
 import type { SharedCounters } from './tokenizer-protocol.js';

@@ -18,10 +18,9 @@ class WorkerTokenizer {
     private readonly port: MessagePort,
     shared: SharedCounters,
   ) {
-    for (const encoding of ['o200k_base', 'cl100k_base'] as const) {
-      const counter = shared[encoding];
+    for (const [encoding, counter] of Object.entries(shared)) {
       try {
-        if (counter) this.counters.set(encoding, BpeCounter.fromShared(counter));
+        if (isEncodingName(encoding) && counter) this.counters.set(encoding, BpeCounter.fromShared(counter));
       } catch {
         // built again on first use
       }
